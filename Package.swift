@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers (dependencies point downward only):
+//   executables (vigil-sim, vigilctl)  ->  VigilSim  ->  VigilCore -> VigilWire
+//                                                         VigilConfig -> VigilCore
+// VigilWire, VigilCore, VigilConfig and VigilSim are pure: no sockets, threads or clocks
+// (a test greps them for forbidden imports and calls).
+let package = Package(
+    name: "Vigil",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "vigil-sim", targets: ["vigil-sim"]),
+        .executable(name: "vigilctl", targets: ["vigilctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "VigilWire", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "VigilCore", dependencies: ["VigilWire"]),
+        .target(name: "VigilConfig", dependencies: ["VigilCore"]),
+        .target(name: "VigilSim", dependencies: ["VigilCore", "VigilConfig"]),
+        .executableTarget(
+            name: "vigil-sim",
+            dependencies: ["VigilSim", "VigilConfig", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "vigilctl",
+            dependencies: ["VigilConfig", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilWire", "VigilConfig"]),
+        .testTarget(name: "VigilSimTests", dependencies: ["VigilSim", "VigilConfig"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,141 @@
+/// Health of one peer on one link.
+public struct LinkHealth: Equatable, Sendable {
+    public var up = false
+    public var lastHeard: Instant?
+    /// Sequence tracking for this link: replay protection and loss over the last 64 frames.
+    public var window = ReplayWindow()
+}
+
+/// What this node knows about one peer.
+public struct PeerState: Equatable, Sendable {
+    public var incarnation: Incarnation?
+    public var alive = false
+    /// Indexed like `CoreConfig.links`.
+    public var links: [LinkHealth]
+    /// An incarnation that left gracefully: its late frames must not bring it back.
+    public var leftIncarnation: Incarnation?
+    /// The peer's own view and alive set, from its latest heartbeat.
+    public var reportedView = ViewID.none
+    public var reportedAlive = NodeSet.empty
+    public var reportedAt: Instant?
+
+    init(linkCount: Int) { links = Array(repeating: LinkHealth(), count: linkCount) }
+
+    public var lastHeard: Instant? { links.compactMap(\.lastHeard).max() }
+}
+
+/// Why a peer stopped counting as alive.
+public enum DeathReason: String, Equatable, Sendable {
+    case silent      // not heard on any link for the deadline
+    case left        // it said goodbye
+    case restarted   // a newer incarnation of it spoke
+}
+
+/// Per-peer, per-link failure detector. A peer is alive while heard on any link within the deadline;
+/// a link is up while that peer is heard on it within the deadline.
+struct FailureDetector: Equatable, Sendable {
+    let local: NodeID
+    let linkCount: Int
+    let deadline: TimeSpan
+    var peers: [NodeID: PeerState] = [:]
+
+    init(local: NodeID, config: CoreConfig) {
+        self.local = local
+        linkCount = config.links.count
+        deadline = config.timing.deadline
+        for n in config.nodes where n != local { peers[n] = PeerState(linkCount: linkCount) }
+    }
+
+    /// Screens an authenticated frame's origin: nil if acceptable, else why it must be dropped.
+    /// On acceptance the link's replay window records the sequence.
+    mutating func admit(_ h: FrameHeader, linkIndex: Int) -> Rejection? {
+        guard var p = peers[h.sender], linkIndex < linkCount else { return .unknownNode }
+        if let inc = p.incarnation, h.incarnation < inc { return .stale }
+        if let r = p.links[linkIndex].window.accept(incarnation: h.incarnation, sequence: h.sequence) { return r }
+        peers[h.sender] = p
+        return nil
+    }
+
+    /// Records a frame heard from `peer` on a link; returns what changed.
+    mutating func heard(_ peer: NodeID, incarnation: Incarnation, linkIndex: Int, at now: Instant) -> [Notice] {
+        guard var p = peers[peer] else { return [] }
+        var out: [Notice] = []
+        if let inc = p.incarnation, incarnation > inc {
+            if p.alive { out.append(.peerDead(Member(peer, inc), reason: .restarted)) }
+            p.alive = false
+            for i in p.links.indices {
+                if p.links[i].up { out.append(.linkDown(peer: peer, link: LinkID(UInt8(i)))) }
+                p.links[i].up = false
+                p.links[i].lastHeard = nil
+            }
+            p.reportedView = .none
+            p.reportedAlive = .empty
+            p.reportedAt = nil
+        }
+        p.incarnation = incarnation
+        if p.leftIncarnation == incarnation {
+            peers[peer] = p
+            return out
+        }
+        p.links[linkIndex].lastHeard = now
+        if !p.links[linkIndex].up {
+            p.links[linkIndex].up = true
+            out.append(.linkUp(peer: peer, link: LinkID(UInt8(linkIndex))))
+        }
+        if !p.alive {
+            p.alive = true
+            out.append(.peerAlive(Member(peer, incarnation)))
+        }
+        peers[peer] = p
+        return out
+    }
+
+    /// A graceful leave: the peer is gone at once, and recorded as clean by the caller.
+    mutating func left(_ peer: NodeID, incarnation: Incarnation) -> [Notice] {
+        guard var p = peers[peer], p.incarnation == incarnation else { return [] }
+        var out: [Notice] = []
+        p.leftIncarnation = incarnation
+        if p.alive { out.append(.peerDead(Member(peer, incarnation), reason: .left)) }
+        p.alive = false
+        for i in p.links.indices where p.links[i].up {
+            p.links[i].up = false
+            out.append(.linkDown(peer: peer, link: LinkID(UInt8(i))))
+        }
+        peers[peer] = p
+        return out
+    }
+
+    /// Marks links and peers silent for longer than the deadline as down / dead.
+    mutating func expire(at now: Instant) -> [Notice] {
+        var out: [Notice] = []
+        for id in peers.keys.sorted() {
+            guard var p = peers[id], p.alive || p.links.contains(where: \.up) else { continue }
+            for i in p.links.indices where p.links[i].up {
+                if let t = p.links[i].lastHeard, now - t > deadline {
+                    p.links[i].up = false
+                    out.append(.linkDown(peer: id, link: LinkID(UInt8(i))))
+                }
+            }
+            if p.alive && !p.links.contains(where: \.up), let inc = p.incarnation {
+                p.alive = false
+                out.append(.peerDead(Member(id, inc), reason: .silent))
+            }
+            peers[id] = p
+        }
+        return out
+    }
+
+    /// Self-pause rule: this node was stalled for `lateness`, so that much silence is excused.
+    mutating func excuse(_ lateness: TimeSpan, at now: Instant) {
+        for id in peers.keys {
+            for i in peers[id]!.links.indices {
+                if let t = peers[id]!.links[i].lastHeard { peers[id]!.links[i].lastHeard = min(now, t + lateness) }
+            }
+        }
+    }
+
+    /// Alive peers with their incarnations.
+    var aliveMembers: [Member] {
+        peers.compactMap { id, p in p.alive ? p.incarnation.map { Member(id, $0) } : nil }
+    }
+}

@@ -1,0 +1,185 @@
+/// Input to a node's step function.
+public enum Event: Sendable {
+    /// The node starts (first event of an incarnation).
+    case start
+    /// The wake-up the node asked for came due (maybe late: the lateness is measured).
+    case tick
+    /// A datagram arrived on a link.
+    case datagram([UInt8], link: LinkID)
+    /// Leave the cluster gracefully (SIGTERM).
+    case leave
+}
+
+/// Output of a node's step function, to be carried out by the shell (or the simulator) in order.
+public enum Effect: Sendable {
+    /// Send to every peer on this link (multicast, or unicast to each configured peer).
+    case send([UInt8], link: LinkID)
+    /// Call back with `.tick` at (or after) this instant; replaces the previous wake-up.
+    case wake(at: Instant)
+    case notice(Notice)
+}
+
+/// Frame counters, exported as metrics.
+public struct Counters: Equatable, Sendable {
+    public var sent = 0
+    public var received = 0
+    public var rejected: [Rejection: Int] = [:]
+    public var pauses = 0
+}
+
+/// A proposal in flight: ours as coordinator, or one we acked as a member.
+struct Proposal: Equatable, Sendable {
+    var id: ViewID
+    var members: [Member]
+    var acks = NodeSet.empty
+    var sentAt = Instant.zero
+    var lastSent = Instant.zero
+}
+
+/// One cluster node's protocol state: a pure value. Feed it `(event, now)`; it returns effects.
+/// It never reads a clock, sleeps, or touches a socket, so the simulator can run many side by side.
+public struct Node: Sendable {
+    public let id: NodeID
+    public let incarnation: Incarnation
+    public let config: CoreConfig
+    var codec: FrameCodec
+    var detector: FailureDetector
+    var sequences: [UInt64]
+
+    public internal(set) var view = View.none
+    /// The highest view id this node has proposed or acked.
+    var promised = ViewID.none
+    var pending: Proposal?
+    var proposal: Proposal?
+    var maxEpochSeen: UInt64 = 0
+    /// Highest incarnation of each node known to have left gracefully.
+    var cleanLeft: [NodeID: Incarnation] = [:]
+    /// Members lost uncleanly and not yet fenced (fencing comes in a later layer).
+    public internal(set) var needsFencing: [NodeID: Incarnation] = [:]
+    var allSeenTogether = false
+    var aliveChangedAt = Instant.zero
+    var startedAt = Instant.zero
+    var nextTick = Instant.zero
+    var graceUntil = Instant.zero
+    public internal(set) var leaving = false
+    public internal(set) var counters = Counters()
+
+    public init(id: NodeID, incarnation: Incarnation, config: CoreConfig, key: ClusterKey) {
+        self.id = id
+        self.incarnation = incarnation
+        self.config = config
+        codec = FrameCodec(cluster: config.cluster, local: id, known: config.nodes, key: key)
+        detector = FailureDetector(local: id, config: config)
+        sequences = Array(repeating: 0, count: config.links.count)
+    }
+
+    public var me: Member { Member(id, incarnation) }
+    public var peers: [NodeID: PeerState] { detector.peers }
+    /// This node and every peer it hears, with incarnations, sorted.
+    public var aliveMembers: [Member] { ([me] + detector.aliveMembers).sorted() }
+
+    /// The step function.
+    public mutating func handle(_ event: Event, at now: Instant) -> [Effect] {
+        var out: [Effect] = []
+        switch event {
+        case .start:
+            startedAt = now
+            aliveChangedAt = now
+            nextTick = now
+            tick(now, &out)
+        case .tick:
+            tick(now, &out)
+        case let .datagram(bytes, link):
+            receive(bytes, link: link, now, &out)
+        case .leave:
+            leave(&out)
+        }
+        return out
+    }
+
+    private mutating func tick(_ now: Instant, _ out: inout [Effect]) {
+        guard !leaving else { return }
+        guard now >= nextTick else {
+            out.append(.wake(at: nextTick))
+            return
+        }
+        let lateness = now - nextTick
+        let timing = config.timing
+        if lateness > timing.pauseThreshold {
+            counters.pauses += 1
+            out.append(.notice(.paused(lateness: lateness)))
+            if config.selfPauseRule {
+                // Our own stall is not our peers' silence: excuse it, and give the datagrams that
+                // queued up meanwhile one interval to be read before judging anyone.
+                detector.excuse(lateness, at: now)
+                graceUntil = now + timing.interval
+            }
+        }
+        broadcast(.heartbeat(view: view.id, alive: NodeSet(aliveMembers.map(\.node))), &out)
+        nextTick = lateness > timing.interval ? now + timing.interval : nextTick + timing.interval
+        if now >= graceUntil { noted(detector.expire(at: now), now, &out) }
+        evaluateMembership(now, &out)
+        out.append(.wake(at: nextTick))
+    }
+
+    private mutating func receive(_ bytes: [UInt8], link: LinkID, _ now: Instant, _ out: inout [Effect]) {
+        guard !leaving else { return }
+        let frame: Frame
+        switch codec.open(bytes) {
+        case .failure(let r): return reject(r, link, &out)
+        case .success(let f): frame = f
+        }
+        let h = frame.header
+        guard h.link == link, let li = config.links.firstIndex(of: link) else { return reject(.wrongLink, link, &out) }
+        if let r = detector.admit(h, linkIndex: li) { return reject(r, link, &out) }
+        counters.received += 1
+        noted(detector.heard(h.sender, incarnation: h.incarnation, linkIndex: li, at: now), now, &out)
+        if detector.peers[h.sender]?.leftIncarnation == h.incarnation { return }
+        dispatch(frame.message, from: Member(h.sender, h.incarnation), now, &out)
+        evaluateMembership(now, &out)
+    }
+
+    private mutating func reject(_ r: Rejection, _ link: LinkID, _ out: inout [Effect]) {
+        counters.rejected[r, default: 0] += 1
+        out.append(.notice(.rejected(r, link: link)))
+    }
+
+    private mutating func leave(_ out: inout [Effect]) {
+        guard !leaving else { return }
+        // Twice per link: a goodbye lost on every link turns a clean leave into a fence.
+        broadcast(.leave, &out)
+        broadcast(.leave, &out)
+        leaving = true
+        out.append(.notice(.leaving))
+    }
+
+    /// Forwards detector notices and notes when the alive set changed.
+    mutating func noted(_ notices: [Notice], _ now: Instant, _ out: inout [Effect]) {
+        for n in notices {
+            switch n {
+            case .peerAlive, .peerDead: aliveChangedAt = now
+            default: break
+            }
+            out.append(.notice(n))
+        }
+    }
+
+    mutating func broadcast(_ m: Message, _ out: inout [Effect]) {
+        for (i, link) in config.links.enumerated() {
+            sequences[i] += 1
+            out.append(.send(codec.seal(m, link: link, incarnation: incarnation, sequence: sequences[i]), link: link))
+            counters.sent += 1
+        }
+    }
+}
+
+extension Node {
+    /// True when everything that protocol decisions depend on is the same (counters and key caches
+    /// aside). The simulator uses it to prove that rejected frames change nothing.
+    public func sameProtocolState(as o: Node) -> Bool {
+        view == o.view && promised == o.promised && pending == o.pending && proposal == o.proposal
+            && maxEpochSeen == o.maxEpochSeen && cleanLeft == o.cleanLeft && needsFencing == o.needsFencing
+            && detector == o.detector && aliveChangedAt == o.aliveChangedAt && nextTick == o.nextTick
+            && graceUntil == o.graceUntil && leaving == o.leaving && sequences == o.sequences
+    }
+}

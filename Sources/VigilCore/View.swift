@@ -1,0 +1,49 @@
+/// An installed membership view.
+public struct View: Equatable, Sendable, CustomStringConvertible {
+    public var id: ViewID
+    /// Sorted by node id.
+    public var members: [Member]
+    public var quorate: Bool
+    public var installedAt: Instant
+
+    public static let none = View(id: .none, members: [], quorate: false, installedAt: .zero)
+
+    public var nodes: NodeSet { NodeSet(members.map(\.node)) }
+    public var description: String {
+        "view \(id): [" + members.map(\.description).joined(separator: " ") + "]" + (quorate ? " quorate" : " inquorate")
+    }
+}
+
+/// What a new view changed relative to the node's previous one.
+public struct ViewChange: Equatable, Sendable {
+    public var joined: [Member] = []
+    /// Left with a goodbye: nothing to fence.
+    public var leftCleanly: [Member] = []
+    /// Vanished (silent, crashed or restarted without a goodbye): must be fenced before its
+    /// resources are recovered.
+    public var lostUncleanly: [Member] = []
+
+    static func between(_ old: [Member], _ new: [Member], isClean: (Member) -> Bool) -> ViewChange {
+        let newSet = Set(new), oldSet = Set(old)
+        var c = ViewChange()
+        c.joined = new.filter { !oldSet.contains($0) }
+        for m in old where !newSet.contains(m) {
+            if isClean(m) { c.leftCleanly.append(m) } else { c.lostUncleanly.append(m) }
+        }
+        return c
+    }
+}
+
+/// Observable happenings: for logs, events, metrics, and the simulator's invariant checks.
+public enum Notice: Equatable, Sendable {
+    case linkUp(peer: NodeID, link: LinkID)
+    case linkDown(peer: NodeID, link: LinkID)
+    case peerAlive(Member)
+    case peerDead(Member, reason: DeathReason)
+    case viewInstalled(View, ViewChange)
+    case quorumChanged(quorate: Bool)
+    /// This node's own tick came late: it was stalled (and, by the self-pause rule, excused peers).
+    case paused(lateness: TimeSpan)
+    case rejected(Rejection, link: LinkID)
+    case leaving
+}

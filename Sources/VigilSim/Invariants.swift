@@ -1,0 +1,89 @@
+import VigilCore
+
+/// The rules checked after every step of a simulation. Each breach is recorded as a `Violation`.
+struct Invariants {
+    let config: CoreConfig
+    private(set) var violations: [Violation] = []
+    /// Ground truth: when a frame from each sender incarnation last reached each node (key: from*128+to).
+    private var lastArrival: [Int: (Incarnation, Instant)] = [:]
+    /// Every view id seen, with its coordinator's incarnation and members: one id, one membership.
+    private var registry: [ViewID: [Member]] = [:]
+    private var lastView: [Member: ViewID] = [:]
+    private var sawAllTogether: Set<Member> = []
+    private var graceful: Set<Member> = []
+
+    init(config: CoreConfig) { self.config = config }
+
+    mutating func fail(_ rule: String, _ node: NodeID?, _ detail: String, at t: Instant) {
+        if violations.count < 20 { violations.append(Violation(time: t, node: node, rule: rule, detail: detail)) }
+    }
+
+    mutating func started(_ m: Member) {
+        for k in lastArrival.keys where k % 128 == Int(m.node.rawValue) { lastArrival[k] = nil }
+    }
+    mutating func leftGracefully(_ m: Member) { graceful.insert(m) }
+
+    mutating func arrived(from: Member, to: NodeID, at t: Instant) {
+        lastArrival[Int(from.node.rawValue) * 128 + Int(to.rawValue)] = (from.incarnation, t)
+    }
+
+    mutating func observe(_ n: Notice, node: Node, at t: Instant, pauses: [(from: Instant, to: Instant)]) {
+        switch n {
+        case let .peerDead(m, .silent):
+            checkNotFalselyDead(m, by: node.id, at: t, pauses: pauses)
+        case let .viewInstalled(v, change):
+            checkInstall(v, change, by: node.me, at: t)
+        default:
+            break
+        }
+    }
+
+    /// No member declared dead while one of its links still delivers: the time since its last frame
+    /// reached us, not counting our own pauses, must be at least the deadline (less one tick).
+    private mutating func checkNotFalselyDead(_ m: Member, by a: NodeID, at t: Instant,
+                                              pauses: [(from: Instant, to: Instant)]) {
+        guard let (inc, ta) = lastArrival[Int(m.node.rawValue) * 128 + Int(a.rawValue)], inc == m.incarnation else { return }
+        var paused = TimeSpan.zero
+        for p in pauses where p.to > ta { paused = paused + (min(p.to, t) - max(p.from, ta)) }
+        let silence = t - ta - paused
+        let timing = config.timing
+        if silence < timing.deadline - timing.interval {
+            fail("false-death", a, "declared \(m) dead after \(silence) of silence (deadline \(timing.deadline)); its frames still arrived", at: t)
+        }
+    }
+
+    private mutating func checkInstall(_ v: View, _ change: ViewChange, by me: Member, at t: Instant) {
+        if let prev = lastView[me], v.id <= prev {
+            fail("epoch-order", me.node, "installed \(v.id) after \(prev)", at: t)
+        }
+        lastView[me] = v.id
+        if let known = registry[v.id], known.first == v.members.first, known != v.members {
+            fail("agreement", me.node, "view \(v.id) has members \(v.members), elsewhere \(known)", at: t)
+        }
+        registry[v.id] = v.members
+        if !v.members.contains(me) { fail("self-member", me.node, "installed \(v) without itself", at: t) }
+        checkQuorum(v, by: me, at: t)
+        for m in change.leftCleanly where !graceful.contains(m) {
+            fail("clean-leave", me.node, "\(m) recorded as a clean leave but it never said goodbye", at: t)
+        }
+    }
+
+    /// The quorum flag follows the vote rule exactly.
+    private mutating func checkQuorum(_ v: View, by me: Member, at t: Instant) {
+        let q = config.quorum
+        if q.isComplete(v.nodes) { sawAllTogether.insert(me) }
+        let expected = q.isQuorate(v.nodes, allSeenTogether: sawAllTogether.contains(me))
+        if v.quorate != expected {
+            fail("quorum", me.node, "\(v) but votes \(q.votes(of: v.nodes))/\(q.expectedVotes) say quorate=\(expected)", at: t)
+        }
+    }
+
+    /// After a quiet period: all running nodes share one view whose members are exactly them.
+    mutating func checkAgreement(_ running: [Node], at t: Instant) {
+        let expected = running.map(\.me).sorted()
+        guard let first = running.first else { return }
+        for n in running where n.view.members != expected || n.view.id != first.view.id {
+            fail("agreement", n.id, "after the quiet period: \(n.view), expected \(expected) in one view (\(first.id) has \(first.view.id))", at: t)
+        }
+    }
+}

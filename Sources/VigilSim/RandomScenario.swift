@@ -1,0 +1,115 @@
+import VigilCore
+
+/// Faults a random scenario draws from.
+public enum Fault: CaseIterable, Sendable {
+    case partition, cutOneLink, cutAllLinks, crashRestart, pause, leaveRejoin, lossBurst
+}
+
+/// A seeded random scenario: start-up, then a few faults each followed by a quiet period that ends
+/// with an agreement check. Background loss, jitter and duplication are on throughout; some seeds
+/// also have an attacker sending forged, mutated and replayed frames.
+public struct RandomScenario: Sendable {
+    public var config: CoreConfig
+    public var links: [LinkModel]
+    public var steps: [(Instant, Step)] = []
+    public var end = Instant.zero
+
+    /// Time after the last fault heals by which all running nodes must agree on one view:
+    /// start-up wait, detection, install, two proposal time-outs for loss, and slack.
+    public static func quietPeriod(_ t: Timing) -> TimeSpan {
+        t.joinWait + t.detectionBound + t.installBound + t.ackTimeout * 2 + t.interval * 10
+    }
+
+    public init(nodes n: Int, seed: UInt64, selfPauseRule: Bool = true) {
+        var rng = SeededRandom(seed: seed &* 0x2545_F491_4F6C_DD1D)
+        let interval = TimeSpan.ms([10, 20, 50].randomElement(using: &rng)! * (n > 8 ? 2 : 1))
+        let timing = Timing(interval: interval, deadline: interval * Int64.random(in: 3...6, using: &rng))
+        config = .uniform(nodes: n, links: 2, timing: timing)
+        config.selfPauseRule = selfPauseRule
+        links = (0..<2).map { _ in
+            var m = LinkModel()
+            m.loss = Double.random(in: 0...0.05, using: &rng)
+            m.delay = .us(Int64.random(in: 50...2000, using: &rng))
+            m.jitter = TimeSpan(nanoseconds: Int64.random(in: 0...(interval.nanoseconds / 4), using: &rng))
+            m.duplication = Double.random(in: 0...0.02, using: &rng)
+            return m
+        }
+        let ids = config.nodes.map { $0 }
+        var t = Instant.zero
+        for id in ids { steps.append((t + TimeSpan(nanoseconds: Int64.random(in: 0...(interval.nanoseconds * 3), using: &rng)), .start(id))) }
+        let quiet = RandomScenario.quietPeriod(timing)
+        t = t + quiet
+        steps.append((t, .checkAgreement))
+        for _ in 0..<Int.random(in: 2...4, using: &rng) {
+            let d = TimeSpan(nanoseconds: Int64.random(in: interval.nanoseconds...(timing.deadline.nanoseconds * 4), using: &rng))
+            addFault(Fault.allCases.randomElement(using: &rng)!, at: t, for: d, ids: ids, &rng)
+            t = t + d + quiet
+            steps.append((t, .checkAgreement))
+        }
+        end = t + interval
+        if rng.chance(0.5) {
+            for _ in 0..<30 {
+                let at = Instant(nanoseconds: Int64.random(in: 0...end.nanoseconds, using: &rng))
+                steps.append((at, .attack(ids.randomElement(using: &rng)!, Attack.allCases.randomElement(using: &rng)!)))
+            }
+        }
+    }
+
+    private mutating func addFault(_ f: Fault, at t: Instant, for d: TimeSpan, ids: [NodeID], _ rng: inout SeededRandom) {
+        let victim = ids.randomElement(using: &rng)!
+        let link = Int.random(in: 0..<links.count, using: &rng)
+        let healAt = t + d
+        switch f {
+        case .partition:
+            var groups: [[NodeID]] = [[], []]
+            for id in ids { groups[Int.random(in: 0...1, using: &rng)].append(id) }
+            steps += [(t, .partition(groups)), (healAt, .heal)]
+        case .cutOneLink:
+            steps += [(t, .cut(victim, link: link, true)), (healAt, .heal)]
+        case .cutAllLinks:
+            steps += links.indices.map { (t, .cut(victim, link: $0, true)) } + [(healAt, .heal)]
+        case .crashRestart:
+            steps += [(t, .crash(victim)), (healAt, .restart(victim))]
+        case .pause:
+            steps += [(t, .pause(victim)), (healAt, .resume(victim))]
+        case .leaveRejoin:
+            steps += [(t, .leave(victim)), (healAt, .restart(victim))]
+        case .lossBurst:
+            var m = links[link]
+            m.loss = Double.random(in: 0.2...0.4, using: &rng)
+            steps += [(t, .setLink(link, m)), (healAt, .setLink(link, links[link]))]
+        }
+    }
+
+    /// Runs the scenario; returns the simulation for inspection.
+    public func run(seed: UInt64, observer: ((Instant, NodeID, Notice) -> Void)? = nil) -> Simulation {
+        let sim = Simulation(config: config, links: links, seed: seed)
+        sim.observer = observer
+        for (t, s) in steps { sim.schedule(s, at: t) }
+        sim.run(until: end)
+        return sim
+    }
+}
+
+/// Outcome of many seeds.
+public struct SweepResult: Sendable {
+    public var seeds = 0
+    public var failures: [(seed: UInt64, violations: [Violation])] = []
+    public var events = 0
+    public var simulated = TimeSpan.zero
+}
+
+public enum Sweep {
+    public static func run(nodes: Int, seeds: Range<UInt64>, selfPauseRule: Bool = true) -> SweepResult {
+        var r = SweepResult()
+        for seed in seeds {
+            let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: selfPauseRule)
+            let sim = sc.run(seed: seed)
+            r.seeds += 1
+            r.events += sim.eventsProcessed
+            r.simulated = r.simulated + (sc.end - .zero)
+            if !sim.violations.isEmpty { r.failures.append((seed, sim.violations)) }
+        }
+        return r
+    }
+}

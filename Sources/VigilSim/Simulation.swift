@@ -1,0 +1,220 @@
+import VigilCore
+
+/// A broken invariant, with enough context to read the replay.
+public struct Violation: Sendable, CustomStringConvertible {
+    public var time: Instant
+    public var node: NodeID?
+    public var rule: String
+    public var detail: String
+    public var description: String { "t=\(time) \(node.map { "\($0) " } ?? "")[\(rule)] \(detail)" }
+}
+
+/// One step a scenario can take, at a time of its choosing.
+public enum Step: Sendable {
+    case start(NodeID)
+    case crash(NodeID)
+    case restart(NodeID)
+    case pause(NodeID)
+    case resume(NodeID)
+    case leave(NodeID)
+    /// Split the nodes into groups on every link.
+    case partition([[NodeID]])
+    /// Pull (or plug back) one node's cable on one link.
+    case cut(NodeID, link: Int, Bool)
+    case heal
+    case setLink(Int, LinkModel)
+    case attack(NodeID, Attack)
+    /// Every running node must now be in one view made of exactly the running nodes.
+    case checkAgreement
+}
+
+enum SimEvent {
+    case wake(NodeID, Incarnation, Instant)
+    case deliver(to: NodeID, link: LinkID, bytes: [UInt8], from: Member, duplicate: Bool)
+    case step(Step)
+}
+
+/// Simulator state of one node slot: the real core `Node`, or nothing while down.
+struct Slot {
+    enum State: Equatable { case down, running, paused(since: Instant) }
+    var node: Node?
+    var state = State.down
+    var incarnation: Incarnation = 0
+    var wakeAt: Instant?
+    var held: [SimEvent] = []
+    /// Pauses of the current incarnation, for the no-false-death rule.
+    var pauses: [(from: Instant, to: Instant)] = []
+    /// Frames this incarnation accepted recently, for replay attacks.
+    var delivered: [([UInt8], LinkID)] = []
+}
+
+/// Many real core nodes on a virtual clock and a seeded network. Same seed, same run.
+public final class Simulation {
+    public let config: CoreConfig
+    let key: ClusterKey
+    var rng: SeededRandom
+    public private(set) var now = Instant.zero
+    var queue = EventQueue<SimEvent>()
+    var net: NetworkModel
+    var slots: [Slot]
+    var invariants: Invariants
+    /// Sees every notice of every node (experiments, traces).
+    public var observer: ((Instant, NodeID, Notice) -> Void)?
+    public var violations: [Violation] { invariants.violations }
+    public private(set) var eventsProcessed = 0
+
+    public init(config: CoreConfig, links: [LinkModel], seed: UInt64) {
+        self.config = config
+        rng = SeededRandom(seed: seed)
+        var keyBytes = [UInt8](repeating: 0, count: ClusterKey.size)
+        for i in keyBytes.indices { keyBytes[i] = UInt8.random(in: 0...255, using: &rng) }
+        guard let k = try? ClusterKey(bytes: keyBytes) else { preconditionFailure("32 bytes") }
+        key = k
+        let n = Int(config.nodes.map(\.rawValue).max() ?? 0)
+        net = NetworkModel(nodes: n, links: links)
+        slots = Array(repeating: Slot(), count: n + 1)
+        invariants = Invariants(config: config)
+    }
+
+    public func schedule(_ step: Step, at t: Instant) { queue.push(.step(step), at: t) }
+
+    /// Runs every event due up to and including `end`.
+    public func run(until end: Instant) {
+        while let t = queue.nextTime, t <= end, let (time, ev) = queue.pop() {
+            now = time
+            eventsProcessed += 1
+            process(ev)
+        }
+        now = max(now, end)
+    }
+
+    public func node(_ id: NodeID) -> Node? { slots[Int(id.rawValue)].node }
+    public func isRunning(_ id: NodeID) -> Bool { slots[Int(id.rawValue)].state == .running }
+
+    private func process(_ ev: SimEvent) {
+        switch ev {
+        case let .wake(id, inc, at):
+            let i = Int(id.rawValue)
+            guard slots[i].node?.incarnation == inc, slots[i].wakeAt == at else { return }
+            if case .paused = slots[i].state { return slots[i].held.append(ev) }
+            apply(.tick, to: id)
+        case let .deliver(to, link, bytes, from, dup):
+            let i = Int(to.rawValue)
+            guard slots[i].node != nil else { return }
+            if !dup { invariants.arrived(from: from, to: to, at: now) }
+            if case .paused = slots[i].state { return slots[i].held.append(ev) }
+            consume(bytes, link: link, at: to)
+        case .step(let s):
+            perform(s)
+        }
+    }
+
+    private func consume(_ bytes: [UInt8], link: LinkID, at id: NodeID) {
+        let i = Int(id.rawValue)
+        if apply(.datagram(bytes, link: link), to: id) {
+            slots[i].delivered.append((bytes, link))
+            if slots[i].delivered.count > 32 { slots[i].delivered.removeFirst(16) }
+        }
+    }
+
+    /// Feeds one event to a node and carries out its effects. Returns whether a datagram was accepted.
+    @discardableResult
+    func apply(_ event: Event, to id: NodeID) -> Bool {
+        let i = Int(id.rawValue)
+        guard var node = slots[i].node else { return false }
+        let effects = node.handle(event, at: now)
+        slots[i].node = node
+        var accepted = true
+        for e in effects {
+            switch e {
+            case let .send(bytes, link):
+                send(bytes, link: link, from: node.me)
+            case let .wake(at):
+                slots[i].wakeAt = at
+                queue.push(.wake(id, node.incarnation, at), at: at)
+            case let .notice(n):
+                if case .rejected = n { accepted = false }
+                invariants.observe(n, node: node, at: now, pauses: slots[i].pauses)
+                observer?(now, id, n)
+            }
+        }
+        return accepted
+    }
+
+    private func send(_ bytes: [UInt8], link: LinkID, from: Member) {
+        let l = Int(link.rawValue), a = Int(from.node.rawValue)
+        for peer in config.nodes where peer != from.node {
+            for (k, d) in net.deliveries(a, Int(peer.rawValue), link: l, rng: &rng).enumerated() {
+                queue.push(.deliver(to: peer, link: link, bytes: bytes, from: from, duplicate: k > 0), at: now + d)
+            }
+        }
+        Adversary.record(bytes, link: link, in: &recentFrames)
+    }
+    var recentFrames: [([UInt8], LinkID)] = []
+
+    private func perform(_ s: Step) {
+        switch s {
+        case .start(let id), .restart(let id):
+            let i = Int(id.rawValue)
+            guard slots[i].node == nil else { return }
+            slots[i].incarnation += 1
+            slots[i].node = Node(id: id, incarnation: slots[i].incarnation, config: config, key: key)
+            slots[i].state = .running
+            slots[i].pauses = []
+            slots[i].delivered = []
+            invariants.started(Member(id, slots[i].incarnation))
+            apply(.start, to: id)
+        case .crash(let id):
+            stop(id)
+        case .leave(let id):
+            guard isRunning(id), let m = node(id)?.me else { return }
+            invariants.leftGracefully(m)
+            apply(.leave, to: id)
+            stop(id)
+        case .pause(let id):
+            let i = Int(id.rawValue)
+            if slots[i].state == .running { slots[i].state = .paused(since: now) }
+        case .resume(let id):
+            resume(id)
+        case .partition(let groups):
+            for l in net.groups.indices {
+                for (g, members) in groups.enumerated() { for m in members { net.groups[l][Int(m.rawValue)] = g } }
+            }
+        case let .cut(id, l, down):
+            net.cut[Int(id.rawValue)][l] = down
+        case .heal:
+            net.heal()
+        case let .setLink(l, model):
+            net.links[l] = model
+        case let .attack(id, kind):
+            attack(id, kind)
+        case .checkAgreement:
+            invariants.checkAgreement(slots.compactMap { $0.state == .running ? $0.node : nil }, at: now)
+        }
+    }
+
+    private func stop(_ id: NodeID) {
+        let i = Int(id.rawValue)
+        slots[i].node = nil
+        slots[i].state = .down
+        slots[i].held = []
+        slots[i].wakeAt = nil
+    }
+
+    /// Resumes a paused node. Worst order on purpose: its overdue timer first, then the datagrams
+    /// that queued up while it was stopped (a real loop may well see the timer first too).
+    private func resume(_ id: NodeID) {
+        let i = Int(id.rawValue)
+        guard case .paused(let since) = slots[i].state else { return }
+        slots[i].state = .running
+        slots[i].pauses.append((since, now))
+        let held = slots[i].held
+        slots[i].held = []
+        for case let .wake(_, inc, at) in held where inc == slots[i].node?.incarnation && slots[i].wakeAt == at {
+            apply(.tick, to: id)
+        }
+        for case let .deliver(_, link, bytes, _, _) in held where slots[i].node != nil {
+            consume(bytes, link: link, at: id)
+        }
+    }
+}

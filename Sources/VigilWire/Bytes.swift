@@ -1,0 +1,37 @@
+/// Appends big-endian integers to a byte buffer.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+    init(capacity: Int = 64) { bytes.reserveCapacity(capacity) }
+    mutating func u8(_ v: UInt8) { bytes.append(v) }
+    mutating func u16(_ v: UInt16) { int(v) }
+    mutating func u32(_ v: UInt32) { int(v) }
+    mutating func u64(_ v: UInt64) { int(v) }
+    mutating func raw(_ b: some Sequence<UInt8>) { bytes.append(contentsOf: b) }
+    private mutating func int<T: FixedWidthInteger>(_ v: T) {
+        var be = v.bigEndian
+        withUnsafeBytes(of: &be) { bytes.append(contentsOf: $0) }
+    }
+}
+
+/// Reads big-endian integers; every read is bounds-checked and returns nil past the end.
+struct ByteReader {
+    let bytes: ArraySlice<UInt8>
+    var offset: Int
+    init(_ bytes: ArraySlice<UInt8>) {
+        self.bytes = bytes
+        offset = bytes.startIndex
+    }
+    var remaining: Int { bytes.endIndex - offset }
+    mutating func u8() -> UInt8? { int() }
+    mutating func u16() -> UInt16? { int() }
+    mutating func u32() -> UInt32? { int() }
+    mutating func u64() -> UInt64? { int() }
+    private mutating func int<T: FixedWidthInteger>() -> T? {
+        let n = MemoryLayout<T>.size
+        guard remaining >= n else { return nil }
+        var v: T = 0
+        for i in 0..<n { v = (v << 8) | T(bytes[offset + i]) }
+        offset += n
+        return v
+    }
+}
