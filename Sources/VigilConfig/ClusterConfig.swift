@@ -1,0 +1,56 @@
+import VigilCore
+
+/// How a link carries frames.
+public enum LinkMode: String, Sendable, Equatable {
+    /// One datagram per interval to a group, joined on this link's interface only.
+    case multicast
+    /// One datagram per interval to each peer's address on this link.
+    case unicast
+}
+
+public struct LinkSpec: Sendable, Equatable {
+    public var id: LinkID
+    public var name: String
+    public var mode: LinkMode
+    public var group: IPAddress?
+    public var port: UInt16
+    public var ttl: Int
+}
+
+public struct NodeSpec: Sendable, Equatable {
+    public var id: NodeID
+    public var name: String
+    public var votes: Int
+    /// One per link, in link order.
+    public var addresses: [IPAddress]
+}
+
+/// The whole cluster, validated. One file describes every node; each daemon picks its own entry.
+public struct ClusterConfig: Sendable, Equatable {
+    public var file: String
+    public var name: String
+    public var clusterID: UInt32
+    public var keyFile: String
+    public var timing: Timing
+    public var quorum: QuorumPolicy
+    public var links: [LinkSpec]
+    public var nodes: [NodeSpec]
+    /// Warnings found while validating (the config is usable).
+    public var warnings: [Diagnostic] = []
+
+    public var core: CoreConfig {
+        CoreConfig(cluster: clusterID, nodes: NodeSet(nodes.map(\.id)), links: links.map(\.id),
+                   timing: timing, quorum: quorum)
+    }
+
+    public func node(named n: String) -> NodeSpec? { nodes.first { $0.name == n } }
+    public func node(_ id: NodeID) -> NodeSpec? { nodes.first { $0.id == id } }
+
+    /// Reads, parses and validates in one go; the first error, or the config with its warnings.
+    public static func load(text: String, file: String) -> Result<ClusterConfig, Diagnostic> {
+        switch ConfigDocument.parse(text, file: file) {
+        case .failure(let d): return .failure(d)
+        case .success(let doc): return ConfigValidator(doc).validate()
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import VigilCore
+
+/// Gives meaning to a parsed `ConfigDocument`. Every error names file:line and the fix.
+struct ConfigValidator {
+    let doc: ConfigDocument
+    init(_ doc: ConfigDocument) { self.doc = doc }
+
+    static let sections: [String: (array: Bool, keys: Set<String>)] = [
+        "cluster": (false, ["name", "id", "key"]),
+        "timing": (false, ["interval", "deadline"]),
+        "quorum": (false, ["expected_votes", "two_node", "wait_for_all"]),
+        "link": (true, ["name", "mode", "group", "port", "ttl"]),
+        "node": (true, ["id", "name", "votes", "addresses"]),
+    ]
+
+    func validate() -> Result<ClusterConfig, Diagnostic> {
+        do { return .success(try build()) } catch { return .failure(error) }
+    }
+
+    private func build() throws(Diagnostic) -> ClusterConfig {
+        try checkShape()
+        let cluster = try single("cluster", required: true)!
+        let name = try cluster.string("name") ?? "vigil"
+        let id = try cluster.integer("id", in: 1...Int64(UInt32.max), required: true)!
+        let key = try cluster.string("key") ?? "/etc/vigil/cluster.key"
+        let timing = try readTiming(try single("timing", required: false))
+        let links = try readLinks()
+        let nodes = try readNodes(links: links)
+        var warnings: [Diagnostic] = []
+        let quorum = try readQuorum(try single("quorum", required: false), nodes: nodes, warnings: &warnings)
+        if links.count == 1, let l = doc.sections.first(where: { $0.name == "link" }) {
+            warnings.append(diag(l.line, .warning, "only one link: losing that network is a membership change",
+                                 "add a second [[link]] on an independent network"))
+        }
+        if timing.deadline < timing.interval * 3, let s = doc.sections.first(where: { $0.name == "timing" }) {
+            warnings.append(diag(s.line, .warning, "deadline under 3 intervals: a few lost heartbeats on every link kill a peer",
+                                 "deadline = 3 to 5 intervals is the usual choice"))
+        }
+        return ClusterConfig(file: doc.file, name: name, clusterID: UInt32(id), keyFile: key, timing: timing,
+                             quorum: quorum, links: links, nodes: nodes, warnings: warnings)
+    }
+
+    private func checkShape() throws(Diagnostic) {
+        for s in doc.sections {
+            guard let spec = ConfigValidator.sections[s.name] else {
+                throw diag(s.line, .error, "unknown section [\(s.name)]",
+                           "sections are " + ConfigValidator.sections.keys.sorted().joined(separator: ", "))
+            }
+            if spec.array != s.isArrayItem {
+                throw diag(s.line, .error, spec.array ? "[\(s.name)] describes one of several" : "[\(s.name)] appears once",
+                           spec.array ? "write [[\(s.name)]]" : "write [\(s.name)]")
+            }
+            for e in s.entries where !spec.keys.contains(e.key) {
+                throw diag(e.line, .error, "unknown key '\(e.key)' in [\(s.name)]",
+                           "known keys: " + spec.keys.sorted().joined(separator: ", "))
+            }
+        }
+    }
+
+    private func single(_ name: String, required: Bool) throws(Diagnostic) -> SectionReader? {
+        let found = doc.sections.filter { $0.name == name }
+        if found.count > 1 { throw diag(found[1].line, .error, "[\(name)] appears twice", "merge them") }
+        if let s = found.first { return SectionReader(section: s, file: doc.file) }
+        if required { throw diag(1, .error, "missing [\(name)] section", "add [\(name)] with its keys") }
+        return nil
+    }
+
+    private func readTiming(_ s: SectionReader?) throws(Diagnostic) -> Timing {
+        var t = Timing.default
+        guard let s else { return t }
+        if let v = try s.duration("interval") {
+            guard v >= Timing.minimumInterval else {
+                throw diag(s.line("interval"), .error, "interval \(v) is below the 10ms floor", "use 10ms or more")
+            }
+            t.interval = v
+            t.deadline = max(t.deadline, v * 3)
+        }
+        if let v = try s.duration("deadline") {
+            guard v >= t.interval * 2 else {
+                throw diag(s.line("deadline"), .error, "deadline \(v) is under two intervals (\(t.interval * 2))",
+                           "a deadline of 3 to 5 intervals tolerates lost heartbeats")
+            }
+            t.deadline = v
+        }
+        return t
+    }
+
+    private func readLinks() throws(Diagnostic) -> [LinkSpec] {
+        let sections = doc.sections.filter { $0.name == "link" }
+        guard !sections.isEmpty else { throw diag(1, .error, "no [[link]] section", "add one per network, two for redundancy") }
+        guard sections.count <= LinkID.maxLinks else {
+            throw diag(sections[LinkID.maxLinks].line, .error, "more than \(LinkID.maxLinks) links", "remove some")
+        }
+        var out: [LinkSpec] = []
+        for (i, sec) in sections.enumerated() {
+            let s = SectionReader(section: sec, file: doc.file)
+            let modeText = try s.string("mode") ?? "multicast"
+            guard let mode = LinkMode(rawValue: modeText) else {
+                throw diag(s.line("mode"), .error, "unknown link mode '\(modeText)'", "use \"multicast\" or \"unicast\"")
+            }
+            var group: IPAddress?
+            if mode == .multicast {
+                let g = try s.string("group", required: true)!
+                guard let a = IPAddress(g), a.isMulticast else {
+                    throw diag(s.line("group"), .error, "'\(g)' is not a multicast address",
+                               "use one in 239.192.0.0/16 (organisation-local) or ff15::/16")
+                }
+                group = a
+            }
+            let port = try s.integer("port", in: 1...65535) ?? Int64(5405 + 2 * i)
+            let ttl = try s.integer("ttl", in: 1...255) ?? 1
+            out.append(LinkSpec(id: LinkID(UInt8(i)), name: try s.string("name") ?? "link\(i)", mode: mode,
+                                group: group, port: UInt16(port), ttl: Int(ttl)))
+        }
+        return out
+    }
+
+    private func readNodes(links: [LinkSpec]) throws(Diagnostic) -> [NodeSpec] {
+        let sections = doc.sections.filter { $0.name == "node" }
+        guard !sections.isEmpty else { throw diag(1, .error, "no [[node]] section", "add one per cluster node") }
+        var out: [NodeSpec] = []
+        var seenAddresses: Set<IPAddress> = []
+        for sec in sections {
+            let s = SectionReader(section: sec, file: doc.file)
+            let id = NodeID(UInt16(try s.integer("id", in: 1...64, required: true)!))
+            guard !out.contains(where: { $0.id == id }) else {
+                throw diag(s.line("id"), .error, "node id \(id.rawValue) is used twice", "give every node its own id")
+            }
+            let name = try s.string("name") ?? "node\(id.rawValue)"
+            guard !out.contains(where: { $0.name == name }) else {
+                throw diag(s.line("name"), .error, "node name '\(name)' is used twice", "names must be unique")
+            }
+            let texts = try s.strings("addresses", required: true)!
+            guard texts.count == links.count else {
+                throw diag(s.line("addresses"), .error, "\(texts.count) address(es) for \(links.count) link(s)",
+                           "list one address per [[link]], in the same order")
+            }
+            var addrs: [IPAddress] = []
+            for (t, link) in zip(texts, links) {
+                guard let a = IPAddress(t), !a.isMulticast else {
+                    throw diag(s.line("addresses"), .error, "'\(t)' is not a unicast IP address", "write e.g. \"198.18.0.1\"")
+                }
+                if let g = link.group, g.isV6 != a.isV6 {
+                    throw diag(s.line("addresses"), .error, "'\(t)' and group \(g) of \(link.name) differ in IP version",
+                               "use IPv4 or IPv6 on both")
+                }
+                guard seenAddresses.insert(a).inserted else {
+                    throw diag(s.line("addresses"), .error, "address \(t) is used twice", "each node needs its own address per link")
+                }
+                addrs.append(a)
+            }
+            out.append(NodeSpec(id: id, name: name, votes: Int(try s.integer("votes", in: 0...64) ?? 1), addresses: addrs))
+        }
+        return out.sorted { $0.id < $1.id }
+    }
+
+    private func readQuorum(_ s: SectionReader?, nodes: [NodeSpec], warnings: inout [Diagnostic]) throws(Diagnostic) -> QuorumPolicy {
+        let votes = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, $0.votes) })
+        let total = votes.values.reduce(0, +)
+        let twoNode = try s?.bool("two_node") ?? false
+        if twoNode && (nodes.count != 2 || total != 2) {
+            throw diag(s!.line("two_node"), .error, "two_node needs exactly two nodes with one vote each",
+                       "remove two_node for \(nodes.count) nodes")
+        }
+        let expected = try s?.integer("expected_votes", in: 1...1024).map(Int.init) ?? total
+        if expected < total, let s {
+            throw diag(s.line("expected_votes"), .error, "expected_votes \(expected) is below the \(total) votes configured",
+                       "set it to \(total) or more, or remove it")
+        }
+        if nodes.count == 2 && !twoNode {
+            warnings.append(diag(s?.section.line ?? 1, .warning, "two nodes without two_node: losing either stops the cluster",
+                                 "set two_node = true under [quorum]"))
+        }
+        return QuorumPolicy(votes: votes, expectedVotes: expected, twoNode: twoNode,
+                            waitForAll: try s?.bool("wait_for_all") ?? twoNode)
+    }
+
+    func diag(_ line: Int, _ sev: Diagnostic.Severity, _ m: String, _ fix: String?) -> Diagnostic {
+        Diagnostic(file: doc.file, line: line, severity: sev, message: m, fix: fix)
+    }
+}

@@ -1,0 +1,74 @@
+import VigilCore
+
+/// Typed access to one section's keys, with errors that point at the line.
+struct SectionReader {
+    let section: ConfigSection
+    let file: String
+
+    func line(_ key: String) -> Int { section.entries.first { $0.key == key }?.line ?? section.line }
+
+    private func value(_ key: String, required: Bool) throws(Diagnostic) -> ConfigEntry? {
+        if let e = section.entries.first(where: { $0.key == key }) { return e }
+        if required {
+            throw Diagnostic(file: file, line: section.line, severity: .error,
+                             message: "[\(section.name)] needs '\(key)'", fix: "add \(key) = ...")
+        }
+        return nil
+    }
+
+    private func wrongType(_ e: ConfigEntry, _ want: String, _ example: String) -> Diagnostic {
+        Diagnostic(file: file, line: e.line, severity: .error,
+                   message: "'\(e.key)' must be \(want), found \(e.value.typeName)", fix: "e.g. \(e.key) = \(example)")
+    }
+
+    func string(_ key: String, required: Bool = false) throws(Diagnostic) -> String? {
+        guard let e = try value(key, required: required) else { return nil }
+        guard case .string(let s) = e.value else { throw wrongType(e, "a string", "\"...\"") }
+        return s
+    }
+
+    func strings(_ key: String, required: Bool = false) throws(Diagnostic) -> [String]? {
+        guard let e = try value(key, required: required) else { return nil }
+        guard case .array(let items) = e.value else { throw wrongType(e, "a list of strings", "[\"a\", \"b\"]") }
+        var out: [String] = []
+        for i in items {
+            guard case .string(let s) = i else { throw wrongType(e, "a list of strings", "[\"a\", \"b\"]") }
+            out.append(s)
+        }
+        return out
+    }
+
+    func integer(_ key: String, in range: ClosedRange<Int64>, required: Bool = false) throws(Diagnostic) -> Int64? {
+        guard let e = try value(key, required: required) else { return nil }
+        guard case .integer(let v) = e.value else { throw wrongType(e, "an integer", "\(range.lowerBound)") }
+        guard range.contains(v) else {
+            throw Diagnostic(file: file, line: e.line, severity: .error, message: "'\(key)' = \(v) is out of range",
+                             fix: "use \(range.lowerBound)...\(range.upperBound)")
+        }
+        return v
+    }
+
+    func bool(_ key: String) throws(Diagnostic) -> Bool? {
+        guard let e = try value(key, required: false) else { return nil }
+        guard case .bool(let b) = e.value else { throw wrongType(e, "true or false", "true") }
+        return b
+    }
+
+    /// "10ms", "1.5s", "500us".
+    func duration(_ key: String) throws(Diagnostic) -> TimeSpan? {
+        guard let e = try value(key, required: false) else { return nil }
+        guard case .string(let s) = e.value, let d = SectionReader.parseDuration(s) else {
+            throw wrongType(e, "a duration string", "\"50ms\"")
+        }
+        return d
+    }
+
+    static func parseDuration(_ s: String) -> TimeSpan? {
+        let units: [(String, Double)] = [("ms", 1e6), ("us", 1e3), ("s", 1e9)]
+        for (u, scale) in units where s.hasSuffix(u) {
+            guard let v = Double(s.dropLast(u.count)), v >= 0, v < 3600 else { return nil }
+            return TimeSpan(nanoseconds: Int64((v * scale).rounded()))
+        }
+        return nil
+    }
+}

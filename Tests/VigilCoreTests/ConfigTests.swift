@@ -1,0 +1,110 @@
+import VigilConfig
+import VigilCore
+import XCTest
+
+final class ConfigTests: XCTestCase {
+    static let good = """
+        [cluster]
+        name = "lab"
+        id = 7
+        [timing]
+        interval = "10ms"
+        deadline = "40ms"
+        [[link]]
+        mode = "multicast"
+        group = "239.192.7.1"
+        [[link]]
+        mode = "unicast"
+        port = 5407
+        [[node]]
+        id = 1
+        addresses = ["198.18.0.1", "198.18.1.1"]
+        [[node]]
+        id = 2
+        addresses = ["198.18.0.2", "198.18.1.2"]
+        [[node]]
+        id = 3
+        votes = 2
+        addresses = ["198.18.0.3", "198.18.1.3"]  # comment
+        """
+
+    func testGoodConfigAndDerivedValues() throws {
+        let c = try ClusterConfig.load(text: Self.good, file: "v.conf").get()
+        XCTAssertEqual(c.nodes.count, 3)
+        XCTAssertEqual(c.timing, Timing(interval: .ms(10), deadline: .ms(40)))
+        XCTAssertEqual(c.quorum.expectedVotes, 4)
+        XCTAssertEqual(c.links[1].mode, .unicast)
+        XCTAssertEqual(c.links[0].port, 5405)
+        XCTAssertEqual(c.core.nodes.count, 3)
+        let text = c.derivedValues.joined(separator: "\n")
+        XCTAssertTrue(text.contains("detection bound"), text)
+        XCTAssertTrue(text.contains("100 heartbeats/s"), text)
+        XCTAssertTrue(text.contains("quorate at 3 vote(s)"), text)
+    }
+
+    func testExampleFileIsValid() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../docs/examples/lab3.conf")
+        let c = try ClusterConfig.load(text: String(contentsOf: url, encoding: .utf8), file: url.path).get()
+        XCTAssertEqual(c.nodes.map(\.name), ["n1", "n2", "n3"])
+    }
+
+    /// Each error names the line and says what to do.
+    func testErrorsPointAtTheLine() {
+        let cases: [(String, String, Int, String)] = [
+            ("interval = \"10ms\"", "interval = \"5ms\"", 5, "below the 10ms floor"),
+            ("deadline = \"40ms\"", "deadline = \"15ms\"", 6, "under two intervals"),
+            ("group = \"239.192.7.1\"", "group = \"198.18.0.9\"", 9, "not a multicast address"),
+            ("mode = \"unicast\"", "mode = \"broadcast\"", 11, "unknown link mode"),
+            ("id = 2\n", "id = 1\n", 17, "used twice"),
+            ("votes = 2", "votez = 2", 21, "unknown key 'votez'"),
+            ("addresses = [\"198.18.0.3\", \"198.18.1.3\"]", "addresses = [\"198.18.0.3\"]", 22, "1 address(es) for 2 link(s)"),
+            ("addresses = [\"198.18.0.2\", \"198.18.1.2\"]", "addresses = [\"198.18.0.1\", \"198.18.1.2\"]", 18, "used twice"),
+            ("[timing]", "[timing", 4, "unclosed section"),
+            ("id = 7", "id = seven", 3, "cannot read the value"),
+            ("[[link]]\nmode = \"unicast\"", "[link]\nmode = \"unicast\"", 10, "describes one of several"),
+            ("name = \"lab\"", "name = 5", 2, "must be a string"),
+        ]
+        for (from, to, line, text) in cases {
+            let src = Self.good.replacingOccurrences(of: from, with: to)
+            XCTAssertNotEqual(src, Self.good, "case \(to) did not apply")
+            guard case .failure(let d) = ClusterConfig.load(text: src, file: "v.conf") else {
+                XCTFail("\(to): accepted"); continue
+            }
+            XCTAssertEqual(d.line, line, "\(to): \(d)")
+            XCTAssertTrue(d.description.hasPrefix("v.conf:\(line): error:"), d.description)
+            XCTAssertTrue(d.message.contains(text), "\(to): \(d)")
+            XCTAssertNotNil(d.fix, "\(to): no fix given")
+        }
+    }
+
+    func testWarningsAndTwoNode() throws {
+        let two = """
+            [cluster]
+            id = 1
+            [quorum]
+            two_node = true
+            [[link]]
+            mode = "unicast"
+            [[node]]
+            id = 1
+            addresses = ["fd00::1"]
+            [[node]]
+            id = 2
+            addresses = ["fd00::2"]
+            """
+        let c = try ClusterConfig.load(text: two, file: "t.conf").get()
+        XCTAssertTrue(c.quorum.twoNode && c.quorum.waitForAll)
+        XCTAssertEqual(c.warnings.map(\.line), [5], "one link is a warning")
+        XCTAssertEqual(c.nodes[1].addresses[0], IPAddress("fd00:0:0:0:0:0:0:2"))
+    }
+
+    func testAddresses() {
+        XCTAssertNotNil(IPAddress("198.18.0.1"))
+        XCTAssertNil(IPAddress("198.18.0"))
+        XCTAssertNil(IPAddress("256.1.1.1"))
+        XCTAssertTrue(IPAddress("ff15::1")!.isMulticast)
+        XCTAssertNil(IPAddress("1::2::3"))
+        XCTAssertEqual(IPAddress("::1")?.description, "0:0:0:0:0:0:0:1")
+    }
+}
