@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "vigil-sim", targets: ["vigil-sim"]),
         .executable(name: "vigilctl", targets: ["vigilctl"]),
+        .executable(name: "vigild", targets: ["vigild"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -22,13 +23,21 @@ let package = Package(
         .target(name: "VigilCore", dependencies: ["VigilWire"]),
         .target(name: "VigilConfig", dependencies: ["VigilCore"]),
         .target(name: "VigilSim", dependencies: ["VigilCore", "VigilConfig"]),
+        .target(name: "VigilStatus", dependencies: ["VigilCore", "VigilConfig"]),
+        // Shells (I/O): libsystemd, sockets, threads. Found by pkg-config; Debian package libsystemd-dev.
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(name: "VigilDaemon", dependencies: ["VigilCore", "VigilConfig", "VigilStatus", "CSystemd"]),
+        .executableTarget(
+            name: "vigild",
+            dependencies: ["VigilDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "vigil-sim",
             dependencies: ["VigilSim", "VigilConfig", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "vigilctl",
-            dependencies: ["VigilConfig", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["VigilConfig", "VigilStatus", "VigilDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilWire", "VigilConfig"]),
         .testTarget(name: "VigilSimTests", dependencies: ["VigilSim", "VigilConfig"]),

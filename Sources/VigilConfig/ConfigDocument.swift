@@ -6,6 +6,15 @@ public struct Diagnostic: Error, Sendable, Equatable, CustomStringConvertible {
     public var severity: Severity
     public var message: String
     public var fix: String?
+
+    public init(file: String, line: Int, severity: Severity, message: String, fix: String?) {
+        self.file = file
+        self.line = line
+        self.severity = severity
+        self.message = message
+        self.fix = fix
+    }
+
     public var description: String {
         "\(file):\(line): \(severity.rawValue): \(message)" + (fix.map { " (\($0))" } ?? "")
     }

@@ -4,6 +4,8 @@ public struct LinkHealth: Equatable, Sendable {
     public var lastHeard: Instant?
     /// Sequence tracking for this link: replay protection and loss over the last 64 frames.
     public var window = ReplayWindow()
+    /// Latest round-trip time measured by a probe on this link.
+    public var rtt: TimeSpan?
 }
 
 /// What this node knows about one peer.
@@ -36,7 +38,7 @@ public enum DeathReason: String, Equatable, Sendable {
 struct FailureDetector: Equatable, Sendable {
     let local: NodeID
     let linkCount: Int
-    let deadline: TimeSpan
+    var deadline: TimeSpan
     var peers: [NodeID: PeerState] = [:]
 
     init(local: NodeID, config: CoreConfig) {

@@ -28,6 +28,8 @@ extension Node {
             learnClean(clean)
             guard v.coordinator == sender.node, members.contains(me) else { return }
             install(v, members, now, &out)
+        case .probe, .probeReply:
+            break  // handled by the node (round-trip times), not by membership
         case .leave:
             cleanLeft[sender.node] = max(cleanLeft[sender.node] ?? 0, sender.incarnation)
             noted(detector.left(sender.node, incarnation: sender.incarnation), now, &out)

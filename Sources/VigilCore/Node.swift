@@ -8,6 +8,8 @@ public enum Event: Sendable {
     case datagram([UInt8], link: LinkID)
     /// Leave the cluster gracefully (SIGTERM).
     case leave
+    /// New timing at run time (SIGHUP). Nodes and links cannot change without a restart.
+    case reconfigure(Timing)
 }
 
 /// Output of a node's step function, to be carried out by the shell (or the simulator) in order.
@@ -41,7 +43,7 @@ struct Proposal: Equatable, Sendable {
 public struct Node: Sendable {
     public let id: NodeID
     public let incarnation: Incarnation
-    public let config: CoreConfig
+    public internal(set) var config: CoreConfig
     var codec: FrameCodec
     var detector: FailureDetector
     var sequences: [UInt64]
@@ -61,6 +63,7 @@ public struct Node: Sendable {
     var startedAt = Instant.zero
     var nextTick = Instant.zero
     var graceUntil = Instant.zero
+    var nextProbe = Instant.zero
     public internal(set) var leaving = false
     public internal(set) var counters = Counters()
 
@@ -93,6 +96,9 @@ public struct Node: Sendable {
             receive(bytes, link: link, now, &out)
         case .leave:
             leave(&out)
+        case .reconfigure(let t):
+            config.timing = t
+            detector.deadline = t.deadline
         }
         return out
     }
@@ -116,6 +122,10 @@ public struct Node: Sendable {
             }
         }
         broadcast(.heartbeat(view: view.id, alive: NodeSet(aliveMembers.map(\.node))), &out)
+        if now >= nextProbe {
+            nextProbe = now + Node.probeEvery
+            broadcast(.probe(stamp: UInt64(now.nanoseconds)), &out)
+        }
         nextTick = lateness > timing.interval ? now + timing.interval : nextTick + timing.interval
         if now >= graceUntil { noted(detector.expire(at: now), now, &out) }
         evaluateMembership(now, &out)
@@ -135,7 +145,14 @@ public struct Node: Sendable {
         counters.received += 1
         noted(detector.heard(h.sender, incarnation: h.incarnation, linkIndex: li, at: now), now, &out)
         if detector.peers[h.sender]?.leftIncarnation == h.incarnation { return }
-        dispatch(frame.message, from: Member(h.sender, h.incarnation), now, &out)
+        switch frame.message {
+        case .probe(let stamp):
+            send(.probeReply(to: h.sender, stamp: stamp), linkIndex: li, &out)
+        case let .probeReply(to, stamp) where to == id && stamp <= UInt64(now.nanoseconds):
+            detector.peers[h.sender]?.links[li].rtt = now - Instant(nanoseconds: Int64(stamp))
+        default:
+            dispatch(frame.message, from: Member(h.sender, h.incarnation), now, &out)
+        }
         evaluateMembership(now, &out)
     }
 
@@ -164,12 +181,18 @@ public struct Node: Sendable {
         }
     }
 
+    /// Round-trip probes go out this often on every link.
+    public static let probeEvery = TimeSpan.seconds(1)
+
     mutating func broadcast(_ m: Message, _ out: inout [Effect]) {
-        for (i, link) in config.links.enumerated() {
-            sequences[i] += 1
-            out.append(.send(codec.seal(m, link: link, incarnation: incarnation, sequence: sequences[i]), link: link))
-            counters.sent += 1
-        }
+        for i in config.links.indices { send(m, linkIndex: i, &out) }
+    }
+
+    mutating func send(_ m: Message, linkIndex i: Int, _ out: inout [Effect]) {
+        let link = config.links[i]
+        sequences[i] += 1
+        out.append(.send(codec.seal(m, link: link, incarnation: incarnation, sequence: sequences[i]), link: link))
+        counters.sent += 1
     }
 }
 

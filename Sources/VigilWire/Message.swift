@@ -21,6 +21,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case ack = 3
     case install = 4
     case leave = 5
+    case probe = 6
+    case probeReply = 7
 }
 
 /// The decrypted body of a frame.
@@ -35,6 +37,10 @@ public enum Message: Equatable, Sendable {
     case install(view: ViewID, members: [Member], cleanLeft: [Member])
     /// The sender leaves the cluster gracefully.
     case leave
+    /// Round-trip probe: `stamp` is the sender's own clock, echoed back unchanged.
+    case probe(stamp: UInt64)
+    /// Answer to `to`'s probe, on the link it came in on.
+    case probeReply(to: NodeID, stamp: UInt64)
 
     public var type: MessageType {
         switch self {
@@ -43,6 +49,8 @@ public enum Message: Equatable, Sendable {
         case .ack: .ack
         case .install: .install
         case .leave: .leave
+        case .probe: .probe
+        case .probeReply: .probeReply
         }
     }
 
@@ -63,6 +71,11 @@ public enum Message: Equatable, Sendable {
             Message.put(cleanLeft, &w)
         case .leave:
             break
+        case .probe(let stamp):
+            w.u64(stamp)
+        case let .probeReply(to, stamp):
+            w.u16(to.rawValue)
+            w.u64(stamp)
         }
     }
 
@@ -84,6 +97,12 @@ public enum Message: Equatable, Sendable {
             m = .install(view: v, members: ms, cleanLeft: c)
         case .leave:
             m = .leave
+        case .probe:
+            guard let s = r.u64() else { return nil }
+            m = .probe(stamp: s)
+        case .probeReply:
+            guard let to = r.u16(), let s = r.u64() else { return nil }
+            m = .probeReply(to: NodeID(to), stamp: s)
         }
         return r.remaining == 0 ? m : nil
     }

@@ -15,6 +15,8 @@ final class WireTests: XCTestCase {
         .ack(view: ViewID(epoch: 4, coordinator: NodeID(1)), cleanLeft: [Member(NodeID(3), 5)]),
         .install(view: ViewID(epoch: 4, coordinator: NodeID(1)), members: [Member(NodeID(1), 10)], cleanLeft: []),
         .leave,
+        .probe(stamp: 123_456_789),
+        .probeReply(to: NodeID(3), stamp: 987_654_321),
     ]
 
     func testEveryMessageRoundTrips() {

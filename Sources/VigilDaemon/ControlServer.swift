@@ -1,0 +1,115 @@
+import Foundation
+import Glibc
+import VigilStatus
+
+/// The control socket: a Unix stream socket (mode 0660, owner root, group configurable). A client
+/// sends one line (`status`, `events`, `events follow`, `leave`, `reload`) and reads the answer
+/// until the server closes. Commands that change anything need the peer to be root (SO_PEERCRED).
+final class ControlServer: @unchecked Sendable {
+    private let path: String
+    private let shared: Shared
+    private let wake: WakePipe
+    private let log: Log
+    private let fd: Int32
+
+    init(path: String, group: String?, shared: Shared, wake: WakePipe, log: Log) throws {
+        self.path = path
+        self.shared = shared
+        self.wake = wake
+        self.log = log
+        guard var addr = SocketIO.unixAddress(path) else { throw SystemError("control socket path too long: \(path)", errno: ENAMETOOLONG) }
+        unlink(path)
+        let fd = try check(socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0), "control socket")
+        let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        guard r == 0, listen(fd, 16) == 0 else {
+            let e = errno
+            close(fd)
+            throw SystemError("cannot listen on \(path)", errno: e)
+        }
+        var gid: gid_t = 0
+        if let group {
+            guard let g = getgrnam(group) else {
+                close(fd)
+                throw SystemError("control group '\(group)' does not exist", errno: ENOENT)
+            }
+            gid = g.pointee.gr_gid
+        }
+        chown(path, 0, gid)
+        chmod(path, 0o660)
+        self.fd = fd
+    }
+
+    func start() {
+        let t = Thread { [self] in acceptLoop() }
+        t.name = "vigild-control"
+        t.start()
+    }
+
+    func remove() { unlink(path) }
+
+    private func acceptLoop() {
+        while true {
+            let c = accept(fd, nil, nil)
+            if c < 0 {
+                if errno == EINTR { continue }
+                log.log(.error, "control socket accept failed: \(String(cString: strerror(errno)))")
+                return
+            }
+            let t = Thread { [self] in serve(c) }
+            t.start()
+        }
+    }
+
+    private func peerUID(_ c: Int32) -> uid_t? {
+        // struct ucred { pid_t pid; uid_t uid; gid_t gid; } (Glibc hides it behind _GNU_SOURCE)
+        var cred: (pid: Int32, uid: UInt32, gid: UInt32) = (0, 0, 0)
+        var len = socklen_t(12)
+        return getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.uid : nil
+    }
+
+    private func serve(_ c: Int32) {
+        defer { close(c) }
+        SocketIO.setTimeout(c, seconds: 5)
+        guard let line = SocketIO.readLine(c) else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        switch line {
+        case "status":
+            let (s, _, _) = shared.current()
+            guard let s, let data = try? encoder.encode(s) else { _ = SocketIO.writeAll(c, "{\"error\":\"starting\"}\n"); return }
+            _ = SocketIO.writeAll(c, String(decoding: data, as: UTF8.self) + "\n")
+        case "metrics":
+            let (s, l, e) = shared.current()
+            _ = SocketIO.writeAll(c, s?.prometheus(lateness: l, sendErrors: e) ?? "")
+        case "events", "events follow":
+            streamEvents(c, follow: line == "events follow", encoder: encoder)
+        case "leave", "reload":
+            guard peerUID(c) == 0 else {
+                _ = SocketIO.writeAll(c, "{\"error\":\"'\(line)' changes the cluster: only root may do it\"}\n")
+                return
+            }
+            shared.request(line == "leave" ? .leave : .reload)
+            wake.poke(0)
+            _ = SocketIO.writeAll(c, "{\"ok\":true}\n")
+        default:
+            _ = SocketIO.writeAll(c, "{\"error\":\"unknown command\"}\n")
+        }
+    }
+
+    private func streamEvents(_ c: Int32, follow: Bool, encoder: JSONEncoder) {
+        var last: UInt64 = 0
+        SocketIO.setTimeout(c, seconds: 0)
+        repeat {
+            for e in shared.events(after: last, wait: follow ? 1 : 0) {
+                last = e.seq
+                guard let d = try? encoder.encode(e), SocketIO.writeAll(c, String(decoding: d, as: UTF8.self) + "\n") else { return }
+            }
+            // A follower that went away: detect it even when no events come.
+            if follow {
+                var b: UInt8 = 0
+                if recv(c, &b, 1, Int32(MSG_DONTWAIT) | Int32(MSG_PEEK)) == 0 { return }
+            }
+        } while follow
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Glibc
+import VigilConfig
+import VigilCore
+
+/// Local settings of one daemon (the cluster-wide ones are in the config file).
+public struct DaemonOptions: Sendable {
+    public var configPath = "/etc/vigil/vigil.conf"
+    public var nodeName: String?
+    public var controlPath = "/run/vigil/vigild.sock"
+    public var controlGroup: String?
+    public var metrics: (IPAddress, UInt16)? = (IPAddress("127.0.0.1")!, 9465)
+    public var realtimePriority: Int32 = 10
+    public var lockMemory = true
+    public var verbose = false
+    public init() {}
+}
+
+nonisolated(unsafe) private var signalWakeFD: Int32 = -1
+
+/// Wiring: config, key, sockets, threads, signals. The heartbeat loop runs on the main thread,
+/// which is switched to real-time priority after the helper threads have started (so they do not
+/// inherit it).
+public enum Daemon {
+    public static func run(_ o: DaemonOptions) -> Int32 {
+        let config: ClusterConfig
+        switch Files.loadConfig(o.configPath) {
+        case .failure(let d):
+            eprint("vigild: \(d)")
+            return 1
+        case .success(let c): config = c
+        }
+        guard let me = identify(config, o.nodeName) else {
+            eprint("vigild: \(o.configPath): no [[node]] matches this host's addresses\(o.nodeName.map { " or the name '\($0)'" } ?? ""); pass --node NAME")
+            return 1
+        }
+        let key: ClusterKey
+        do { key = try Files.loadKey(config.keyFile) } catch {
+            eprint("vigild: \(error)")
+            return 1
+        }
+        let log = Log(maxLevel: o.verbose ? .debug : .info, journal: Systemd.journalIsStderr)
+        log.node = me.name
+        for w in config.warnings { log.log(.warning, w.description) }
+        do {
+            return try start(o, config: config, me: me, key: key, log: log)
+        } catch {
+            log.log(.error, "cannot start: \(error)")
+            log.flush()
+            return 1
+        }
+    }
+
+    private static func start(_ o: DaemonOptions, config: ClusterConfig, me: NodeSpec, key: ClusterKey, log: Log) throws -> Int32 {
+        let sockets = try config.links.map { l in
+            try LinkSocket(link: l, local: me.addresses[Int(l.id.rawValue)],
+                           peers: config.nodes.filter { $0.id != me.id }.map { $0.addresses[Int(l.id.rawValue)] })
+        }
+        let shared = Shared()
+        let wake = try WakePipe()
+        try installSignals(wake)
+        let dir = (o.controlPath as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let control = try ControlServer(path: o.controlPath, group: o.controlGroup, shared: shared, wake: wake, log: log)
+        control.start()
+        if let (addr, port) = o.metrics {
+            try MetricsServer(address: addr, port: port, shared: shared).start()
+        }
+        let systemd = Systemd()
+        let incarnation = Clock.wallMicroseconds()
+        log.log(.notice, "starting: node \(me.name) (id \(me.id.rawValue), incarnation \(incarnation)), cluster \(config.name), "
+                + "\(config.links.count) link(s), interval \(config.timing.interval), deadline \(config.timing.deadline)"
+                + (systemd.watchdogEvery.map { ", watchdog fed every \($0)" } ?? ""))
+        Realtime.apply(priority: o.realtimePriority, lockMemory: o.lockMemory, log: log)
+        let loop = HeartbeatLoop(node: Node(id: me.id, incarnation: incarnation, config: config.core, key: key),
+                                 config: config, sockets: sockets, shared: shared, log: log, systemd: systemd, wake: wake)
+        loop.run(reload: {
+            switch Files.loadConfig(o.configPath) {
+            case .success(let c): return c
+            case .failure(let d):
+                log.log(.error, "reload refused: \(d)")
+                return nil
+            }
+        })
+        log.log(.notice, "left the cluster; exiting")
+        control.remove()
+        log.flush()
+        return 0
+    }
+
+    static func identify(_ c: ClusterConfig, _ name: String?) -> NodeSpec? {
+        if let name { return c.node(named: name) }
+        let local = Interface.localAddresses()
+        return c.nodes.first { n in n.addresses.contains { local.contains($0) } }
+    }
+
+    private static func installSignals(_ wake: WakePipe) throws {
+        signalWakeFD = wake.write
+        signal(SIGPIPE, SIG_IGN)
+        for s in [SIGTERM, SIGINT, SIGHUP] {
+            var sa = sigaction()
+            sa.__sigaction_handler.sa_handler = { sig in
+                var b = UInt8(truncatingIfNeeded: sig)
+                _ = write(signalWakeFD, &b, 1)
+            }
+            sa.sa_flags = SA_RESTART
+            try check(sigaction(s, &sa, nil), "sigaction")
+        }
+    }
+}
+
+/// Real-time scheduling and memory locking for the heartbeat thread, where the system allows.
+enum Realtime {
+    static func apply(priority: Int32, lockMemory: Bool, log: Log) {
+        if priority > 0 {
+            var p = sched_param(sched_priority: priority)
+            if sched_setscheduler(0, SCHED_FIFO, &p) == 0 {
+                log.log(.info, "heartbeat thread runs SCHED_FIFO priority \(priority)")
+            } else {
+                log.log(.warning, "cannot use SCHED_FIFO (\(String(cString: strerror(errno)))): heartbeats run at normal priority and may be late on a busy machine")
+            }
+        }
+        guard lockMemory else { return }
+        var lim = rlimit()
+        getrlimit(__rlimit_resource_t(8) /* RLIMIT_MEMLOCK */, &lim)
+        let unlimited = lim.rlim_cur == rlim_t.max  // RLIM_INFINITY
+        // With a small limit, MCL_FUTURE would make later allocations fail: lock only what is there.
+        let flags = unlimited ? (MCL_CURRENT | MCL_FUTURE) : MCL_CURRENT
+        if mlockall(flags) == 0 {
+            log.log(.info, unlimited ? "memory locked (current and future)" : "memory locked (current pages only: RLIMIT_MEMLOCK is \(lim.rlim_cur / 1024) KiB)")
+        } else {
+            log.log(.warning, "cannot lock memory (\(String(cString: strerror(errno))); RLIMIT_MEMLOCK \(unlimited ? "unlimited" : "\(lim.rlim_cur / 1024) KiB")): heartbeat pages may be swapped out; set LimitMEMLOCK=infinity")
+        }
+    }
+}
+
+/// Writes a line to standard error (before the logger exists).
+public func eprint(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}

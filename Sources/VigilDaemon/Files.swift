@@ -1,0 +1,67 @@
+import Foundation
+import Glibc
+import VigilConfig
+import VigilCore
+
+/// Reading the files the daemon and tools need, with messages that name the file.
+public enum Files {
+    public static func loadConfig(_ path: String) -> Result<ClusterConfig, Diagnostic> {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return .failure(Diagnostic(file: path, line: 0, severity: .error, message: "cannot read the file: \(String(cString: strerror(errno)))",
+                                       fix: "check the path and permissions"))
+        }
+        return ClusterConfig.load(text: String(decoding: data, as: UTF8.self), file: path)
+    }
+
+    public enum KeyError: Error, CustomStringConvertible {
+        case unreadable(String), tooOpen(String, UInt32), badFormat(String)
+        public var description: String {
+            switch self {
+            case .unreadable(let p): "key file \(p): cannot read it (create one with: vigilctl keygen \(p))"
+            case let .tooOpen(p, mode): "key file \(p): mode \(String(mode, radix: 8)) lets group or others read the cluster key; refusing (chmod 600 \(p))"
+            case .badFormat(let p): "key file \(p): expected 64 hex digits or 32 raw bytes (vigilctl keygen makes one)"
+            }
+        }
+    }
+
+    /// The cluster key: must not be readable by group or others.
+    public static func loadKey(_ path: String) throws(KeyError) -> ClusterKey {
+        var st = stat()
+        guard stat(path, &st) == 0, let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path) }
+        if st.st_mode & 0o077 != 0 { throw .tooOpen(path, st.st_mode & 0o777) }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        var bytes: [UInt8] = []
+        if text.count == 64 {
+            var i = text.startIndex
+            while i < text.endIndex, let b = UInt8(text[i..<text.index(i, offsetBy: 2)], radix: 16) {
+                bytes.append(b)
+                i = text.index(i, offsetBy: 2)
+            }
+        } else if data.count == ClusterKey.size {
+            bytes = Array(data)
+        }
+        guard let key = try? ClusterKey(bytes: bytes) else { throw .badFormat(path) }
+        return key
+    }
+
+    /// Writes a new random key as 64 hex digits, mode 0600, refusing to overwrite.
+    public static func writeNewKey(_ path: String) throws -> Void {
+        var bytes = [UInt8](repeating: 0, count: ClusterKey.size)
+        let rnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+        guard rnd >= 0, read(rnd, &bytes, bytes.count) == bytes.count else { throw SystemError("reading /dev/urandom") }
+        close(rnd)
+        let hex = bytes.map { String(format: "%02x", $0) }.joined() + "\n"
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SystemError("cannot create \(path) (it must not exist yet)") }
+        defer { close(fd) }
+        fchmod(fd, 0o600)
+        guard SocketIO.writeFile(fd, hex) else { throw SystemError("cannot write \(path)") }
+    }
+}
+
+extension SocketIO {
+    static func writeFile(_ fd: Int32, _ s: String) -> Bool {
+        let b = Array(s.utf8)
+        return b.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == b.count
+    }
+}

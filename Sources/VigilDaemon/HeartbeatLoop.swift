@@ -1,0 +1,155 @@
+import Glibc
+import VigilConfig
+import VigilCore
+import VigilStatus
+
+/// The heartbeat path: one thread that owns the core `Node` and the link sockets. It waits in
+/// poll() for datagrams or its next wake-up, feeds the core, and carries out the effects. It never
+/// waits on anything that can block: logging, events and status go out through `Shared` and `Log`.
+final class HeartbeatLoop {
+    private(set) var node: Node
+    private let config: ClusterConfig
+    private let sockets: [LinkSocket]
+    private let shared: Shared
+    private let log: Log
+    private let systemd: Systemd
+    private let wake: WakePipe
+    private var wakeAt = Instant.zero
+    private var ready = false
+    private var lastWatchdog = Instant.zero
+    private var statusLine = ""
+    private var lateness = LatenessHistogram()
+    private var eventSeq: UInt64 = 0
+    private var rejectedLogged: [Rejection: Instant] = [:]
+    private var done = false
+
+    init(node: Node, config: ClusterConfig, sockets: [LinkSocket], shared: Shared, log: Log, systemd: Systemd, wake: WakePipe) {
+        self.node = node
+        self.config = config
+        self.sockets = sockets
+        self.shared = shared
+        self.log = log
+        self.systemd = systemd
+        self.wake = wake
+    }
+
+    /// Runs until the node has left the cluster.
+    func run(reload: () -> ClusterConfig?) {
+        apply(.start)
+        var fds = sockets.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+        fds.append(pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0))
+        while !done {
+            let wait = wakeAt - Clock.monotonic()
+            let timeoutMs = wait.nanoseconds <= 0 ? 0 : Int32((wait.nanoseconds + 999_999) / 1_000_000)
+            _ = poll(&fds, nfds_t(fds.count), timeoutMs)
+            // Datagrams first: after a stall, what queued up is read before any deadline is judged.
+            for (i, s) in sockets.enumerated() where fds[i].revents != 0 {
+                s.receiveAll { apply(.datagram($0, link: s.link.id)) }
+            }
+            if fds[sockets.count].revents != 0 { handleWake(reload: reload) }
+            let now = Clock.monotonic()
+            if now >= wakeAt {
+                let late = now - wakeAt
+                lateness.record(late.seconds)
+                apply(.tick)
+                feedWatchdog(late, now)
+                publish(now)
+            }
+        }
+        publish(Clock.monotonic())
+    }
+
+    private func handleWake(reload: () -> ClusterConfig?) {
+        let bytes = wake.drain()
+        var requests = shared.takeRequests()
+        if bytes.contains(UInt8(SIGTERM)) || bytes.contains(UInt8(SIGINT)) { requests.append(.leave) }
+        if bytes.contains(UInt8(SIGHUP)) { requests.append(.reload) }
+        for r in requests {
+            switch r {
+            case .leave:
+                systemd.notify("STOPPING=1\nSTATUS=leaving the cluster")
+                log.log(.notice, "leaving the cluster gracefully")
+                apply(.leave)
+                done = true
+            case .reload:
+                systemd.notify("RELOADING=1")
+                if let c = reload() { applyReload(c) }
+                systemd.notify("READY=1\nSTATUS=\(statusLine)")
+            }
+        }
+    }
+
+    /// What can change at run time: timing. Everything else needs a restart, and we say so.
+    private func applyReload(_ c: ClusterConfig) {
+        var cannot: [String] = []
+        if c.nodes != config.nodes { cannot.append("nodes") }
+        if c.links != config.links { cannot.append("links") }
+        if c.quorum != config.quorum { cannot.append("quorum") }
+        if c.clusterID != config.clusterID || c.keyFile != config.keyFile { cannot.append("cluster id/key") }
+        if c.timing != config.timing {
+            apply(.reconfigure(c.timing))
+            log.log(.notice, "reload: timing now interval \(c.timing.interval), deadline \(c.timing.deadline)")
+        } else {
+            log.log(.notice, "reload: timing unchanged")
+        }
+        if !cannot.isEmpty {
+            log.log(.warning, "reload: changes to \(cannot.joined(separator: ", ")) need a restart of vigild; not applied")
+        }
+    }
+
+    private func apply(_ e: Event) {
+        for effect in node.handle(e, at: Clock.monotonic()) {
+            switch effect {
+            case let .send(bytes, link):
+                sockets[Int(link.rawValue)].send(bytes)
+            case .wake(let at):
+                wakeAt = at
+            case .notice(let n):
+                observe(n)
+            }
+        }
+    }
+
+    private func observe(_ n: Notice) {
+        if case .rejected(let r, let link) = n {
+            // Counted always (metrics); logged at most once a second per reason.
+            let now = Clock.monotonic()
+            if now - (rejectedLogged[r] ?? .zero) > .seconds(1) {
+                rejectedLogged[r] = now
+                log.log(.warning, "dropped a frame on \(link): \(r.rawValue) (counted in vigil_frames_rejected_total)")
+            }
+            return
+        }
+        eventSeq += 1
+        guard let ev = ClusterEvent(n, seq: eventSeq, time: Clock.wallISO(), config: config, local: node.id) else { return }
+        shared.append(ev)
+        let level: Log.Level = switch n {
+        case .peerDead, .quorumChanged(false), .paused: .warning
+        case .viewInstalled, .quorumChanged, .leaving: .notice
+        default: .info
+        }
+        log.log(level, ev.logLine, peer: ev.peer, link: ev.link, epoch: ev.epoch)
+        if case .viewInstalled = n, !ready {
+            ready = true
+            systemd.notify("READY=1")
+        }
+        publish(Clock.monotonic())
+    }
+
+    private func publish(_ now: Instant) {
+        let s = StatusSnapshot(node: node, config: config, now: now, ready: ready)
+        shared.publish(s, lateness: lateness, sendErrors: sockets.reduce(0) { $0 + $1.sendErrors })
+        let line = s.summaryLine
+        if line != statusLine {
+            statusLine = line
+            systemd.notify("STATUS=\(line)")
+        }
+    }
+
+    /// WATCHDOG=1 only from here, and only while ticks run on schedule (late by less than an interval).
+    private func feedWatchdog(_ late: TimeSpan, _ now: Instant) {
+        guard let every = systemd.watchdogEvery, late < config.timing.interval, now - lastWatchdog >= every / 2 else { return }
+        lastWatchdog = now
+        systemd.notify("WATCHDOG=1")
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import VigilStatus
+
+/// What the heartbeat thread publishes for the other threads (control socket, metrics), and the
+/// requests they hand back to it. One lock, held only to copy values in or out.
+final class Shared: @unchecked Sendable {
+    enum Request: Sendable { case leave, reload }
+
+    private let cond = NSCondition()
+    private var snapshot: StatusSnapshot?
+    private var events: [ClusterEvent] = []
+    private var lateness = LatenessHistogram()
+    private var sendErrors = 0
+    private var requests: [Request] = []
+    static let eventCapacity = 4096
+
+    func publish(_ s: StatusSnapshot, lateness l: LatenessHistogram, sendErrors e: Int) {
+        cond.lock()
+        snapshot = s
+        lateness = l
+        sendErrors = e
+        cond.unlock()
+    }
+
+    func append(_ e: ClusterEvent) {
+        cond.lock()
+        events.append(e)
+        if events.count > Shared.eventCapacity { events.removeFirst(events.count - Shared.eventCapacity) }
+        cond.broadcast()
+        cond.unlock()
+    }
+
+    func current() -> (StatusSnapshot?, LatenessHistogram, Int) {
+        cond.lock()
+        defer { cond.unlock() }
+        return (snapshot, lateness, sendErrors)
+    }
+
+    /// Events with seq > `after`; waits up to `wait` seconds for one if there are none.
+    func events(after: UInt64, wait: TimeInterval) -> [ClusterEvent] {
+        cond.lock()
+        defer { cond.unlock() }
+        if wait > 0 && (events.last?.seq ?? 0) <= after { _ = cond.wait(until: Date(timeIntervalSinceNow: wait)) }
+        return events.filter { $0.seq > after }
+    }
+
+    func request(_ r: Request) {
+        cond.lock()
+        requests.append(r)
+        cond.unlock()
+    }
+
+    func takeRequests() -> [Request] {
+        cond.lock()
+        defer { cond.unlock() }
+        let r = requests
+        requests = []
+        return r
+    }
+}
+
+/// A pipe whose read end wakes the heartbeat loop's poll (signals and control requests write to it).
+struct WakePipe {
+    let read: Int32
+    let write: Int32
+    init() throws {
+        var fds: [Int32] = [0, 0]
+        try check(pipe(&fds), "pipe")
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        read = fds[0]
+        write = fds[1]
+    }
+    func poke(_ byte: UInt8) {
+        var b = byte
+        _ = Glibc.write(write, &b, 1)
+    }
+    func drain() -> [UInt8] {
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 64)
+        while true {
+            let n = buf.withUnsafeMutableBytes { Glibc.read(read, $0.baseAddress, 64) }
+            if n <= 0 { return out }
+            out += buf[0..<n]
+        }
+    }
+}

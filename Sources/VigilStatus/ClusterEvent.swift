@@ -1,0 +1,82 @@
+import VigilConfig
+import VigilCore
+
+/// One line of `vigilctl events`: a JSON object per membership, link, quorum or daemon event.
+public struct ClusterEvent: Codable, Sendable, Equatable {
+    public var seq: UInt64
+    /// UTC, ISO 8601 with milliseconds (set by the daemon's wall clock).
+    public var time: String
+    /// link_up, link_down, peer_alive, peer_dead, view, quorum, paused, leaving, started, reloaded.
+    public var type: String
+    /// The node reporting the event.
+    public var node: String
+    public var peer: String?
+    public var incarnation: UInt64?
+    public var link: String?
+    public var reason: String?
+    public var epoch: UInt64?
+    public var members: [String]?
+    public var joined: [String]?
+    public var leftCleanly: [String]?
+    public var lostUncleanly: [String]?
+    public var quorate: Bool?
+    public var latenessMs: Double?
+    public var detail: String?
+
+    public init(seq: UInt64, time: String, type: String, node: String) {
+        self.seq = seq
+        self.time = time
+        self.type = type
+        self.node = node
+    }
+
+    /// The event for a core notice; nil for notices that are counted, not streamed (rejected frames).
+    public init?(_ n: Notice, seq: UInt64, time: String, config: ClusterConfig, local: NodeID) {
+        func name(_ id: NodeID) -> String { config.node(id)?.name ?? "node\(id.rawValue)" }
+        func names(_ ms: [Member]) -> [String] { ms.map { name($0.node) } }
+        func linkName(_ l: LinkID) -> String { config.links.first { $0.id == l }?.name ?? l.description }
+        self.init(seq: seq, time: time, type: "", node: name(local))
+        switch n {
+        case let .linkUp(p, l):
+            (type, peer, link) = ("link_up", name(p), linkName(l))
+        case let .linkDown(p, l):
+            (type, peer, link) = ("link_down", name(p), linkName(l))
+        case let .peerAlive(m):
+            (type, peer, incarnation) = ("peer_alive", name(m.node), m.incarnation)
+        case let .peerDead(m, r):
+            (type, peer, incarnation, reason) = ("peer_dead", name(m.node), m.incarnation, r.rawValue)
+        case let .viewInstalled(v, c):
+            (type, epoch, members, quorate) = ("view", v.id.epoch, names(v.members), v.quorate)
+            (joined, leftCleanly, lostUncleanly) = (names(c.joined), names(c.leftCleanly), names(c.lostUncleanly))
+        case let .quorumChanged(q):
+            (type, quorate) = ("quorum", q)
+        case let .paused(l):
+            (type, latenessMs) = ("paused", l.milliseconds)
+        case .leaving:
+            type = "leaving"
+        case .rejected:
+            return nil
+        }
+    }
+
+    /// A readable log line for the same event.
+    public var logLine: String {
+        switch type {
+        case "link_up", "link_down": return "\(type.replacingUnderscore) peer=\(peer ?? "?") link=\(link ?? "?")"
+        case "peer_alive": return "peer alive peer=\(peer ?? "?") incarnation=\(incarnation ?? 0)"
+        case "peer_dead": return "peer dead peer=\(peer ?? "?") incarnation=\(incarnation ?? 0) reason=\(reason ?? "?")"
+        case "view":
+            var s = "view installed epoch=\(epoch ?? 0) members=\((members ?? []).joined(separator: ",")) quorate=\(quorate ?? false)"
+            if let l = lostUncleanly, !l.isEmpty { s += " lost_uncleanly=\(l.joined(separator: ","))" }
+            if let l = leftCleanly, !l.isEmpty { s += " left_cleanly=\(l.joined(separator: ","))" }
+            return s
+        case "quorum": return (quorate ?? false) ? "quorum gained" : "quorum LOST"
+        case "paused": return "own heartbeat loop ran late by \(latenessMs.map(format3ms) ?? "?") (excused for peers)"
+        default: return type + (detail.map { " " + $0 } ?? "")
+        }
+    }
+}
+
+extension String {
+    var replacingUnderscore: String { String(map { $0 == "_" ? " " : $0 }) }
+}

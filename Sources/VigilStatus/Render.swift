@@ -1,0 +1,107 @@
+import VigilCore
+
+extension StatusSnapshot {
+    /// The one-line summary used for systemd's STATUS= and `vigilctl check`.
+    public var summaryLine: String {
+        guard let v = view else { return "starting: listening for peers" + (leaving ? ", leaving" : "") }
+        var s = "view \(v.epoch): \(v.members.count)/\(nodes.count) members, \(quorum.quorate ? "quorate" : "NOT quorate"), links \(linksFullyUp)/\(links.count) up"
+        if !needsFencing.isEmpty { s += ", \(needsFencing.count) need fencing" }
+        if leaving { s += ", leaving" }
+        return s
+    }
+
+    /// `vigilctl status`: a table a person reads at a glance.
+    public var humanTable: String {
+        var out = ["cluster \(cluster) (id \(clusterId)), this node \(node.name) (id \(node.id), incarnation \(node.incarnation ?? 0))"]
+        if let v = view {
+            out.append("view \(v.epoch) (coordinator \(nodes.first { $0.id == v.coordinator }?.name ?? "?")), installed \(formatMs(v.ageMs)) ago")
+        } else {
+            out.append("no view yet: listening for peers")
+        }
+        out.append("quorum: \(quorum.quorate ? "quorate" : "NOT quorate"), \(quorum.votes)/\(quorum.expectedVotes) votes, needs \(quorum.threshold)"
+                   + (quorum.twoNode ? " (two-node)" : "") + (quorum.waitForAll ? ", wait-for-all" : ""))
+        out.append("")
+        var rows = [["NODE", "ID", "STATE", "INCARNATION"] + links.map { $0.name.uppercased() }]
+        for n in nodes {
+            let cells = n.state == "self" ? links.map { _ in "-" } : n.links.map { $0.up ? "up" : "down" }
+            rows.append([n.name, String(n.id), n.state, n.incarnation.map(String.init) ?? "-"] + cells)
+        }
+        out += table(rows)
+        if !needsFencing.isEmpty {
+            out.append("")
+            out.append("needs fencing: " + needsFencing.map { "\($0.name) (incarnation \($0.incarnation ?? 0))" }.joined(separator: ", "))
+        }
+        out.append("")
+        out.append("frames: \(frames.sent) sent, \(frames.received) received, \(frames.rejected.values.reduce(0, +)) rejected"
+                   + (frames.rejected.isEmpty ? "" : " (" + frames.rejected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"))
+        return out.joined(separator: "\n")
+    }
+
+    /// `vigilctl links`: per peer, per link health.
+    public var linksTable: String {
+        var rows = [["PEER", "LINK", "STATE", "LAST HEARD", "LOSS", "RTT"]]
+        for n in nodes where n.state != "self" {
+            for l in n.links {
+                rows.append([n.name, l.name, l.up ? "up" : "down",
+                             l.lastHeardMsAgo.map { formatMs($0) + " ago" } ?? "never",
+                             String(format1(l.lossPercent)) + "%", l.rttMs.map { format3ms($0) } ?? "-"])
+            }
+        }
+        return table(rows).joined(separator: "\n")
+    }
+}
+
+/// Monitoring-plugin result (Nagios/Icinga conventions).
+public struct CheckResult: Sendable, Equatable {
+    public enum Code: Int32, Sendable { case ok = 0, warning = 1, critical = 2, unknown = 3 }
+    public var code: Code
+    public var text: String
+
+    public init(code: Code, text: String) {
+        self.code = code
+        self.text = text
+    }
+
+    /// OK: quorate, every member present, every link up. WARNING: still quorate but a link is down
+    /// or a configured node is missing. CRITICAL: not quorate (or no view).
+    public init(_ s: StatusSnapshot) {
+        let perf = " | members=\(s.memberCount);;;0;\(s.nodes.count) quorate=\(s.quorum.quorate ? 1 : 0) links_up=\(s.linksFullyUp);;;0;\(s.links.count)"
+        let down = s.nodes.flatMap { n in n.links.filter { !$0.up && n.state == "member" }.map { "\(n.name)/\($0.name)" } }
+        if s.view == nil || !s.quorum.quorate {
+            self.init(code: .critical, text: "VIGIL CRITICAL - \(s.summaryLine)" + perf)
+        } else if s.memberCount < s.nodes.count || !down.isEmpty {
+            let missing = s.nodes.filter { $0.state != "member" && $0.state != "self" }.map(\.name)
+            var why: [String] = []
+            if !missing.isEmpty { why.append("missing: " + missing.joined(separator: ",")) }
+            if !down.isEmpty { why.append("links down: " + down.joined(separator: ",")) }
+            self.init(code: .warning, text: "VIGIL WARNING - \(s.summaryLine); " + why.joined(separator: "; ") + perf)
+        } else {
+            self.init(code: .ok, text: "VIGIL OK - \(s.summaryLine)" + perf)
+        }
+    }
+}
+
+func table(_ rows: [[String]]) -> [String] {
+    guard let first = rows.first else { return [] }
+    let widths = first.indices.map { i in rows.map { i < $0.count ? $0[i].count : 0 }.max() ?? 0 }
+    return rows.map { r in
+        r.enumerated().map { i, c in i == r.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count + 2) }.joined()
+    }
+}
+
+func format1(_ v: Double) -> String { v.rounded1 }
+
+func formatMs(_ ms: Double) -> String {
+    if ms >= 10_000 { return "\(Int(ms / 1000))s" }
+    if ms >= 1000 { return "\((ms / 100).rounded() / 10)s" }
+    return "\(Int(ms.rounded()))ms"
+}
+
+func format3ms(_ ms: Double) -> String { "\((ms * 1000).rounded() / 1000)ms" }
+
+extension Double {
+    var rounded1: String {
+        let v = (self * 10).rounded() / 10
+        return v == v.rounded() ? "\(Int(v)).0" : "\(v)"
+    }
+}

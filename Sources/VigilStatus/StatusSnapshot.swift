@@ -1,0 +1,132 @@
+import VigilConfig
+import VigilCore
+
+/// What `vigilctl status --json` prints: schema 1, documented in docs/status-json.md.
+/// New fields may be added; existing ones keep their name, type and meaning.
+public struct StatusSnapshot: Codable, Sendable, Equatable {
+    public struct NodeRef: Codable, Sendable, Equatable {
+        public var id: Int
+        public var name: String
+        public var incarnation: UInt64?
+    }
+    public struct ViewInfo: Codable, Sendable, Equatable {
+        public var epoch: UInt64
+        public var coordinator: Int
+        public var members: [NodeRef]
+        public var ageMs: Double
+    }
+    public struct Quorum: Codable, Sendable, Equatable {
+        public var quorate: Bool
+        public var votes: Int
+        public var expectedVotes: Int
+        public var threshold: Int
+        public var twoNode: Bool
+        public var waitForAll: Bool
+    }
+    public struct PeerLink: Codable, Sendable, Equatable {
+        public var link: Int
+        public var name: String
+        public var up: Bool
+        public var lastHeardMsAgo: Double?
+        public var lossPercent: Double
+        public var rttMs: Double?
+    }
+    public struct Peer: Codable, Sendable, Equatable {
+        public var id: Int
+        public var name: String
+        /// "self", "member" (in our view), "alive" (heard, not yet in the view), "dead", "left", "unknown".
+        public var state: String
+        public var incarnation: UInt64?
+        public var links: [PeerLink]
+    }
+    public struct LinkInfo: Codable, Sendable, Equatable {
+        public var id: Int
+        public var name: String
+        public var mode: String
+        public var peersUp: Int
+        public var peers: Int
+    }
+    public struct Frames: Codable, Sendable, Equatable {
+        public var sent: Int
+        public var received: Int
+        public var rejected: [String: Int]
+        public var pauses: Int
+    }
+
+    public var schema = 1
+    public var cluster: String
+    public var clusterId: UInt32
+    public var node: NodeRef
+    public var ready: Bool
+    public var leaving: Bool
+    public var view: ViewInfo?
+    public var quorum: Quorum
+    public var nodes: [Peer]
+    public var links: [LinkInfo]
+    public var needsFencing: [NodeRef]
+    public var frames: Frames
+    public var interval: Double
+    public var deadline: Double
+}
+
+extension StatusSnapshot {
+    /// Builds the snapshot from the node's state (pure: `now` comes from the caller).
+    public init(node: Node, config: ClusterConfig, now: Instant, ready: Bool) {
+        func name(_ id: NodeID) -> String { config.node(id)?.name ?? "node\(id.rawValue)" }
+        func ref(_ m: Member) -> NodeRef { NodeRef(id: Int(m.node.rawValue), name: name(m.node), incarnation: m.incarnation) }
+        let v = node.view
+        let members = v.nodes
+        cluster = config.name
+        clusterId = config.clusterID
+        self.node = ref(node.me)
+        self.ready = ready
+        leaving = node.leaving
+        view = v.id == .none ? nil : ViewInfo(epoch: v.id.epoch, coordinator: Int(v.id.coordinator.rawValue),
+                                              members: v.members.map(ref), ageMs: (now - v.installedAt).milliseconds)
+        let q = config.quorum
+        quorum = Quorum(quorate: v.quorate, votes: q.votes(of: members), expectedVotes: q.expectedVotes,
+                        threshold: config.quorumThreshold, twoNode: q.twoNode, waitForAll: q.waitForAll)
+        var peers: [Peer] = []
+        var linkUp = Array(repeating: 0, count: config.links.count)
+        for spec in config.nodes {
+            guard spec.id != node.id else {
+                peers.append(Peer(id: Int(spec.id.rawValue), name: spec.name, state: "self", incarnation: node.incarnation, links: []))
+                continue
+            }
+            let p = node.peers[spec.id]
+            var links: [PeerLink] = []
+            for (i, l) in config.links.enumerated() {
+                let h = p?.links[i]
+                if h?.up == true { linkUp[i] += 1 }
+                links.append(PeerLink(link: i, name: l.name, up: h?.up ?? false,
+                                      lastHeardMsAgo: h?.lastHeard.map { (now - $0).milliseconds },
+                                      lossPercent: ((h?.window.loss ?? 0) * 1000).rounded() / 10,
+                                      rttMs: h?.rtt.map { ($0.milliseconds * 1000).rounded() / 1000 }))
+            }
+            let state: String
+            if members.contains(spec.id) { state = "member" }
+            else if p?.alive == true { state = "alive" }
+            else if p?.leftIncarnation != nil && p?.leftIncarnation == p?.incarnation { state = "left" }
+            else if p?.incarnation != nil { state = "dead" }
+            else { state = "unknown" }
+            peers.append(Peer(id: Int(spec.id.rawValue), name: spec.name, state: state, incarnation: p?.incarnation, links: links))
+        }
+        nodes = peers
+        links = config.links.enumerated().map {
+            LinkInfo(id: $0.offset, name: $0.element.name, mode: $0.element.mode.rawValue, peersUp: linkUp[$0.offset],
+                     peers: config.nodes.count - 1)
+        }
+        needsFencing = node.needsFencing.map { ref(Member($0.key, $0.value)) }.sorted { $0.id < $1.id }
+        let c = node.counters
+        frames = Frames(sent: c.sent, received: c.received,
+                        rejected: Dictionary(uniqueKeysWithValues: c.rejected.map { ($0.key.rawValue, $0.value) }),
+                        pauses: c.pauses)
+        interval = config.timing.interval.milliseconds
+        deadline = config.timing.deadline.milliseconds
+    }
+
+    /// Members of the view / configured nodes.
+    public var memberCount: Int { view?.members.count ?? 0 }
+    /// Links with every peer up, of all links.
+    public var linksFullyUp: Int { links.filter { $0.peersUp == $0.peers }.count }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import VigilConfig
+import VigilDaemon
+
+struct Vigild: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vigild",
+        abstract: "Vigil heartbeat daemon: membership, quorum and link health for one cluster node. Runs as root.")
+
+    @Option(help: "Cluster config file.") var config = "/etc/vigil/vigil.conf"
+    @Option(help: "This node's name in the config (default: the node whose address this host has).") var node: String?
+    @Option(help: "Control socket path.") var control = "/run/vigil/vigild.sock"
+    @Option(help: "Group that may use the control socket (mode 0660).") var controlGroup: String?
+    @Option(help: "Prometheus metrics address:port, or 'off'.") var metrics = "127.0.0.1:9465"
+    @Option(help: "SCHED_FIFO priority of the heartbeat thread (0: normal scheduling).") var realtimePriority: Int32 = 10
+    @Flag(help: "Do not lock memory.") var noLockMemory = false
+    @Flag(help: "Check the config, print what it implies, and exit.") var checkConfig = false
+    @Flag(help: "Debug logging.") var verbose = false
+
+    func run() throws {
+        if checkConfig {
+            switch Files.loadConfig(config) {
+            case .failure(let d):
+                FileHandle.standardError.write(Data("\(d)\n".utf8))
+                throw ExitCode(1)
+            case .success(let c):
+                for w in c.warnings { print(w) }
+                print("\(config): OK")
+                c.derivedValues.forEach { print($0) }
+                return
+            }
+        }
+        var o = DaemonOptions()
+        o.configPath = config
+        o.nodeName = node
+        o.controlPath = control
+        o.controlGroup = controlGroup
+        if metrics == "off" {
+            o.metrics = nil
+        } else {
+            guard let colon = metrics.lastIndex(of: ":"), let port = UInt16(metrics[metrics.index(after: colon)...]),
+                  let addr = IPAddress(String(metrics[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")))
+            else { throw ValidationError("--metrics: expected ADDRESS:PORT or off") }
+            o.metrics = (addr, port)
+        }
+        o.realtimePriority = realtimePriority
+        o.lockMemory = !noLockMemory
+        o.verbose = verbose
+        throw ExitCode(Daemon.run(o))
+    }
+}
+
+Vigild.main()
