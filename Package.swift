@@ -41,6 +41,7 @@ let package = Package(
         ),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilWire", "VigilConfig"]),
         .testTarget(name: "VigilSimTests", dependencies: ["VigilSim", "VigilConfig"]),
+        .testTarget(name: "VigilLabTests", dependencies: ["VigilStatus"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,116 @@
+import Foundation
+import Glibc
+import VigilStatus
+import XCTest
+
+/// A real lab (tools/lab): real vigild processes in network namespaces, removed at the end even
+/// when the test fails. Waits are for conditions, with deadlines; nothing sleeps to synchronise.
+final class Lab {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+    /// The binaries `swift test` built next to the test bundle.
+    static let bin: String = {
+        var dir = Bundle(for: Lab.self).bundleURL.deletingLastPathComponent()
+        if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("vigild").path) {
+            dir = root.appendingPathComponent(".build/debug")
+        }
+        return dir.path
+    }()
+
+    let name: String
+    let nodes: Int
+
+    init(nodes: Int = 3, mode: String = "multicast", _ test: XCTestCase) throws {
+        guard getuid() == 0 else { throw XCTSkip("lab tests need root (network namespaces)") }
+        guard FileManager.default.fileExists(atPath: Lab.bin + "/vigild") else { throw XCTSkip("vigild not built in \(Lab.bin)") }
+        name = "t" + String(UInt32.random(in: 0..<UInt32.max), radix: 36).prefix(6)
+        self.nodes = nodes
+        test.addTeardownBlock { [name] in _ = Lab.run(["down"], lab: name) }
+        let r = Lab.run(["up", "--nodes", "\(nodes)", "--mode", mode], lab: name)
+        guard r.status == 0 else { throw LabError("tools/lab up failed:\n\(r.output)") }
+    }
+
+    struct LabError: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+
+    /// Runs tools/lab with posix_spawn and waitpid (Foundation's Process can miss the child's exit
+    /// here when that child leaves background daemons behind).
+    @discardableResult
+    static func run(_ args: [String], lab: String) -> (status: Int32, output: String) {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("lab-\(lab)-\(UUID().uuidString)").path
+        defer { unlink(out) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = [root.appendingPathComponent("tools/lab").path] + args
+        var env = ProcessInfo.processInfo.environment
+        env["VIGIL_LAB"] = lab
+        env["VIGIL_BIN"] = bin
+        let envp = env.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let cArgs = argv.map { strdup($0) } + [nil]
+        let cEnv = envp.map { strdup($0) } + [nil]
+        defer { (cArgs + cEnv).forEach { free($0) } }
+        guard posix_spawn(&pid, argv[0], &actions, nil, cArgs, cEnv) == 0 else { return (127, "cannot spawn \(argv[0])") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        let exited = status & 0x7f == 0
+        return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), text)
+    }
+
+    @discardableResult
+    func lab(_ args: String...) -> (status: Int32, output: String) { Lab.run(args, lab: name) }
+
+    func ctl(_ node: Int, _ args: String...) -> (status: Int32, output: String) { Lab.run(["ctl", "\(node)"] + args, lab: name) }
+
+    func status(_ node: Int) throws -> StatusSnapshot {
+        let r = ctl(node, "status", "--json")
+        guard r.status == 0 else { throw LabError("status of n\(node): \(r.output)") }
+        return try JSONDecoder().decode(StatusSnapshot.self, from: Data(r.output.utf8))
+    }
+
+    /// Waits for the first event on `node` (from its buffered history onward) that matches, reading
+    /// the control socket's event stream directly until the deadline.
+    func event(_ node: Int, within seconds: Double = 10, after seq: UInt64 = 0,
+               _ match: (ClusterEvent) -> Bool) -> ClusterEvent? {
+        let path = "/run/vigil-lab/\(name)/n\(node)/vigild.sock"
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
+        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        guard ok == 0, send(fd, "events follow\n", 14, Int32(MSG_NOSIGNAL)) == 14 else { return nil }
+        let deadline = Date().addingTimeInterval(seconds)
+        var buffer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            while let nl = buffer.firstIndex(of: 10) {
+                let line = Data(buffer[..<nl])
+                buffer.removeSubrange(...nl)
+                if let e = try? JSONDecoder().decode(ClusterEvent.self, from: line), e.seq > seq, match(e) { return e }
+            }
+            let left = deadline.timeIntervalSinceNow
+            guard left > 0 else { return nil }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, Int32(left * 1000) + 1) > 0 else { return nil }
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { return nil }
+            buffer += chunk[0..<n]
+        }
+    }
+
+    /// Latest event seq on a node (to wait only for what happens next).
+    func lastSeq(_ node: Int) -> UInt64 {
+        let r = ctl(node, "events")
+        return r.output.split(separator: "\n").compactMap { try? JSONDecoder().decode(ClusterEvent.self, from: Data($0.utf8)).seq }.max() ?? 0
+    }
+}
+
