@@ -19,13 +19,13 @@ final class Lab {
     let name: String
     let nodes: Int
 
-    init(nodes: Int = 3, mode: String = "multicast", _ test: XCTestCase) throws {
+    init(nodes: Int = 3, mode: String = "multicast", extra: [String] = [], _ test: XCTestCase) throws {
         guard getuid() == 0 else { throw XCTSkip("lab tests need root (network namespaces)") }
         guard FileManager.default.fileExists(atPath: Lab.bin + "/vigild") else { throw XCTSkip("vigild not built in \(Lab.bin)") }
-        name = "t" + String(UInt32.random(in: 0..<UInt32.max), radix: 36).prefix(6)
+        name = "t" + String(String(UInt32.random(in: 0..<UInt32.max), radix: 36).prefix(6))
         self.nodes = nodes
         test.addTeardownBlock { [name] in _ = Lab.run(["down"], lab: name) }
-        let r = Lab.run(["up", "--nodes", "\(nodes)", "--mode", mode], lab: name)
+        let r = Lab.run(["up", "--nodes", "\(nodes)", "--mode", mode] + extra, lab: name)
         guard r.status == 0 else { throw LabError("tools/lab up failed:\n\(r.output)") }
     }
 
@@ -34,33 +34,10 @@ final class Lab {
         init(_ d: String) { description = d }
     }
 
-    /// Runs tools/lab with posix_spawn and waitpid (Foundation's Process can miss the child's exit
-    /// here when that child leaves background daemons behind).
+    /// Runs tools/lab for this lab.
     @discardableResult
     static func run(_ args: [String], lab: String) -> (status: Int32, output: String) {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("lab-\(lab)-\(UUID().uuidString)").path
-        defer { unlink(out) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = [root.appendingPathComponent("tools/lab").path] + args
-        var env = ProcessInfo.processInfo.environment
-        env["VIGIL_LAB"] = lab
-        env["VIGIL_BIN"] = bin
-        let envp = env.map { "\($0.key)=\($0.value)" }
-        var pid: pid_t = 0
-        let cArgs = argv.map { strdup($0) } + [nil]
-        let cEnv = envp.map { strdup($0) } + [nil]
-        defer { (cArgs + cEnv).forEach { free($0) } }
-        guard posix_spawn(&pid, argv[0], &actions, nil, cArgs, cEnv) == 0 else { return (127, "cannot spawn \(argv[0])") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
-        let exited = status & 0x7f == 0
-        return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), text)
+        Spawn.run([root.appendingPathComponent("tools/lab").path] + args, env: ["VIGIL_LAB": lab, "VIGIL_BIN": bin])
     }
 
     @discardableResult
@@ -114,3 +91,37 @@ final class Lab {
     }
 }
 
+
+/// Child processes by posix_spawn and waitpid (Foundation's Process can miss the exit of a child
+/// that leaves background daemons behind). Output goes through a file.
+enum Spawn {
+    static func start(_ argv: [String], env extra: [String: String] = [:], output: String) -> pid_t? {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let env = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+        let cArgs = argv.map { strdup($0) } + [nil]
+        let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (cArgs + cEnv).forEach { free($0) } }
+        var pid: pid_t = 0
+        return posix_spawnp(&pid, argv[0], &actions, nil, cArgs, cEnv) == 0 ? pid : nil
+    }
+
+    static func wait(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
+    @discardableResult
+    static func run(_ argv: [String], env: [String: String] = [:]) -> (status: Int32, output: String) {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-spawn-\(UUID().uuidString)").path
+        defer { unlink(out) }
+        guard let pid = start(argv, env: env, output: out) else { return (127, "cannot spawn \(argv[0])") }
+        let status = wait(pid)
+        return (status, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Glibc
+import XCTest
+
+/// units/vigild.service under a real systemd, PID 1 of a private PID + mount namespace (see
+/// ../shared/notes/systemd-in-namespace.md). The unit runs vigild for lab node n1 in its network
+/// namespace (NetworkNamespacePath=); n2 and n3 are ordinary lab daemons.
+final class SystemdTests: XCTestCase {
+    func testNotifyStatusAndWatchdogUnderSystemd() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/lib/systemd/systemd") else { throw XCTSkip("no systemd installed") }
+        // A long deadline makes the join wait (deadline + 2 intervals) long enough to see "activating".
+        let lab = try Lab(nodes: 3, extra: ["--interval", "100ms", "--deadline", "2s"], self)
+        XCTAssertEqual(lab.lab("stop", "1").status, 0)
+        let sd = try PrivateSystemd(lab: lab, self)
+
+        XCTAssertTrue(sd.waitFor(30) { $0["ActiveState"] == "activating" || $0["ActiveState"] == "active" })
+        let first = sd.show()
+        XCTAssertEqual(first["ActiveState"], "activating", "not ready before a view exists: \(first)")
+        XCTAssertTrue(sd.waitFor(30) { $0["ActiveState"] == "active" }, "\(sd.show())")
+        let active = sd.show()
+        XCTAssertTrue(active["StatusText"]?.hasPrefix("view ") == true, "\(active)")
+        XCTAssertTrue(active["StatusText"]?.contains("3/3 members, quorate, links 2/2 up") == true, "\(active)")
+        let status = sd.systemctl("status", "vigild.service").output
+        XCTAssertTrue(status.contains("Status: \"view"), status)
+
+        // Freeze the daemon: the watchdog must fire, and systemd restarts it.
+        let pid = active["MainPID"] ?? "0"
+        XCTAssertEqual(sd.nsenter(["kill", "-STOP", pid]).status, 0)
+        XCTAssertTrue(sd.waitFor(20) { $0["Result"] == "watchdog" }, "killed for the watchdog: \(sd.show())")
+        XCTAssertTrue(sd.waitFor(20) { Int($0["NRestarts"] ?? "0") ?? 0 >= 1 }, "\(sd.show())")
+        XCTAssertTrue(sd.waitFor(30) { $0["ActiveState"] == "active" && $0["MainPID"] != pid }, "restarted: \(sd.show())")
+    }
+}
+
+/// A systemd as PID 1 of a new PID + mount namespace, seeing only our units.
+final class PrivateSystemd {
+    let dir: String
+    let unshare: pid_t
+    let systemd: pid_t
+
+    init(lab: Lab, _ test: XCTestCase) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-sd-\(lab.name)").path
+        let units = dir + "/units"
+        try FileManager.default.createDirectory(atPath: units + "/vigild.service.d", withIntermediateDirectories: true)
+        let unit = Lab.root.appendingPathComponent("units/vigild.service").path
+        _ = Spawn.run(["cp", unit, units + "/vigild.service"])
+        let state = "/run/vigil-lab/\(lab.name)"
+        try """
+            [Service]
+            ExecStart=
+            ExecStart=\(Lab.bin)/vigild --config \(state)/lab.conf --node n1 --control /run/vigil/vigild.sock --metrics off
+            NetworkNamespacePath=/run/netns/\(lab.name)-n1
+            WatchdogSec=1s
+            """.write(toFile: units + "/vigild.service.d/test.conf", atomically: true, encoding: .utf8)
+        try "[Unit]\nDescription=vigil test\nWants=vigild.service\n".write(toFile: units + "/test.target", atomically: true, encoding: .utf8)
+        // Only our units are visible: stand-ins (named as such) for the targets that default
+        // dependencies pull in, without which systemd cannot queue the restart job.
+        for t in ["sysinit", "basic", "shutdown", "network-online", "sockets", "timers", "paths", "slices"] {
+            try "[Unit]\nDescription=stand-in \(t).target for tests\n".write(toFile: units + "/\(t).target", atomically: true, encoding: .utf8)
+        }
+        // Inside: keep the lab's netns and state visible under a private /run, then become PID 1.
+        try """
+            set -e
+            mkdir -p \(dir)/keep/netns \(dir)/keep/lab
+            mount --rbind /run/netns \(dir)/keep/netns
+            mount --rbind /run/vigil-lab \(dir)/keep/lab
+            mount -t tmpfs tmpfs /run
+            mkdir -p /run/systemd /run/netns /run/vigil-lab
+            mount --rbind \(dir)/keep/netns /run/netns
+            mount --rbind \(dir)/keep/lab /run/vigil-lab
+            export SYSTEMD_UNIT_PATH=\(units)
+            exec /lib/systemd/systemd --system --unit=test.target --log-target=null
+            """.write(toFile: dir + "/inner.sh", atomically: true, encoding: .utf8)
+        guard let u = Spawn.start(["unshare", "--pid", "--fork", "--mount-proc", "--mount", "--uts", "sh", dir + "/inner.sh"],
+                                  output: dir + "/unshare.log")
+        else { throw Lab.LabError("cannot start unshare") }
+        unshare = u
+        var child: pid_t = 0
+        let deadline = Date().addingTimeInterval(10)
+        while child == 0 && Date() < deadline {
+            let text = (try? String(contentsOfFile: "/proc/\(u)/task/\(u)/children", encoding: .utf8)) ?? ""
+            child = pid_t(text.split(separator: " ").first ?? "") ?? 0
+        }
+        systemd = child
+        test.addTeardownBlock { [self] in
+            // systemd as PID 1 ignores SIGTERM: SIGKILL ends it and the whole namespace.
+            if systemd > 0 { kill(systemd, SIGKILL) }
+            _ = Spawn.wait(unshare)
+            if ProcessInfo.processInfo.environment["VIGIL_KEEP_TEST_DIRS"] == nil { _ = Spawn.run(["rm", "-rf", dir]) }
+        }
+        guard child > 0 else { throw Lab.LabError("systemd did not start: \(output())") }
+        // systemd answers once its private socket exists.
+        guard waitFor(20, { !$0.isEmpty }) else { throw Lab.LabError("systemd not answering: \(output())") }
+    }
+
+    func nsenter(_ argv: [String]) -> (status: Int32, output: String) {
+        Spawn.run(["nsenter", "-t", "\(systemd)", "-m", "-p"] + argv)
+    }
+    func systemctl(_ args: String...) -> (status: Int32, output: String) { nsenter(["systemctl", "--no-pager"] + args) }
+
+    func show() -> [String: String] {
+        let r = systemctl("show", "vigild.service", "-p", "ActiveState,SubState,StatusText,NRestarts,Result,MainPID")
+        guard r.status == 0 else { return [:] }
+        var out: [String: String] = [:]
+        for line in r.output.split(separator: "\n") {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            out[String(line[..<eq])] = String(line[line.index(after: eq)...])
+        }
+        return out
+    }
+
+    /// Polls systemd's view of the unit until `cond` holds or the deadline passes.
+    func waitFor(_ seconds: Double, _ cond: ([String: String]) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        repeat {
+            if cond(show()) { return true }
+        } while Date() < deadline
+        return false
+    }
+
+    func output() -> String { (try? String(contentsOfFile: dir + "/unshare.log", encoding: .utf8)) ?? "" }
+}
