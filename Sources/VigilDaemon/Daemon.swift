@@ -121,15 +121,15 @@ enum Realtime {
             }
         }
         guard lockMemory else { return }
-        var lim = rlimit()
-        getrlimit(__rlimit_resource_t(8) /* RLIMIT_MEMLOCK */, &lim)
-        let unlimited = lim.rlim_cur == rlim_t.max  // RLIM_INFINITY
-        // With a small limit, MCL_FUTURE would make later allocations fail: lock only what is there.
-        let flags = unlimited ? (MCL_CURRENT | MCL_FUTURE) : MCL_CURRENT
-        if mlockall(flags) == 0 {
-            log.log(.info, unlimited ? "memory locked (current and future)" : "memory locked (current pages only: RLIMIT_MEMLOCK is \(lim.rlim_cur / 1024) KiB)")
+        // MCL_ONFAULT (4): lock pages as they are touched, instead of faulting in every mapped page
+        // of every library (which would cost tens of MB of RSS for nothing).
+        if mlockall(MCL_CURRENT | MCL_FUTURE | 4) == 0 {
+            log.log(.info, "memory locked (pages in use, current and future)")
         } else {
-            log.log(.warning, "cannot lock memory (\(String(cString: strerror(errno))); RLIMIT_MEMLOCK \(unlimited ? "unlimited" : "\(lim.rlim_cur / 1024) KiB")): heartbeat pages may be swapped out; set LimitMEMLOCK=infinity")
+            var lim = rlimit()
+            getrlimit(__rlimit_resource_t(8) /* RLIMIT_MEMLOCK */, &lim)
+            let limit = lim.rlim_cur == rlim_t.max ? "unlimited" : "\(lim.rlim_cur / 1024) KiB"
+            log.log(.warning, "cannot lock memory (\(String(cString: strerror(errno))); RLIMIT_MEMLOCK \(limit)): heartbeat pages may be swapped out under memory pressure; give the daemon CAP_IPC_LOCK or LimitMEMLOCK=infinity")
         }
     }
 }
