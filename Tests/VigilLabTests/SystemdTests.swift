@@ -82,10 +82,17 @@ final class PrivateSystemd {
             child = pid_t(text.split(separator: " ").first ?? "") ?? 0
         }
         systemd = child
+        let tmp = FileManager.default.temporaryDirectory.path
+        let before = Set((try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? [])
         test.addTeardownBlock { [self] in
             // systemd as PID 1 ignores SIGTERM: SIGKILL ends it and the whole namespace.
             if systemd > 0 { kill(systemd, SIGKILL) }
             _ = Spawn.wait(unshare)
+            // PrivateTmp= directories the killed systemd could not remove itself.
+            for d in (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []
+            where !before.contains(d) && d.hasPrefix("systemd-private-") && d.contains("vigild.service") {
+                _ = Spawn.run(["rm", "-rf", tmp + "/" + d])
+            }
             if ProcessInfo.processInfo.environment["VIGIL_KEEP_TEST_DIRS"] == nil { _ = Spawn.run(["rm", "-rf", dir]) }
         }
         guard child > 0 else { throw Lab.LabError("systemd did not start: \(output())") }
