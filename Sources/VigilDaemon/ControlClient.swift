@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 
 /// The client side of the control socket (vigilctl, tests).

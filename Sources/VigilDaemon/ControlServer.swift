@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 import VigilStatus
 
@@ -41,9 +41,7 @@ final class ControlServer: @unchecked Sendable {
     }
 
     func start() {
-        let t = Thread { [self] in acceptLoop() }
-        t.name = "vigild-control"
-        t.start()
+        spawnThread("vigild-control") { [self] in acceptLoop() }
     }
 
     func remove() { unlink(path) }
@@ -56,8 +54,7 @@ final class ControlServer: @unchecked Sendable {
                 log.log(.error, "control socket accept failed: \(String(cString: strerror(errno)))")
                 return
             }
-            let t = Thread { [self] in serve(c) }
-            t.start()
+            spawnThread("vigild-client") { [self] in serve(c) }
         }
     }
 

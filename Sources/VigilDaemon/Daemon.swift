@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 import VigilConfig
 import VigilCore
@@ -59,8 +58,7 @@ public enum Daemon {
         let shared = Shared()
         let wake = try WakePipe()
         try installSignals(wake)
-        let dir = (o.controlPath as NSString).deletingLastPathComponent
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        makeDirectories(String(o.controlPath[..<(o.controlPath.lastIndex(of: "/") ?? o.controlPath.startIndex)]))
         let control = try ControlServer(path: o.controlPath, group: o.controlGroup, shared: shared, wake: wake, log: log)
         control.start()
         if let (addr, port) = o.metrics {
@@ -135,6 +133,16 @@ enum Realtime {
 }
 
 /// Writes a line to standard error (before the logger exists).
+/// `mkdir -p`.
+func makeDirectories(_ path: String) {
+    var p = ""
+    for part in path.split(separator: "/") {
+        p += "/" + part
+        mkdir(p, 0o755)
+    }
+}
+
 public func eprint(_ s: String) {
-    FileHandle.standardError.write(Data((s + "\n").utf8))
+    let line = s + "\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 import VigilConfig
 import VigilCore
@@ -6,7 +5,7 @@ import VigilCore
 /// Reading the files the daemon and tools need, with messages that name the file.
 public enum Files {
     public static func loadConfig(_ path: String) -> Result<ClusterConfig, Diagnostic> {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = readFile(path) else {
             return .failure(Diagnostic(file: path, line: 0, severity: .error, message: "cannot read the file: \(String(cString: strerror(errno)))",
                                        fix: "check the path and permissions"))
         }
@@ -27,9 +26,9 @@ public enum Files {
     /// The cluster key: must not be readable by group or others.
     public static func loadKey(_ path: String) throws(KeyError) -> ClusterKey {
         var st = stat()
-        guard stat(path, &st) == 0, let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path) }
+        guard stat(path, &st) == 0, let data = readFile(path) else { throw .unreadable(path) }
         if st.st_mode & 0o077 != 0 { throw .tooOpen(path, st.st_mode & 0o777) }
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: data, as: UTF8.self).trimmed
         var bytes: [UInt8] = []
         if text.count == 64 {
             var i = text.startIndex
@@ -38,7 +37,7 @@ public enum Files {
                 i = text.index(i, offsetBy: 2)
             }
         } else if data.count == ClusterKey.size {
-            bytes = Array(data)
+            bytes = data
         }
         guard let key = try? ClusterKey(bytes: bytes) else { throw .badFormat(path) }
         return key
@@ -50,7 +49,7 @@ public enum Files {
         let rnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
         guard rnd >= 0, read(rnd, &bytes, bytes.count) == bytes.count else { throw SystemError("reading /dev/urandom") }
         close(rnd)
-        let hex = bytes.map { String(format: "%02x", $0) }.joined() + "\n"
+        let hex = bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "\n"
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SystemError("cannot create \(path) (it must not exist yet)") }
         defer { close(fd) }

@@ -1,5 +1,4 @@
 import CSystemd
-import Foundation
 import Glibc
 
 /// Logging off the heartbeat path: callers enqueue (a short lock), a writer thread does the I/O,
@@ -20,16 +19,14 @@ public final class Log: @unchecked Sendable {
     public var node = "-"
     public var maxLevel: Level
     private let toJournal: Bool
-    private let cond = NSCondition()
+    private let cond = Condition()
     private var queue: [Record] = []
     private var dropped = 0
 
     public init(maxLevel: Level = .info, journal: Bool) {
         self.maxLevel = maxLevel
         toJournal = journal
-        let t = Thread { [unowned self] in self.drain() }
-        t.name = "vigild-log"
-        t.start()
+        spawnThread("vigild-log") { [unowned self] in self.drain() }
     }
 
     public func log(_ level: Level, _ message: String, peer: String? = nil, link: String? = nil, epoch: UInt64? = nil) {
@@ -77,7 +74,7 @@ public final class Log: @unchecked Sendable {
             _ = vigil_journal_send(r.level.rawValue, r.message, f[0], f[1], f[2], f[3])
         } else {
             let line = "\(r.time) vigild[\(node)] \(r.level.word): \(r.message)\n"
-            FileHandle.standardError.write(Data(line.utf8))
+            _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
         }
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 import VigilConfig
 import VigilStatus
@@ -23,15 +22,13 @@ final class MetricsServer: @unchecked Sendable {
     }
 
     func start() {
-        let t = Thread { [self] in
+        spawnThread("vigild-metrics") { [self] in
             while true {
                 let c = accept(fd, nil, nil)
                 if c < 0 { if errno == EINTR { continue } else { return } }
                 serve(c)
             }
         }
-        t.name = "vigild-metrics"
-        t.start()
     }
 
     private func serve(_ c: Int32) {

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import VigilStatus
 
 /// What the heartbeat thread publishes for the other threads (control socket, metrics), and the
@@ -6,7 +6,7 @@ import VigilStatus
 final class Shared: @unchecked Sendable {
     enum Request: Sendable { case leave, reload }
 
-    private let cond = NSCondition()
+    private let cond = Condition()
     private var snapshot: StatusSnapshot?
     private var events: [ClusterEvent] = []
     private var lateness = LatenessHistogram()
@@ -37,10 +37,10 @@ final class Shared: @unchecked Sendable {
     }
 
     /// Events with seq > `after`; waits up to `wait` seconds for one if there are none.
-    func events(after: UInt64, wait: TimeInterval) -> [ClusterEvent] {
+    func events(after: UInt64, wait: Double) -> [ClusterEvent] {
         cond.lock()
         defer { cond.unlock() }
-        if wait > 0 && (events.last?.seq ?? 0) <= after { _ = cond.wait(until: Date(timeIntervalSinceNow: wait)) }
+        if wait > 0 && (events.last?.seq ?? 0) <= after { cond.wait(seconds: wait) }
         return events.filter { $0.seq > after }
     }
 

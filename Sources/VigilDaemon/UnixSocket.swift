@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 
 /// Small blocking-socket helpers for the control and metrics threads (never the heartbeat thread).
@@ -24,7 +23,7 @@ enum SocketIO {
             if b == UInt8(ascii: "\n") { break }
             out.append(b)
         }
-        return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return String(decoding: out, as: UTF8.self).trimmed
     }
 
     static func setTimeout(_ fd: Int32, seconds: Int) {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import VigilConfig
 import VigilDaemon
 
@@ -22,7 +21,7 @@ struct Vigild: ParsableCommand {
         if checkConfig {
             switch Files.loadConfig(config) {
             case .failure(let d):
-                FileHandle.standardError.write(Data("\(d)\n".utf8))
+                eprint(d.description)
                 throw ExitCode(1)
             case .success(let c):
                 for w in c.warnings { print(w) }
@@ -40,7 +39,7 @@ struct Vigild: ParsableCommand {
             o.metrics = nil
         } else {
             guard let colon = metrics.lastIndex(of: ":"), let port = UInt16(metrics[metrics.index(after: colon)...]),
-                  let addr = IPAddress(String(metrics[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")))
+                  let addr = IPAddress(String(metrics[..<colon].filter { $0 != "[" && $0 != "]" }))
             else { throw ValidationError("--metrics: expected ADDRESS:PORT or off") }
             o.metrics = (addr, port)
         }
