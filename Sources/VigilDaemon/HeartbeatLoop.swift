@@ -17,6 +17,7 @@ final class HeartbeatLoop {
     private var wakeAt = Instant.zero
     private var ready = false
     private var lastWatchdog = Instant.zero
+    private var lastPublish = Instant.zero
     private var statusLine = ""
     private var lateness = LatenessHistogram()
     private var eventSeq: UInt64 = 0
@@ -53,7 +54,8 @@ final class HeartbeatLoop {
                 lateness.record(late.seconds)
                 apply(.tick)
                 feedWatchdog(late, now)
-                publish(now)
+                // Status readers see at most 50 ms old ages; notices publish at once.
+                if now - lastPublish >= .ms(50) { publish(now) }
             }
         }
         publish(Clock.monotonic())
@@ -137,6 +139,7 @@ final class HeartbeatLoop {
     }
 
     private func publish(_ now: Instant) {
+        lastPublish = now
         let s = StatusSnapshot(node: node, config: config, now: now, ready: ready)
         shared.publish(s, lateness: lateness, sendErrors: sockets.reduce(0) { $0 + $1.sendErrors })
         let line = s.summaryLine
