@@ -273,7 +273,7 @@ logging {{
         return self._first(n, mark, r"A new membership .* was formed\. Members left: 3")
 
     def link_event(self, n, mark, up):
-        return self._first(n, mark, rf"link: host: 3 link: 1 is {'up' if up else 'down'}")
+        return self._first(n, mark, rf"host: 3 link: 1 is {'up' if up else 'down'}")
 
     def changes(self, n, mark):
         return len([l for l in self.lines_after(n, mark) if "A new membership" in l])

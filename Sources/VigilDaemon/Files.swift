@@ -12,6 +12,21 @@ public enum Files {
         return ClusterConfig.load(text: String(decoding: data, as: UTF8.self), file: path)
     }
 
+    /// `vigild --check-config` and `vigilctl validate`: warnings, OK and the derived values on
+    /// stdout, or the error (file:line) on stderr. Returns the exit status.
+    public static func checkConfig(_ path: String) -> Int32 {
+        switch loadConfig(path) {
+        case .failure(let d):
+            eprint(d.description)
+            return 1
+        case .success(let c):
+            for w in c.warnings { print(w) }
+            print("\(path): OK")
+            c.derivedValues.forEach { print($0) }
+            return 0
+        }
+    }
+
     public enum KeyError: Error, CustomStringConvertible {
         case unreadable(String), tooOpen(String, UInt32), badFormat(String)
         public var description: String {

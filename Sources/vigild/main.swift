@@ -19,16 +19,9 @@ struct Vigild: ParsableCommand {
 
     func run() throws {
         if checkConfig {
-            switch Files.loadConfig(config) {
-            case .failure(let d):
-                eprint(d.description)
-                throw ExitCode(1)
-            case .success(let c):
-                for w in c.warnings { print(w) }
-                print("\(config): OK")
-                c.derivedValues.forEach { print($0) }
-                return
-            }
+            let status = Files.checkConfig(config)
+            if status != 0 { throw ExitCode(status) }
+            return
         }
         var o = DaemonOptions()
         o.configPath = config

@@ -8,7 +8,7 @@ final class PurityTests: XCTestCase {
                          "Date()", "ContinuousClock", "SuspendingClock", "DispatchQueue", "Thread.", "Task {",
                          "Task.sleep", "usleep(", "SystemRandomNumberGenerator", "random(in: 0..<1)", "pthread_"]
         var checked = 0
-        for target in ["VigilWire", "VigilCore", "VigilConfig", "VigilSim"] {
+        for target in ["VigilWire", "VigilCore", "VigilConfig", "VigilSim", "VigilStatus"] {
             let dir = root.appendingPathComponent(target)
             for file in try FileManager.default.contentsOfDirectory(atPath: dir.path) where file.hasSuffix(".swift") {
                 let text = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
