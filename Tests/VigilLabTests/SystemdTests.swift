@@ -13,22 +13,23 @@ final class SystemdTests: XCTestCase {
         XCTAssertEqual(lab.lab("stop", "1").status, 0)
         let sd = try PrivateSystemd(lab: lab, self)
 
-        XCTAssertTrue(sd.waitFor(30) { $0["ActiveState"] == "activating" || $0["ActiveState"] == "active" })
-        let first = sd.show()
-        XCTAssertEqual(first["ActiveState"], "activating", "not ready before a view exists: \(first)")
-        XCTAssertTrue(sd.waitFor(30) { $0["ActiveState"] == "active" }, "\(sd.show())")
-        let active = sd.show()
+        let first = sd.waitFor(30) { $0["ActiveState"] == "activating" || $0["ActiveState"] == "active" }
+        XCTAssertEqual(first?["ActiveState"], "activating", "not ready before a view exists: \(String(describing: first))")
+        guard let active = sd.waitFor(30, { $0["ActiveState"] == "active" && Int($0["MainPID"] ?? "") ?? 0 > 0 }) else {
+            return XCTFail("never active: \(sd.show())")
+        }
         XCTAssertTrue(active["StatusText"]?.hasPrefix("view ") == true, "\(active)")
         XCTAssertTrue(active["StatusText"]?.contains("3/3 members, quorate, links 2/2 up") == true, "\(active)")
         let status = sd.systemctl("status", "vigild.service").output
         XCTAssertTrue(status.contains("Status: \"view"), status)
 
-        // Freeze the daemon: the watchdog must fire, and systemd restarts it.
-        let pid = active["MainPID"] ?? "0"
+        // Freeze the daemon: the watchdog must fire, and systemd restarts it. (Never `kill 0`:
+        // that would stop our own process group.)
+        let pid = active["MainPID"]!
         XCTAssertEqual(sd.nsenter(["kill", "-STOP", pid]).status, 0)
-        XCTAssertTrue(sd.waitFor(20) { $0["Result"] == "watchdog" }, "killed for the watchdog: \(sd.show())")
-        XCTAssertTrue(sd.waitFor(20) { Int($0["NRestarts"] ?? "0") ?? 0 >= 1 }, "\(sd.show())")
-        XCTAssertTrue(sd.waitFor(30) { $0["ActiveState"] == "active" && $0["MainPID"] != pid }, "restarted: \(sd.show())")
+        XCTAssertNotNil(sd.waitFor(20) { $0["Result"] == "watchdog" }, "killed for the watchdog: \(sd.show())")
+        XCTAssertNotNil(sd.waitFor(20) { Int($0["NRestarts"] ?? "0") ?? 0 >= 1 }, "\(sd.show())")
+        XCTAssertNotNil(sd.waitFor(30) { $0["ActiveState"] == "active" && $0["MainPID"] != pid }, "restarted: \(sd.show())")
     }
 }
 
@@ -45,10 +46,13 @@ final class PrivateSystemd {
         let unit = Lab.root.appendingPathComponent("units/vigild.service").path
         _ = Spawn.run(["cp", unit, units + "/vigild.service"])
         let state = "/run/vigil-lab/\(lab.name)"
+        // The unit's PrivateTmp= and ProtectHome= hide /tmp, /root and /home, where a checkout may
+        // live: run a copy of the binary from the lab's state directory.
+        _ = Spawn.run(["cp", Lab.bin + "/vigild", state + "/vigild"])
         try """
             [Service]
             ExecStart=
-            ExecStart=\(Lab.bin)/vigild --config \(state)/lab.conf --node n1 --control /run/vigil/vigild.sock --metrics off
+            ExecStart=\(state)/vigild --config \(state)/lab.conf --node n1 --control /run/vigil/vigild.sock --metrics off
             NetworkNamespacePath=/run/netns/\(lab.name)-n1
             WatchdogSec=1s
             """.write(toFile: units + "/vigild.service.d/test.conf", atomically: true, encoding: .utf8)
@@ -97,7 +101,7 @@ final class PrivateSystemd {
         }
         guard child > 0 else { throw Lab.LabError("systemd did not start: \(output())") }
         // systemd answers once its private socket exists.
-        guard waitFor(20, { !$0.isEmpty }) else { throw Lab.LabError("systemd not answering: \(output())") }
+        guard waitFor(20, { _ in true }) != nil else { throw Lab.LabError("systemd not answering: \(output())") }
     }
 
     func nsenter(_ argv: [String]) -> (status: Int32, output: String) {
@@ -116,13 +120,16 @@ final class PrivateSystemd {
         return out
     }
 
-    /// Polls systemd's view of the unit until `cond` holds or the deadline passes.
-    func waitFor(_ seconds: Double, _ cond: ([String: String]) -> Bool) -> Bool {
+    /// Polls systemd's view of the unit until `cond` holds or the deadline passes; returns the
+    /// properties that satisfied it.
+    @discardableResult
+    func waitFor(_ seconds: Double, _ cond: ([String: String]) -> Bool) -> [String: String]? {
         let deadline = Date().addingTimeInterval(seconds)
         repeat {
-            if cond(show()) { return true }
+            let s = show()
+            if !s.isEmpty && cond(s) { return s }
         } while Date() < deadline
-        return false
+        return nil
     }
 
     func output() -> String { (try? String(contentsOfFile: dir + "/unshare.log", encoding: .utf8)) ?? "" }
