@@ -354,10 +354,15 @@ auto_failback off
                     got[n] = time.time()
         return got
 
-    def poll_link(self, n, up, timeout):
+    def link_state(self, n):
+        return self.cl_status(n, "linkstatus", "n3", "eth1")
+
+    def poll_link(self, n, up, timeout, healthy):
+        """Polls until link 1 to n3 is back to (`up`) or away from (not `up`) its healthy state
+        word, as read before the cut (cl_status's words differ between versions)."""
         end = time.time() + timeout
         while time.time() < end:
-            if (self.cl_status(n, "linkstatus", "n3", "eth1") == "up") == up:
+            if (self.link_state(n) == healthy) == up:
                 return time.time()
         return None
 
