@@ -39,3 +39,11 @@ func format3(_ v: Double) -> String {
     let frac = String(a % 1000)
     return "\(sign)\(a / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
 }
+
+extension Double {
+    /// One decimal, for reports and tables ("2.0", "17.6").
+    public var rounded1: String {
+        let v = (self * 10).rounded() / 10
+        return v == v.rounded() ? "\(Int(v)).0" : "\(v)"
+    }
+}

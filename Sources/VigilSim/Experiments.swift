@@ -16,13 +16,6 @@ public struct Distribution: Sendable {
     }
 }
 
-extension Double {
-    /// One decimal, for reports.
-    public var rounded1: String {
-        let v = (self * 10).rounded() / 10
-        return v == v.rounded() ? String(Int(v)) + ".0" : String(v)
-    }
-}
 
 /// Measurements an operator asks for: "with these settings, how fast, how many false alarms?"
 public enum Experiments {

@@ -99,9 +99,3 @@ func formatMs(_ ms: Double) -> String {
 
 func format3ms(_ ms: Double) -> String { "\((ms * 1000).rounded() / 1000)ms" }
 
-extension Double {
-    var rounded1: String {
-        let v = (self * 10).rounded() / 10
-        return v == v.rounded() ? "\(Int(v)).0" : "\(v)"
-    }
-}
