@@ -23,6 +23,8 @@ public struct NodeSpec: Sendable, Equatable {
     public var votes: Int
     /// One per link, in link order.
     public var addresses: [IPAddress]
+    /// Others wait this long before fencing this node (the preferred survivor of a split).
+    public var fenceDelay = TimeSpan.zero
 }
 
 /// The whole cluster, validated. One file describes every node; each daemon picks its own entry.
@@ -35,12 +37,15 @@ public struct ClusterConfig: Sendable, Equatable {
     public var quorum: QuorumPolicy
     public var links: [LinkSpec]
     public var nodes: [NodeSpec]
+    public var fencing = FencingConfig()
     /// Warnings found while validating (the config is usable).
     public var warnings: [Diagnostic] = []
 
     public var core: CoreConfig {
-        CoreConfig(cluster: clusterID, nodes: NodeSet(nodes.map(\.id)), links: links.map(\.id),
-                   timing: timing, quorum: quorum)
+        var c = CoreConfig(cluster: clusterID, nodes: NodeSet(nodes.map(\.id)), links: links.map(\.id),
+                           timing: timing, quorum: quorum)
+        c.fencing = fencing.policy
+        return c
     }
 
     public func node(named n: String) -> NodeSpec? { nodes.first { $0.name == n } }

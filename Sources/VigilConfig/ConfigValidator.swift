@@ -10,8 +10,8 @@ struct ConfigValidator {
         "timing": (false, ["interval", "deadline"]),
         "quorum": (false, ["expected_votes", "two_node", "wait_for_all"]),
         "link": (true, ["name", "mode", "group", "port", "ttl"]),
-        "node": (true, ["id", "name", "votes", "addresses"]),
-    ]
+        "node": (true, ["id", "name", "votes", "addresses", "fence_delay"]),
+    ].merging(fencingSections) { a, _ in a }
 
     func validate() -> Result<ClusterConfig, Diagnostic> {
         do { return .success(try build()) } catch { return .failure(error) }
@@ -28,6 +28,14 @@ struct ConfigValidator {
         let nodes = try readNodes(links: links)
         var warnings: [Diagnostic] = []
         let quorum = try readQuorum(try single("quorum", required: false), nodes: nodes, warnings: &warnings)
+        let fencing = try readFencing(nodes: nodes, timing: timing, twoNode: quorum.twoNode)
+        if fencing.policy.enabled && fencing.policy.watchdog == nil {
+            for n in nodes where fencing.policy.levels[n.id] == nil {
+                warnings.append(diag(doc.sections.first { $0.name == "fencing" || $0.name == "fence_device" }?.line ?? 1, .warning,
+                                     "no fence device covers \(n.name): after an unclean loss only `vigilctl fence confirm \(n.name)` clears it",
+                                     "add it to a device's host_map or nodes"))
+            }
+        }
         if links.count == 1, let l = doc.sections.first(where: { $0.name == "link" }) {
             warnings.append(diag(l.line, .warning, "only one link: losing that network is a membership change",
                                  "add a second [[link]] on an independent network"))
@@ -37,7 +45,7 @@ struct ConfigValidator {
                                  "deadline = 3 to 5 intervals is the usual choice"))
         }
         return ClusterConfig(file: doc.file, name: name, clusterID: UInt32(id), keyFile: key, timing: timing,
-                             quorum: quorum, links: links, nodes: nodes, warnings: warnings)
+                             quorum: quorum, links: links, nodes: nodes, fencing: fencing, warnings: warnings)
     }
 
     private func checkShape() throws(Diagnostic) {
@@ -57,7 +65,7 @@ struct ConfigValidator {
         }
     }
 
-    private func single(_ name: String, required: Bool) throws(Diagnostic) -> SectionReader? {
+    func single(_ name: String, required: Bool) throws(Diagnostic) -> SectionReader? {
         let found = doc.sections.filter { $0.name == name }
         if found.count > 1 { throw diag(found[1].line, .error, "[\(name)] appears twice", "merge them") }
         if let s = found.first { return SectionReader(section: s, file: doc.file) }
@@ -149,7 +157,8 @@ struct ConfigValidator {
                 }
                 addrs.append(a)
             }
-            out.append(NodeSpec(id: id, name: name, votes: Int(try s.integer("votes", in: 0...64) ?? 1), addresses: addrs))
+            out.append(NodeSpec(id: id, name: name, votes: Int(try s.integer("votes", in: 0...64) ?? 1), addresses: addrs,
+                                fenceDelay: try s.duration("fence_delay") ?? .zero))
         }
         return out.sorted { $0.id < $1.id }
     }

@@ -26,6 +26,21 @@ extension ClusterConfig {
                        + "\(Int(datagrams)) heartbeats/s sent per node (\(Int(bytes)) B/s with IP+UDP headers), "
                        + "\(Int(datagrams * Double(nodes.count))) datagrams/s on the wire")
         }
+        let f = fencing.policy
+        if f.enabled {
+            out.append("fencing: action \(f.action.rawValue), \(fencing.devices.count) device(s), retry backoff \(f.retryBackoff) doubling to \(f.maxBackoff); history \(fencing.historyFile)")
+            for n in nodes {
+                let levels = f.levels[n.id].map { $0.enumerated().map { "level \($0.offset + 1): \($0.element.joined(separator: "+"))" }.joined(separator: ", ") }
+                    ?? (f.watchdog != nil ? "watchdog safe wait" : "NO DEVICE (operator confirm only)")
+                let delay = f.delay[n.id].map { ", others wait \($0) before fencing it" } ?? ""
+                out.append("  \(n.name): \(levels)\(delay)")
+            }
+            if f.randomDelayMax > .zero { out.append("  plus a random delay of up to \(f.randomDelayMax) before each first attempt") }
+            if let wd = f.watchdog {
+                out.append("self-fencing: \(fencing.watchdogDevice) timeout \(wd.timeout); stops feeding after \(wd.quorumLossBound) without quorum; "
+                           + "peers count a lost node without a device fenced after \(wd.safeWait(t))")
+            }
+        }
         return out
     }
 

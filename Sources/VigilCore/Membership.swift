@@ -30,6 +30,8 @@ extension Node {
             install(v, members, now, &out)
         case .probe, .probeReply:
             break  // handled by the node (round-trip times), not by membership
+        case .fenceState, .fenceStarted, .fenceOutcome:
+            receiveFence(m, from: sender, now, &out)
         case .leave:
             cleanLeft[sender.node] = max(cleanLeft[sender.node] ?? 0, sender.incarnation)
             noted(detector.left(sender.node, incarnation: sender.incarnation), now, &out)
@@ -100,9 +102,6 @@ extension Node {
     mutating func install(_ v: ViewID, _ members: [Member], _ now: Instant, _ out: inout [Effect]) {
         guard v > view.id else { return }
         let change = ViewChange.between(view.members, members) { m in (cleanLeft[m.node] ?? 0) >= m.incarnation }
-        for m in change.lostUncleanly where (needsFencing[m.node] ?? 0) < m.incarnation {
-            needsFencing[m.node] = m.incarnation
-        }
         let nodes = NodeSet(members.map(\.node))
         if config.quorum.isComplete(nodes) { allSeenTogether = true }
         let wasQuorate = view.quorate
@@ -114,6 +113,7 @@ extension Node {
         if let p = proposal, p.id <= v { proposal = nil }
         out.append(.notice(.viewInstalled(view, change)))
         if view.quorate != wasQuorate { out.append(.notice(.quorumChanged(quorate: view.quorate))) }
+        recordUnclean(change, quorate: view.quorate, now, &out)
     }
 
     private mutating func learnClean(_ list: [Member]) {

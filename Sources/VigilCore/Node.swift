@@ -10,6 +10,12 @@ public enum Event: Sendable {
     case leave
     /// New timing at run time (SIGHUP). Nodes and links cannot change without a restart.
     case reconfigure(Timing)
+    /// The shell finished a `FenceOrder`.
+    case fenceDone(order: UInt64, FenceResult)
+    /// Operator: fence this node now.
+    case fenceCommand(NodeID, FenceAction)
+    /// Operator: this node is off, count it as fenced.
+    case fenceConfirm(NodeID)
 }
 
 /// Output of a node's step function, to be carried out by the shell (or the simulator) in order.
@@ -19,6 +25,10 @@ public enum Effect: Sendable {
     /// Call back with `.tick` at (or after) this instant; replaces the previous wake-up.
     case wake(at: Instant)
     case notice(Notice)
+    /// Run every device of this fencing level for the target, then report `Event.fenceDone`.
+    case fence(FenceOrder)
+    /// Stop a running order (kill its plugin's process group); no report is expected.
+    case abortFence(UInt64)
 }
 
 /// Frame counters, exported as metrics.
@@ -56,8 +66,9 @@ public struct Node: Sendable {
     var maxEpochSeen: UInt64 = 0
     /// Highest incarnation of each node known to have left gracefully.
     var cleanLeft: [NodeID: Incarnation] = [:]
-    /// Members lost uncleanly and not yet fenced (fencing comes in a later layer).
+    /// Members lost uncleanly from a quorate view and not yet fenced (see Fencing.swift).
     public internal(set) var needsFencing: [NodeID: Incarnation] = [:]
+    var fence: FenceState
     var allSeenTogether = false
     var aliveChangedAt = Instant.zero
     var startedAt = Instant.zero
@@ -74,6 +85,7 @@ public struct Node: Sendable {
         codec = FrameCodec(cluster: config.cluster, local: id, known: config.nodes, key: key)
         detector = FailureDetector(local: id, config: config)
         sequences = Array(repeating: 0, count: config.links.count)
+        fence = FenceState(seed: UInt64(id.rawValue) &* 0x9E37_79B9_7F4A_7C15 ^ incarnation)
     }
 
     public var me: Member { Member(id, incarnation) }
@@ -99,6 +111,12 @@ public struct Node: Sendable {
         case .reconfigure(let t):
             config.timing = t
             detector.deadline = t.deadline
+        case let .fenceDone(order, result):
+            fenceDone(order, result, now, &out)
+        case let .fenceCommand(n, action):
+            fenceCommand(n, action, now, &out)
+        case .fenceConfirm(let n):
+            fenceConfirm(n, now, &out)
         }
         return out
     }
@@ -129,6 +147,7 @@ public struct Node: Sendable {
         nextTick = lateness > timing.interval ? now + timing.interval : nextTick + timing.interval
         if now >= graceUntil { noted(detector.expire(at: now), now, &out) }
         evaluateMembership(now, &out)
+        fenceStep(now, &out)
         out.append(.wake(at: nextTick))
     }
 
@@ -203,6 +222,6 @@ extension Node {
         view == o.view && promised == o.promised && pending == o.pending && proposal == o.proposal
             && maxEpochSeen == o.maxEpochSeen && cleanLeft == o.cleanLeft && needsFencing == o.needsFencing
             && detector == o.detector && aliveChangedAt == o.aliveChangedAt && nextTick == o.nextTick
-            && graceUntil == o.graceUntil && leaving == o.leaving && sequences == o.sequences
+            && graceUntil == o.graceUntil && leaving == o.leaving && sequences == o.sequences && fence == o.fence
     }
 }

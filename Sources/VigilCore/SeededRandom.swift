@@ -1,5 +1,5 @@
 /// SplitMix64: the only source of randomness the pure targets may use, always seeded by the caller.
-public struct SeededRandom: RandomNumberGenerator, Sendable {
+public struct SeededRandom: RandomNumberGenerator, Sendable, Equatable {
     private var state: UInt64
     public init(seed: UInt64) { state = seed }
     public mutating func next() -> UInt64 {

@@ -74,6 +74,8 @@ public struct CoreConfig: Equatable, Sendable {
     public var quorum: QuorumPolicy
     /// The self-pause rule (see `FailureDetector.excuse`). Only the simulator's planted-bug check turns it off.
     public var selfPauseRule = true
+    /// Fencing devices, levels, delays and self-fencing (off unless the config enables it).
+    public var fencing = FencingPolicy.disabled
 
     public init(cluster: UInt32, nodes: NodeSet, links: [LinkID], timing: Timing, quorum: QuorumPolicy) {
         self.cluster = cluster

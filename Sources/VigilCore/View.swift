@@ -46,4 +46,5 @@ public enum Notice: Equatable, Sendable {
     case paused(lateness: TimeSpan)
     case rejected(Rejection, link: LinkID)
     case leaving
+    case fence(FenceNotice)
 }

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import VigilCore
 import VigilStatus
 
 /// The control socket: a Unix stream socket (mode 0660, owner root, group configurable). A client
@@ -11,8 +12,13 @@ final class ControlServer: @unchecked Sendable {
     private let wake: WakePipe
     private let log: Log
     private let fd: Int32
+    private let nodes: [String: NodeID]
+    private let history: FenceHistory?
 
-    init(path: String, group: String?, shared: Shared, wake: WakePipe, log: Log) throws {
+    init(path: String, group: String?, shared: Shared, wake: WakePipe, log: Log, nodes: [String: NodeID] = [:],
+         history: FenceHistory? = nil) throws {
+        self.nodes = nodes
+        self.history = history
         self.path = path
         self.shared = shared
         self.wake = wake
@@ -89,9 +95,34 @@ final class ControlServer: @unchecked Sendable {
             shared.request(line == "leave" ? .leave : .reload)
             wake.poke(0)
             _ = SocketIO.writeAll(c, "{\"ok\":true}\n")
+        case "fence history":
+            for e in history?.all() ?? [] {
+                guard let d = try? encoder.encode(e), SocketIO.writeAll(c, String(decoding: d, as: UTF8.self) + "\n") else { return }
+            }
         default:
+            if line.hasPrefix("fence ") { return fenceRequest(c, line) }
             _ = SocketIO.writeAll(c, "{\"error\":\"unknown command\"}\n")
         }
+    }
+
+    /// `fence NODE off|reboot|on` and `fence confirm NODE`: root only; the answer only says the
+    /// request was handed over (the result comes as events).
+    private func fenceRequest(_ c: Int32, _ line: String) {
+        let words = line.split(separator: " ").map(String.init)
+        func answer(_ s: String) { _ = SocketIO.writeAll(c, s + "\n") }
+        guard peerUID(c) == 0 else { return answer("{\"error\":\"fencing: only root may do it\"}") }
+        guard history != nil else { return answer("{\"error\":\"fencing is not enabled in the config\"}") }
+        let request: Shared.Request
+        if words.count == 3, words[1] == "confirm", let n = nodes[words[2]] {
+            request = .confirm(n)
+        } else if words.count == 3, let n = nodes[words[1]], let a = FenceAction(rawValue: words[2]) {
+            request = .fence(n, a)
+        } else {
+            return answer("{\"error\":\"usage: fence NODE off|reboot|on, fence confirm NODE (nodes: \(nodes.keys.sorted().joined(separator: ", ")))\"}")
+        }
+        shared.request(request)
+        wake.poke(0)
+        answer("{\"ok\":true}")
     }
 
     private func streamEvents(_ c: Int32, follow: Bool, encoder: JSONEncoder) {

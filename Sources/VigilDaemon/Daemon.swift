@@ -59,7 +59,24 @@ public enum Daemon {
         let wake = try WakePipe()
         try installSignals(wake)
         makeDirectories(String(o.controlPath[..<(o.controlPath.lastIndex(of: "/") ?? o.controlPath.startIndex)]))
-        let control = try ControlServer(path: o.controlPath, group: o.controlGroup, shared: shared, wake: wake, log: log)
+        var runner: FenceRunner?
+        var history: FenceHistory?
+        var hardwareWatchdog: HardwareWatchdog?
+        if config.fencing.policy.enabled {
+            let (devices, errors) = DeviceFence.validate(config)
+            for e in errors { log.log(.error, e.description) }
+            runner = FenceRunner(devices: devices, config: config, log: log, wake: wake)
+            runner?.start()
+            // "%n" in the path is this node's name (one config file serves every node of a lab).
+            history = FenceHistory(path: config.fencing.historyFile.replacing("%n", with: me.name), log: log)
+            if let wd = config.fencing.policy.watchdog {
+                hardwareWatchdog = HardwareWatchdog(path: config.fencing.watchdogDevice, timeout: wd.timeout)
+            }
+            log.log(.info, "fencing: \(devices.count) device(s), action \(config.fencing.policy.action.rawValue)"
+                    + (config.fencing.policy.watchdog.map { ", self-fencing by \(config.fencing.watchdogDevice) (timeout \($0.timeout), quorum-loss bound \($0.quorumLossBound))" } ?? ""))
+        }
+        let control = try ControlServer(path: o.controlPath, group: o.controlGroup, shared: shared, wake: wake, log: log,
+                                        nodes: Dictionary(config.nodes.map { ($0.name, $0.id) }) { a, _ in a }, history: history)
         control.start()
         if let (addr, port) = o.metrics {
             try MetricsServer(address: addr, port: port, shared: shared).start()
@@ -71,7 +88,8 @@ public enum Daemon {
                 + (systemd.watchdogEvery.map { ", watchdog fed every \($0)" } ?? ""))
         Realtime.apply(priority: o.realtimePriority, lockMemory: o.lockMemory, log: log)
         let loop = HeartbeatLoop(node: Node(id: me.id, incarnation: incarnation, config: config.core, key: key),
-                                 config: config, sockets: sockets, shared: shared, log: log, systemd: systemd, wake: wake)
+                                 config: config, sockets: sockets, shared: shared, log: log, systemd: systemd, wake: wake,
+                                 fencing: runner, history: history, hardwareWatchdog: hardwareWatchdog)
         loop.run(reload: {
             switch Files.loadConfig(o.configPath) {
             case .success(let c): return c

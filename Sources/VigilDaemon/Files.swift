@@ -20,8 +20,15 @@ public enum Files {
             eprint(d.description)
             return 1
         case .success(let c):
+            // Fence devices: the program must exist and its metadata must know every parameter.
+            let (devices, errors) = DeviceFence.validate(c)
+            if !errors.isEmpty {
+                errors.forEach { eprint($0.description) }
+                return 1
+            }
             for w in c.warnings { print(w) }
             print("\(path): OK")
+            for d in devices { print("fence device \(d.spec.name): \(d.path) (\(d.spec.kind.rawValue)), nodes \(c.nodes.filter { d.spec.nodes.contains($0.id) }.map(\.name).joined(separator: ","))") }
             c.derivedValues.forEach { print($0) }
             return 0
         }

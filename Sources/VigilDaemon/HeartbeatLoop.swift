@@ -23,8 +23,18 @@ final class HeartbeatLoop {
     private var eventSeq: UInt64 = 0
     private var rejectedLogged: [Rejection: Instant] = [:]
     private var done = false
+    private let fencing: FenceRunner?
+    private let history: FenceHistory?
+    private let hardwareWatchdog: HardwareWatchdog?
+    /// Plugin detail of this node's latest attempt per target, for the history record.
+    private var fenceDetail: [NodeID: String] = [:]
+    private var fenceResults: [String: Int] = [:]
 
-    init(node: Node, config: ClusterConfig, sockets: [LinkSocket], shared: Shared, log: Log, systemd: Systemd, wake: WakePipe) {
+    init(node: Node, config: ClusterConfig, sockets: [LinkSocket], shared: Shared, log: Log, systemd: Systemd, wake: WakePipe,
+         fencing: FenceRunner? = nil, history: FenceHistory? = nil, hardwareWatchdog: HardwareWatchdog? = nil) {
+        self.fencing = fencing
+        self.history = history
+        self.hardwareWatchdog = hardwareWatchdog
         self.node = node
         self.config = config
         self.sockets = sockets
@@ -54,15 +64,21 @@ final class HeartbeatLoop {
                 lateness.record(late.seconds)
                 apply(.tick)
                 feedWatchdog(late, now)
+                feedHardwareWatchdog(late, now)
                 // Status readers see at most 50 ms old ages; notices publish at once.
                 if now - lastPublish >= .ms(50) { publish(now) }
             }
         }
         publish(Clock.monotonic())
+        hardwareWatchdog?.disarm()
     }
 
     private func handleWake(reload: () -> ClusterConfig?) {
         let bytes = wake.drain()
+        for o in fencing?.takeOutcomes() ?? [] {
+            fenceDetail[o.target] = o.detail
+            apply(.fenceDone(order: o.order, o.result))
+        }
         var requests = shared.takeRequests()
         if bytes.contains(UInt8(SIGTERM)) || bytes.contains(UInt8(SIGINT)) { requests.append(.leave) }
         if bytes.contains(UInt8(SIGHUP)) { requests.append(.reload) }
@@ -77,6 +93,13 @@ final class HeartbeatLoop {
                 systemd.notify("RELOADING=1")
                 if let c = reload() { applyReload(c) }
                 systemd.notify("READY=1\nSTATUS=\(statusLine)")
+            case let .fence(n, action):
+                log.log(.warning, "operator asks to fence \(config.node(n)?.name ?? "?") (\(action.rawValue))")
+                apply(.fenceCommand(n, action))
+            case .confirm(let n):
+                log.log(.error, "OPERATOR CONFIRMS \(config.node(n)?.name ?? "?") IS OFF: counted as fenced without a device; "
+                        + "if it is in fact running, its resources may now run twice")
+                apply(.fenceConfirm(n))
             }
         }
     }
@@ -108,6 +131,12 @@ final class HeartbeatLoop {
                 wakeAt = at
             case .notice(let n):
                 observe(n)
+            case .fence(let order):
+                if let fencing { fencing.submit(order) } else {
+                    log.log(.error, "no fence runner: cannot carry out order \(order.id)")
+                }
+            case .abortFence(let id):
+                fencing?.abort(id)
             }
         }
     }
@@ -125,7 +154,16 @@ final class HeartbeatLoop {
         eventSeq += 1
         guard let ev = ClusterEvent(n, seq: eventSeq, time: Clock.wallISO(), config: config, local: node.id) else { return }
         shared.append(ev)
+        if case let .fence(.finished(m, executor, result, _, _)) = n {
+            fenceResults[result.description, default: 0] += 1
+            var record = ev
+            if executor == node.id { record.detail = fenceDetail.removeValue(forKey: m.node) }
+            history?.append(record)
+        }
         let level: Log.Level = switch n {
+        case .fence(.finished(_, _, let r, _, _)): r.isSuccess ? .notice : .error
+        case .fence(.selfFence), .fence(.noDevice): .error
+        case .fence: .warning
         case .peerDead, .quorumChanged(false), .paused: .warning
         case .viewInstalled, .quorumChanged, .leaving: .notice
         default: .info
@@ -140,12 +178,27 @@ final class HeartbeatLoop {
 
     private func publish(_ now: Instant) {
         lastPublish = now
-        let s = StatusSnapshot(node: node, config: config, now: now, ready: ready)
+        var s = StatusSnapshot(node: node, config: config, now: now, ready: ready)
+        if s.fencing != nil {
+            s.fencing?.devices = fencing?.deviceStates() ?? []
+            s.fencing?.attempts = fenceResults
+        }
         shared.publish(s, lateness: lateness, sendErrors: sockets.reduce(0) { $0 + $1.sendErrors })
         let line = s.summaryLine
         if line != statusLine {
             statusLine = line
             systemd.notify("STATUS=\(line)")
+        }
+    }
+
+    /// The hardware watchdog (self-fencing): opened once a quorate view armed it, fed from this loop
+    /// only while the core allows it and ticks run on schedule.
+    private func feedHardwareWatchdog(_ late: TimeSpan, _ now: Instant) {
+        guard let hw = hardwareWatchdog, node.watchdogArmed else { return }
+        if node.feedsWatchdog && late < config.timing.interval {
+            hw.feed(now, log: log)
+        } else if !node.feedsWatchdog {
+            hw.stopFeeding(log: log)
         }
     }
 

@@ -1,10 +1,15 @@
 import Glibc
+import VigilCore
 import VigilStatus
 
 /// What the heartbeat thread publishes for the other threads (control socket, metrics), and the
 /// requests they hand back to it. One lock, held only to copy values in or out.
 final class Shared: @unchecked Sendable {
-    enum Request: Sendable { case leave, reload }
+    enum Request: Sendable {
+        case leave, reload
+        case fence(NodeID, FenceAction)
+        case confirm(NodeID)
+    }
 
     private let cond = Condition()
     private var snapshot: StatusSnapshot?

@@ -85,5 +85,9 @@ struct Invariants {
         for n in running where n.view.members != expected || n.view.id != first.view.id {
             fail("agreement", n.id, "after the quiet period: \(n.view), expected \(expected) in one view (\(first.id) has \(first.view.id))", at: t)
         }
+        // Fencing liveness: a quorate cluster has fenced everyone it lost by now.
+        for n in running where config.fencing.enabled && n.view.quorate && !n.pendingFences.isEmpty {
+            fail("fence-liveness", n.id, "after the quiet period still waiting to fence \(n.pendingFences.sorted { $0.key < $1.key })", at: t)
+        }
     }
 }

@@ -13,6 +13,8 @@ public struct RandomScenario: Sendable {
     public var links: [LinkModel]
     public var steps: [(Instant, Step)] = []
     public var end = Instant.zero
+    /// Fence devices of a fencing scenario (see `withFencing`).
+    public var devices: [String: FenceDeviceModel] = [:]
 
     /// Time after the last fault heals by which all running nodes must agree on one view:
     /// start-up wait, detection, install, two proposal time-outs for loss, and slack.
@@ -20,12 +22,18 @@ public struct RandomScenario: Sendable {
         t.joinWait + t.detectionBound + t.installBound + t.ackTimeout * 2 + t.interval * 10
     }
 
-    public init(nodes n: Int, seed: UInt64, selfPauseRule: Bool = true) {
+    public init(nodes n: Int, seed: UInt64, selfPauseRule: Bool = true, fencing: Bool = false) {
         var rng = SeededRandom(seed: seed &* 0x2545_F491_4F6C_DD1D)
         let interval = TimeSpan.ms([10, 20, 50].randomElement(using: &rng)! * (n > 8 ? 2 : 1))
         let timing = Timing(interval: interval, deadline: interval * Int64.random(in: 3...6, using: &rng))
         config = .uniform(nodes: n, links: 2, timing: timing)
         config.selfPauseRule = selfPauseRule
+        var extraQuiet = TimeSpan.zero
+        if fencing {
+            // Drawn from their own generator so the rest of the scenario matches the seed without fencing.
+            var frng = SeededRandom(seed: seed &* 0x94D0_49BB_1331_11EB)
+            extraQuiet = RandomScenario.addFencing(&config, &devices, &frng)
+        }
         links = (0..<2).map { _ in
             var m = LinkModel()
             m.loss = Double.random(in: 0...0.05, using: &rng)
@@ -37,7 +45,7 @@ public struct RandomScenario: Sendable {
         let ids = config.nodes.map { $0 }
         var t = Instant.zero
         for id in ids { steps.append((t + TimeSpan(nanoseconds: Int64.random(in: 0...(interval.nanoseconds * 3), using: &rng)), .start(id))) }
-        let quiet = RandomScenario.quietPeriod(timing)
+        let quiet = RandomScenario.quietPeriod(timing) + extraQuiet
         t = t + quiet
         steps.append((t, .checkAgreement))
         for _ in 0..<Int.random(in: 2...4, using: &rng) {
@@ -53,6 +61,34 @@ public struct RandomScenario: Sendable {
                 steps.append((at, .attack(ids.randomElement(using: &rng)!, Attack.allCases.randomElement(using: &rng)!)))
             }
         }
+    }
+
+    /// Fencing for every node: one working power device ("power", 20-200 ms), and for some seeds a
+    /// broken first level ("flaky": fails or hangs) so that attempts escalate; some nodes have no
+    /// device and rely on self-fencing by watchdog. Returns how much longer quiet periods must be.
+    static func addFencing(_ config: inout CoreConfig, _ devices: inout [String: FenceDeviceModel],
+                           _ rng: inout SeededRandom) -> TimeSpan {
+        var f = FencingPolicy()
+        f.enabled = true
+        f.action = rng.chance(0.5) ? .reboot : .off
+        f.retryBackoff = .ms(200)
+        f.maxBackoff = .ms(800)
+        f.attemptBound = .seconds(1)
+        devices["power"] = FenceDeviceModel(.works, latencyMs: 20...200)
+        var flaky = FenceDeviceModel(rng.chance(0.5) ? .fails : .hangs, latencyMs: 5...50)
+        flaky.timeout = .ms(300)
+        devices["flaky"] = flaky
+        let escalate = rng.chance(0.3)
+        let watchdog = rng.chance(0.3)
+        if watchdog { f.watchdog = WatchdogPolicy(timeout: .ms(400), quorumLossBound: .ms(200)) }
+        for n in config.nodes {
+            if watchdog && rng.chance(0.5) { continue }  // no device: the watchdog safe wait applies
+            f.levels[n] = escalate ? [["flaky"], ["power"]] : [["power"]]
+        }
+        config.fencing = f
+        let wait = f.watchdog.map { $0.safeWait(config.timing) + $0.timeout } ?? .zero
+        // Two attempts with a failing first level, a reboot, and time for the rebooted node to join.
+        return wait + .ms(2 * (300 + 200)) + .ms(500) + quietPeriod(config.timing)
     }
 
     private mutating func addFault(_ f: Fault, at t: Instant, for d: TimeSpan, ids: [NodeID], _ rng: inout SeededRandom) {
@@ -84,6 +120,7 @@ public struct RandomScenario: Sendable {
     /// Runs the scenario; returns the simulation for inspection.
     public func run(seed: UInt64, observer: ((Instant, NodeID, Notice) -> Void)? = nil) -> Simulation {
         let sim = Simulation(config: config, links: links, seed: seed)
+        sim.devices = devices
         sim.observer = observer
         for (t, s) in steps { sim.schedule(s, at: t) }
         sim.run(until: end)
@@ -97,14 +134,17 @@ public struct SweepResult: Sendable {
     public var failures: [(seed: UInt64, violations: [Violation])] = []
     public var events = 0
     public var simulated = TimeSpan.zero
+    /// Summed over the seeds (fencing sweeps).
+    public var fence = FenceStats()
 }
 
 public enum Sweep {
-    public static func run(nodes: Int, seeds: Range<UInt64>, selfPauseRule: Bool = true) -> SweepResult {
+    public static func run(nodes: Int, seeds: Range<UInt64>, selfPauseRule: Bool = true, fencing: Bool = false) -> SweepResult {
         var r = SweepResult()
         for seed in seeds {
-            let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: selfPauseRule)
+            let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: selfPauseRule, fencing: fencing)
             let sim = sc.run(seed: seed)
+            r.fence.add(sim.fenceStats)
             r.seeds += 1
             r.events += sim.eventsProcessed
             r.simulated = r.simulated + (sc.end - .zero)

@@ -26,12 +26,18 @@ public enum Step: Sendable {
     case attack(NodeID, Attack)
     /// Every running node must now be in one view made of exactly the running nodes.
     case checkAgreement
+    /// Operator: `vigilctl fence confirm` typed on the first node, for `target`.
+    case fenceConfirm(on: NodeID, target: NodeID)
 }
 
 enum SimEvent {
     case wake(NodeID, Incarnation, Instant)
     case deliver(to: NodeID, link: LinkID, bytes: [UInt8], from: Member, duplicate: Bool)
     case step(Step)
+    case fenceStep(executor: Member, order: FenceOrder, device: Int)
+    case fenceReport(executor: Member, order: FenceOrder, result: FenceResult)
+    case powerCut(NodeID, action: FenceAction, then: (Member, FenceOrder, Int))
+    case watchdogExpire(Member, fedAt: Instant)
 }
 
 /// Simulator state of one node slot: the real core `Node`, or nothing while down.
@@ -46,6 +52,8 @@ struct Slot {
     var pauses: [(from: Instant, to: Instant)] = []
     /// Frames this incarnation accepted recently, for replay attacks.
     var delivered: [([UInt8], LinkID)] = []
+    /// Last time the simulated hardware watchdog was fed.
+    var fedAt: Instant?
 }
 
 /// Many real core nodes on a virtual clock and a seeded network. Same seed, same run.
@@ -62,6 +70,14 @@ public final class Simulation {
     public var observer: ((Instant, NodeID, Notice) -> Void)?
     public var violations: [Violation] { invariants.violations }
     public private(set) var eventsProcessed = 0
+    /// Fence devices by name (unknown names behave as working devices).
+    public var devices: [String: FenceDeviceModel] = [:]
+    /// A node rebooted by a fence (or reset by its watchdog) starts again this much later.
+    public var rebootDelay = TimeSpan.ms(500)
+    public internal(set) var fenceStats = FenceStats()
+    var abortedOrders: Set<OrderKey> = []
+    var offUpTo: [NodeID: Incarnation] = [:]
+    var confirmed: Set<NodeID> = []
 
     public init(config: CoreConfig, links: [LinkModel], seed: UInt64) {
         self.config = config
@@ -106,6 +122,14 @@ public final class Simulation {
             consume(bytes, link: link, at: to)
         case .step(let s):
             perform(s)
+        case let .fenceStep(executor, order, k):
+            fenceStep(executor: executor, order: order, device: k)
+        case let .fenceReport(executor, order, result):
+            report(executor, order, result)
+        case let .powerCut(target, action, next):
+            powerCut(target, action: action, then: next)
+        case let .watchdogExpire(m, fedAt):
+            watchdogExpire(m, fedAt: fedAt)
         }
     }
 
@@ -122,8 +146,13 @@ public final class Simulation {
     func apply(_ event: Event, to id: NodeID) -> Bool {
         let i = Int(id.rawValue)
         guard var node = slots[i].node else { return false }
+        let pendingBefore = node.pendingFences
         let effects = node.handle(event, at: now)
         slots[i].node = node
+        if config.fencing.enabled {
+            if pendingBefore != node.pendingFences { checkPendingCleared(before: pendingBefore, after: node.pendingFences, node: id) }
+            if case .tick = event { feedWatchdog(id, node) }
+        }
         var accepted = true
         for e in effects {
             switch e {
@@ -132,8 +161,13 @@ public final class Simulation {
             case let .wake(at):
                 slots[i].wakeAt = at
                 queue.push(.wake(id, node.incarnation, at), at: at)
+            case let .fence(order):
+                runFence(order, by: node.me)
+            case let .abortFence(order):
+                abortedOrders.insert(OrderKey(executor: node.me, id: order))
             case let .notice(n):
                 if case .rejected = n { accepted = false }
+                if case .fence(let f) = n { checkFence(f, node: node) }
                 invariants.observe(n, node: node, at: now, pauses: slots[i].pauses)
                 observer?(now, id, n)
             }
@@ -165,12 +199,12 @@ public final class Simulation {
             invariants.started(Member(id, slots[i].incarnation))
             apply(.start, to: id)
         case .crash(let id):
-            stop(id)
+            stopSlot(id)
         case .leave(let id):
             guard isRunning(id), let m = node(id)?.me else { return }
             invariants.leftGracefully(m)
             apply(.leave, to: id)
-            stop(id)
+            stopSlot(id)
         case .pause(let id):
             let i = Int(id.rawValue)
             if slots[i].state == .running { slots[i].state = .paused(since: now) }
@@ -190,11 +224,15 @@ public final class Simulation {
             attack(id, kind)
         case .checkAgreement:
             invariants.checkAgreement(slots.compactMap { $0.state == .running ? $0.node : nil }, at: now)
+        case let .fenceConfirm(on, target):
+            confirmed.insert(target)
+            apply(.fenceConfirm(target), to: on)
         }
     }
 
-    private func stop(_ id: NodeID) {
+    func stopSlot(_ id: NodeID) {
         let i = Int(id.rawValue)
+        slots[i].fedAt = nil
         slots[i].node = nil
         slots[i].state = .down
         slots[i].held = []

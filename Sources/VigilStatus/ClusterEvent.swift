@@ -6,7 +6,9 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
     public var seq: UInt64
     /// UTC, ISO 8601 with milliseconds (set by the daemon's wall clock).
     public var time: String
-    /// link_up, link_down, peer_alive, peer_dead, view, quorum, paused, leaving, started, reloaded.
+    /// link_up, link_down, peer_alive, peer_dead, view, quorum, paused, leaving, started, reloaded,
+    /// fence_pending, fence_scheduled, fence_started, fence_result, fence_no_device, self_fence,
+    /// fence_refused, fence_device (monitor state changes), fence_plugin (a plugin's output line).
     public var type: String
     /// The node reporting the event.
     public var node: String
@@ -22,6 +24,13 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
     public var quorate: Bool?
     public var latenessMs: Double?
     public var detail: String?
+    /// Fencing: who ran the attempt, its level, devices, result and duration; the delay before it.
+    public var executor: String?
+    public var level: Int?
+    public var devices: [String]?
+    public var result: String?
+    public var tookMs: Double?
+    public var delayMs: Double?
 
     public init(seq: UInt64, time: String, type: String, node: String) {
         self.seq = seq
@@ -56,6 +65,26 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
             type = "leaving"
         case .rejected:
             return nil
+        case .fence(let f):
+            switch f {
+            case .pending(let m):
+                (type, peer, incarnation) = ("fence_pending", name(m.node), m.incarnation)
+            case let .scheduled(m, d):
+                (type, peer, incarnation, delayMs) = ("fence_scheduled", name(m.node), m.incarnation, d.milliseconds)
+            case let .started(m, e, l, ds):
+                (type, peer, incarnation, executor, level, devices) = ("fence_started", name(m.node), m.incarnation, name(e), l, ds)
+            case let .finished(m, e, r, l, t):
+                (type, peer, incarnation, executor, result, level, tookMs) =
+                    ("fence_result", name(m.node), m.incarnation, name(e), r.description, l, t.milliseconds)
+            case .noDevice(let m):
+                (type, peer, incarnation) = ("fence_no_device", name(m.node), m.incarnation)
+                detail = "no fence device or watchdog covers \(name(m.node)): run `vigilctl fence confirm \(name(m.node))` once it is off"
+            case .selfFence(let why):
+                type = "self_fence"
+                detail = "\(why): no longer feeding the hardware watchdog; the board will reset this node"
+            case let .refused(n, why):
+                (type, peer, reason) = ("fence_refused", name(n), why)
+            }
         }
     }
 
@@ -71,6 +100,13 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
             if let l = leftCleanly, !l.isEmpty { s += " left_cleanly=\(l.joined(separator: ","))" }
             return s
         case "quorum": return (quorate ?? false) ? "quorum gained" : "quorum LOST"
+        case "fence_pending": return "fence pending peer=\(peer ?? "?") incarnation=\(incarnation ?? 0)"
+        case "fence_scheduled": return "fence scheduled peer=\(peer ?? "?") delay=\(delayMs.map(format3ms) ?? "?")"
+        case "fence_started":
+            return "fence started peer=\(peer ?? "?") level=\(level ?? 0) devices=\((devices ?? []).joined(separator: ","))"
+        case "fence_result":
+            return "fence \(result ?? "?") peer=\(peer ?? "?") by=\(executor ?? "?") level=\(level ?? 0) took=\(tookMs.map(format3ms) ?? "?")"
+        case "fence_refused": return "fence request refused peer=\(peer ?? "?"): \(reason ?? "?")"
         case "paused": return "own heartbeat loop ran late by \(latenessMs.map(format3ms) ?? "?") (excused for peers)"
         default: return type + (detail.map { " " + $0 } ?? "")
         }

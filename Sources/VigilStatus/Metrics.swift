@@ -30,6 +30,15 @@ extension StatusSnapshot {
         metric("quorate", "gauge", "1 if the current view is quorate.", [("", quorum.quorate ? 1 : 0)])
         metric("view_epoch", "gauge", "Epoch of the current view.", [("", Double(view?.epoch ?? 0))])
         metric("needs_fencing", "gauge", "Members lost uncleanly and not yet fenced.", [("", Double(needsFencing.count))])
+        if let f = fencing {
+            metric("fence_running", "gauge", "Fence attempts this node runs now.", [("", Double(f.running.count))])
+            metric("fence_results_total", "counter", "Fence results this node saw (its own and others'), by result.",
+                   FenceResult.allCases.map { ("result=\"\($0.description)\"", Double(f.attempts[$0.description] ?? 0)) })
+            metric("fence_device_up", "gauge", "1 if the device's last monitor succeeded.",
+                   f.devices.map { ("device=\"\($0.name)\"", $0.state == "ok" ? 1 : 0) })
+            metric("watchdog_fed", "gauge", "1 while this node feeds its hardware watchdog.",
+                   [("", f.watchdog == "armed, fed" ? 1 : 0)])
+        }
         var up: [(String, Double)] = [], loss: [(String, Double)] = [], age: [(String, Double)] = [], rtt: [(String, Double)] = []
         for n in nodes where n.state != "self" {
             for l in n.links {

@@ -6,6 +6,8 @@ extension StatusSnapshot {
         guard let v = view else { return "starting: listening for peers" + (leaving ? ", leaving" : "") }
         var s = "view \(v.epoch): \(v.members.count)/\(nodes.count) members, \(quorum.quorate ? "quorate" : "NOT quorate"), links \(linksFullyUp)/\(links.count) up"
         if !needsFencing.isEmpty { s += ", \(needsFencing.count) need fencing" }
+        if let f = fencing, !f.running.isEmpty { s += ", fencing " + f.running.map(\.target.name).joined(separator: ",") }
+        if fencing?.watchdog.hasPrefix("NOT FED") == true { s += ", SELF-FENCING" }
         if leaving { s += ", leaving" }
         return s
     }
@@ -27,6 +29,15 @@ extension StatusSnapshot {
             rows.append([n.name, String(n.id), n.state, n.incarnation.map(String.init) ?? "-"] + cells)
         }
         out += table(rows)
+        if let f = fencing {
+            out.append("")
+            var rows = [["FENCE DEVICE", "AGENT", "PROTOCOL", "STATE", "CHECKED"]]
+            for d in f.devices { rows.append([d.name, d.agent, d.protocol, d.state + (d.message.map { ": " + $0 } ?? ""), d.checkedAt ?? "-"]) }
+            if f.devices.isEmpty { rows.append(["(none)", "-", "-", "-", "-"]) }
+            out += table(rows)
+            out.append("watchdog: \(f.watchdog)")
+            for r in f.running { out.append("fencing \(r.target.name) now: level \(r.level), \(r.action) via \(r.devices.joined(separator: ", "))") }
+        }
         if !needsFencing.isEmpty {
             out.append("")
             out.append("needs fencing: " + needsFencing.map { "\($0.name) (incarnation \($0.incarnation ?? 0))" }.joined(separator: ", "))
@@ -99,3 +110,16 @@ func formatMs(_ ms: Double) -> String {
 
 func format3ms(_ ms: Double) -> String { "\((ms * 1000).rounded() / 1000)ms" }
 
+
+/// `vigilctl fence history`.
+public enum FenceHistoryTable {
+    public static func render(_ events: [ClusterEvent]) -> String {
+        var rows = [["TIME", "TARGET", "INCARNATION", "RESULT", "BY", "LEVEL", "TOOK", "DETAIL"]]
+        for e in events {
+            rows.append([e.time, e.peer ?? "?", e.incarnation.map(String.init) ?? "-", e.result ?? "?", e.executor ?? "?",
+                         e.level.map(String.init) ?? "-", e.tookMs.map(formatMs) ?? "-", e.detail ?? ""])
+        }
+        if events.isEmpty { return "no fence results recorded" }
+        return table(rows).joined(separator: "\n")
+    }
+}

@@ -53,6 +53,40 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
         public var pauses: Int
     }
 
+    public struct FenceDeviceState: Codable, Sendable, Equatable {
+        public var name: String
+        public var agent: String
+        /// "fence-agents" or "cluster-glue".
+        public var `protocol`: String
+        /// "ok", "failed" (last monitor), "unknown" (not monitored yet), "missing" (agent not found).
+        public var state: String
+        public var checkedAt: String?
+        public var message: String?
+        public init(name: String, agent: String, protocol: String, state: String, checkedAt: String?, message: String?) {
+            self.name = name
+            self.agent = agent
+            self.protocol = `protocol`
+            self.state = state
+            self.checkedAt = checkedAt
+            self.message = message
+        }
+    }
+    public struct FenceRun: Codable, Sendable, Equatable {
+        public var target: NodeRef
+        public var level: Int
+        public var devices: [String]
+        public var action: String
+    }
+    public struct Fencing: Codable, Sendable, Equatable {
+        public var enabled: Bool
+        /// Attempts this node runs now.
+        public var running: [FenceRun]
+        public var devices: [FenceDeviceState]
+        /// "off", "not armed", "armed, fed", "NOT FED: self-fencing".
+        public var watchdog: String
+        public var attempts: [String: Int]
+    }
+
     public var schema = 1
     public var cluster: String
     public var clusterId: UInt32
@@ -64,6 +98,7 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
     public var nodes: [Peer]
     public var links: [LinkInfo]
     public var needsFencing: [NodeRef]
+    public var fencing: Fencing?
     public var frames: Frames
     public var interval: Double
     public var deadline: Double
@@ -117,6 +152,16 @@ extension StatusSnapshot {
                      peers: config.nodes.count - 1)
         }
         needsFencing = node.needsFencing.map { ref(Member($0.key, $0.value)) }.sorted { $0.id < $1.id }
+        if node.config.fencing.enabled {
+            let wd = node.config.fencing.watchdog == nil ? "off"
+                : !node.watchdogArmed ? "not armed (no quorate view yet)"
+                : node.feedsWatchdog ? "armed, fed" : "NOT FED: self-fencing"
+            fencing = Fencing(enabled: true,
+                              running: node.runningFences.map {
+                                  FenceRun(target: ref($0.target), level: $0.level, devices: $0.devices, action: $0.action.rawValue)
+                              },
+                              devices: [], watchdog: wd, attempts: [:])
+        }
         let c = node.counters
         frames = Frames(sent: c.sent, received: c.received,
                         rejected: Dictionary(uniqueKeysWithValues: c.rejected.map { ($0.key.rawValue, $0.value) }),

@@ -23,6 +23,37 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case leave = 5
     case probe = 6
     case probeReply = 7
+    case fenceState = 8
+    case fenceStarted = 9
+    case fenceOutcome = 10
+}
+
+/// How a fence attempt ended (one byte on the wire).
+public enum FenceResult: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    /// Every device of the level reported the node off (or rebooted).
+    case success = 0
+    /// A device said it could not (exit code, bad output) or could not be reached.
+    case failed = 1
+    /// A device did not answer within its timeout; its process group was killed.
+    case timeout = 2
+    /// The operator swore the node is off (`vigilctl fence confirm`).
+    case confirmed = 3
+    /// No device: counted as fenced after the watchdog safe wait (self-fencing).
+    case watchdog = 4
+    /// Abandoned because this node lost quorum while the attempt ran.
+    case aborted = 5
+
+    public var isSuccess: Bool { self == .success || self == .confirmed || self == .watchdog }
+    public var description: String {
+        switch self {
+        case .success: "success"
+        case .failed: "failed"
+        case .timeout: "timeout"
+        case .confirmed: "confirmed-by-operator"
+        case .watchdog: "watchdog-safe-wait"
+        case .aborted: "aborted"
+        }
+    }
 }
 
 /// The decrypted body of a frame.
@@ -41,6 +72,14 @@ public enum Message: Equatable, Sendable {
     case probe(stamp: UInt64)
     /// Answer to `to`'s probe, on the link it came in on.
     case probeReply(to: NodeID, stamp: UInt64)
+    /// The sender's fencing state: members it knows must be fenced, and the highest fenced
+    /// incarnation of each node. Both merge by maximum, so any member can bring a newcomer up to date.
+    case fenceState(pending: [Member], fenced: [Member])
+    /// The sender starts fencing `target` with its level `level` (1-based); others leave it alone
+    /// for `boundMs` milliseconds.
+    case fenceStarted(target: Member, level: UInt8, boundMs: UInt32)
+    /// The sender's attempt on `target` ended.
+    case fenceOutcome(target: Member, result: FenceResult, level: UInt8, tookMs: UInt32)
 
     public var type: MessageType {
         switch self {
@@ -51,6 +90,9 @@ public enum Message: Equatable, Sendable {
         case .leave: .leave
         case .probe: .probe
         case .probeReply: .probeReply
+        case .fenceState: .fenceState
+        case .fenceStarted: .fenceStarted
+        case .fenceOutcome: .fenceOutcome
         }
     }
 
@@ -76,6 +118,18 @@ public enum Message: Equatable, Sendable {
         case let .probeReply(to, stamp):
             w.u16(to.rawValue)
             w.u64(stamp)
+        case let .fenceState(pending, fenced):
+            Message.put(pending, &w)
+            Message.put(fenced, &w)
+        case let .fenceStarted(target, level, bound):
+            Message.put(target, &w)
+            w.u8(level)
+            w.u32(bound)
+        case let .fenceOutcome(target, result, level, took):
+            Message.put(target, &w)
+            w.u8(result.rawValue)
+            w.u8(level)
+            w.u32(took)
         }
     }
 
@@ -103,6 +157,16 @@ public enum Message: Equatable, Sendable {
         case .probeReply:
             guard let to = r.u16(), let s = r.u64() else { return nil }
             m = .probeReply(to: NodeID(to), stamp: s)
+        case .fenceState:
+            guard let p = members(&r), let f = members(&r) else { return nil }
+            m = .fenceState(pending: p, fenced: f)
+        case .fenceStarted:
+            guard let t = member(&r), let l = r.u8(), let b = r.u32() else { return nil }
+            m = .fenceStarted(target: t, level: l, boundMs: b)
+        case .fenceOutcome:
+            guard let t = member(&r), let res = r.u8().flatMap(FenceResult.init(rawValue:)), let l = r.u8(),
+                  let took = r.u32() else { return nil }
+            m = .fenceOutcome(target: t, result: res, level: l, tookMs: took)
         }
         return r.remaining == 0 ? m : nil
     }
@@ -113,10 +177,15 @@ public enum Message: Equatable, Sendable {
     }
     private static func put(_ ms: [Member], _ w: inout ByteWriter) {
         w.u8(UInt8(min(ms.count, 64)))
-        for m in ms.prefix(64) {
-            w.u16(m.node.rawValue)
-            w.u64(m.incarnation)
-        }
+        for m in ms.prefix(64) { put(m, &w) }
+    }
+    private static func put(_ m: Member, _ w: inout ByteWriter) {
+        w.u16(m.node.rawValue)
+        w.u64(m.incarnation)
+    }
+    private static func member(_ r: inout ByteReader) -> Member? {
+        guard let id = r.u16(), let inc = r.u64(), NodeID(id).isValid else { return nil }
+        return Member(NodeID(id), inc)
     }
     private static func view(_ r: inout ByteReader) -> ViewID? {
         guard let e = r.u64(), let c = r.u16() else { return nil }
@@ -127,8 +196,8 @@ public enum Message: Equatable, Sendable {
         var out: [Member] = []
         out.reserveCapacity(Int(n))
         for _ in 0..<n {
-            guard let id = r.u16(), let inc = r.u64(), NodeID(id).isValid else { return nil }
-            out.append(Member(NodeID(id), inc))
+            guard let m = member(&r) else { return nil }
+            out.append(m)
         }
         return out
     }

@@ -22,6 +22,7 @@ struct VigilSimCommand: ParsableCommand {
     @Flag(help: "Print every notice of every node (with --seed).") var trace = false
     @Flag(help: "Fault injection for testing the simulator itself: turn off the self-pause rule.")
     var plantBugNoSelfPause = false
+    @Flag(help: "Random sweep with fencing: devices, failing levels, watchdog self-fencing.") var fencing = false
 
     @Option(help: "Cluster config file: simulate its nodes and timing.") var config: String?
     @Option(help: "Scenario with --config: silent-death, frozen, steady.") var scenario: Scenario = .silentDeath
@@ -44,18 +45,24 @@ struct VigilSimCommand: ParsableCommand {
 
     private func sweep() {
         let r = Sweep.run(nodes: nodes, seeds: firstSeed..<(firstSeed + UInt64(seeds)),
-                          selfPauseRule: !plantBugNoSelfPause)
+                          selfPauseRule: !plantBugNoSelfPause, fencing: fencing)
+        let flags = (plantBugNoSelfPause ? " --plant-bug-no-self-pause" : "") + (fencing ? " --fencing" : "")
         for f in r.failures.prefix(10) {
             print("seed \(f.seed): \(f.violations[0])")
-            print("  replay: vigil-sim --nodes \(nodes) --seed \(f.seed)\(plantBugNoSelfPause ? " --plant-bug-no-self-pause" : "") --trace")
+            print("  replay: vigil-sim --nodes \(nodes) --seed \(f.seed)\(flags) --trace")
         }
         print("simulated \(Int(r.simulated.seconds)) s, \(r.events) events")
+        if fencing {
+            print("fencing: \(r.fence.totalCuts) power cuts, \(r.fence.watchdogResets) watchdog resets,",
+                  "\(r.fence.successes) successes, \(r.fence.failedAttempts) failed attempts (escalated),",
+                  "\(r.fence.duplicateCuts) incarnations cut twice")
+        }
         print("seeds: \(r.seeds), violations: \(r.failures.count)")
         if !r.failures.isEmpty { Foundation.exit(1) }
     }
 
     private func replay(_ seed: UInt64) {
-        let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: !plantBugNoSelfPause)
+        let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: !plantBugNoSelfPause, fencing: fencing)
         print("timing: interval \(sc.config.timing.interval), deadline \(sc.config.timing.deadline); links:",
               sc.links.map { "loss \(Int($0.loss * 1000))‰ delay \($0.delay) jitter \($0.jitter)" }.joined(separator: "; "))
         for (t, s) in sc.steps.sorted(by: { $0.0 < $1.0 }) where trace { print("t=\(t) step \(s)") }

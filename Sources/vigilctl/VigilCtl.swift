@@ -9,7 +9,7 @@ struct VigilCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigilctl",
         abstract: "Inspect and operate a Vigil cluster node through its control socket.",
-        subcommands: [Status.self, Links.self, Events.self, Check.self, Keygen.self, Validate.self, Leave.self, Reload.self])
+        subcommands: [Status.self, Links.self, Events.self, Check.self, Keygen.self, Validate.self, Leave.self, Reload.self, Fence.self])
 }
 
 struct SocketOption: ParsableArguments {
@@ -106,5 +106,96 @@ struct Validate: ParsableCommand {
     func run() throws {
         let status = Files.checkConfig(file)
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Fence: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fence a node, show the fence history, or confirm a node is off (root only for changes).",
+        discussion: """
+            vigilctl fence n3 [--off|--reboot|--on]   fence n3 now from this node (it must be quorate); waits for the result
+            vigilctl fence history [--json]            every fence result this node saw
+            vigilctl fence confirm n3 --yes            you swear n3 is off: it counts as fenced (recorded in history)
+            """,
+        subcommands: [FenceNode.self, FenceHistoryCommand.self, FenceConfirm.self], defaultSubcommand: FenceNode.self)
+}
+
+enum FenceActionFlag: String, EnumerableFlag {
+    case off, reboot, on
+}
+
+struct FenceNode: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "node", abstract: "Fence NODE now and wait for the result.")
+    @OptionGroup var s: SocketOption
+    @Argument(help: "The node's name.") var node: String
+    @Flag(help: "Power action (default --off).") var action: FenceActionFlag = .off
+    @Option(help: "Seconds to wait for the result.") var wait = 300
+    func run() throws {
+        let last = try ControlClient.request(s.socket, "events").split(separator: "\n").last
+            .flatMap { try? JSONDecoder().decode(ClusterEvent.self, from: Data($0.utf8)) }?.seq ?? 0
+        let answer = try ControlClient.request(s.socket, "fence \(node) \(action.rawValue)")
+        guard answer.contains("\"ok\":true") else {
+            eprint("vigilctl fence: \(answer.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw ExitCode(1)
+        }
+        var outcome: ClusterEvent?
+        let deadline = Date().addingTimeInterval(Double(wait))
+        try? ControlClient.stream(s.socket, "events follow", timeout: 0) { line in
+            guard outcome == nil, let e = try? JSONDecoder().decode(ClusterEvent.self, from: Data(line.utf8)),
+                  e.seq > last, e.peer == node else { return }
+            switch e.type {
+            case "fence_started": print("started: level \(e.level ?? 0) via \((e.devices ?? []).joined(separator: ", "))")
+            case "fence_result" where e.executor == e.node, "fence_refused": outcome = e
+            default: break
+            }
+            if outcome != nil || Date() > deadline { FenceNode.stop() }
+        }
+        guard let e = outcome else {
+            eprint("vigilctl fence: no result within \(wait) s (see vigilctl fence history)")
+            throw ExitCode(1)
+        }
+        if e.type == "fence_refused" {
+            eprint("vigilctl fence: refused: \(e.reason ?? "?")")
+            throw ExitCode(1)
+        }
+        print("\(node): \(e.result ?? "?") (level \(e.level ?? 0), \(e.tookMs.map { $0.rounded1 } ?? "?") ms)")
+        if e.result != "success" { throw ExitCode(1) }
+    }
+
+    /// Leaves the event stream (the client has no other way out of a follow).
+    static func stop() -> Never { Foundation.exit(0) }
+}
+
+struct FenceHistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "Every fence result this node saw.")
+    @OptionGroup var s: SocketOption
+    @Flag(help: "JSON lines (the same objects as vigilctl events).") var json = false
+    func run() throws {
+        let text = try ControlClient.request(s.socket, "fence history")
+        if json { return print(text, terminator: "") }
+        if text.hasPrefix("{\"error\"") { return print(text, terminator: "") }
+        let events = text.split(separator: "\n").compactMap { try? JSONDecoder().decode(ClusterEvent.self, from: Data($0.utf8)) }
+        print(FenceHistoryTable.render(events))
+    }
+}
+
+struct FenceConfirm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "confirm",
+        abstract: "Swear that NODE is powered off: the cluster counts it as fenced and recovers its resources.")
+    @OptionGroup var s: SocketOption
+    @Argument(help: "The node's name.") var node: String
+    @Flag(help: "You checked that it is really off.") var yes = false
+    func run() throws {
+        eprint("""
+            WARNING: confirming that \(node) is OFF without any device having done it.
+            If \(node) is in fact running, the cluster will start its resources a second time
+            (shared data may be corrupted). This is recorded in the fence history.
+            """)
+        guard yes else {
+            eprint("vigilctl fence confirm: add --yes once you have checked that \(node) is off")
+            throw ExitCode(1)
+        }
+        print(try ControlClient.request(s.socket, "fence confirm \(node)"), terminator: "")
     }
 }

@@ -1,0 +1,224 @@
+import FoundationEssentials
+import Glibc
+import VigilConfig
+import VigilCore
+import VigilStatus
+
+/// Runs fence orders and device monitors on their own threads, never on the heartbeat path. The
+/// heartbeat loop submits orders and collects results (woken through the wake pipe).
+final class FenceRunner: @unchecked Sendable {
+    struct Outcome: Sendable {
+        var order: UInt64
+        var target: NodeID
+        var result: FenceResult
+        var detail: String
+    }
+
+    private let cond = Condition()
+    private var queue: [FenceOrder] = []
+    private var aborted: Set<UInt64> = []
+    private var running: (order: UInt64, pgid: pid_t)?
+    private var outcomes: [Outcome] = []
+    private var states: [String: StatusSnapshot.FenceDeviceState] = [:]
+    private let devices: [String: FenceDevice]
+    private let config: ClusterConfig
+    private let log: Log
+    private let wake: WakePipe
+
+    init(devices: [FenceDevice], config: ClusterConfig, log: Log, wake: WakePipe) {
+        self.devices = Dictionary(devices.map { ($0.spec.name, $0) }) { a, _ in a }
+        self.config = config
+        self.log = log
+        self.wake = wake
+        for spec in config.fencing.devices {
+            states[spec.name] = StatusSnapshot.FenceDeviceState(
+                name: spec.name, agent: spec.agent, protocol: spec.kind.rawValue,
+                state: self.devices[spec.name] == nil ? "missing" : "unknown", checkedAt: nil, message: nil)
+        }
+    }
+
+    func start() {
+        spawnThread("vigild-fence") { [self] in orderLoop() }
+        if config.fencing.devices.contains(where: { $0.monitorInterval > .zero }) {
+            spawnThread("vigild-fence-monitor") { [self] in monitorLoop() }
+        }
+    }
+
+    // MARK: called from the heartbeat thread (short locks only)
+
+    func submit(_ o: FenceOrder) {
+        cond.locked { queue.append(o) }
+        cond.signal()
+    }
+
+    func abort(_ id: UInt64) {
+        cond.lock()
+        aborted.insert(id)
+        queue.removeAll { $0.id == id }
+        if let r = running, r.order == id, r.pgid > 0 { kill(-r.pgid, SIGKILL) }
+        cond.unlock()
+    }
+
+    func takeOutcomes() -> [Outcome] {
+        cond.lock()
+        defer { cond.unlock() }
+        let o = outcomes
+        outcomes = []
+        return o
+    }
+
+    func deviceStates() -> [StatusSnapshot.FenceDeviceState] {
+        cond.locked { states.values.sorted { $0.name < $1.name } }
+    }
+
+    // MARK: worker threads
+
+    private func orderLoop() {
+        while true {
+            cond.lock()
+            while queue.isEmpty { cond.wait() }
+            let o = queue.removeFirst()
+            running = (o.id, 0)
+            cond.unlock()
+            let outcome = execute(o)
+            cond.lock()
+            running = nil
+            let wasAborted = aborted.remove(o.id) != nil
+            if !wasAborted { outcomes.append(outcome) }
+            cond.unlock()
+            if wasAborted { log.log(.warning, "fence order \(o.id) on \(name(o.target.node)) aborted (quorum lost or operator)") }
+            wake.poke(3)
+        }
+    }
+
+    private func name(_ n: NodeID) -> String { config.node(n)?.name ?? "node\(n.rawValue)" }
+
+    /// Every device of the level in order; all must succeed.
+    private func execute(_ o: FenceOrder) -> Outcome {
+        let target = name(o.target.node)
+        var details: [String] = []
+        for devName in o.devices {
+            guard let d = devices[devName] else {
+                return Outcome(order: o.id, target: o.target.node, result: .failed, detail: "\(devName): agent missing (see the start-up log)")
+            }
+            let op: DeviceOp = switch o.action { case .off: .off; case .reboot: .reboot; case .on: .on }
+            let plug = d.spec.plug(for: o.target.node, name: target)
+            log.log(.notice, "fencing \(target): \(devName) (\(d.spec.agent)) \(op.rawValue) plug=\(plug), level \(o.level)", peer: target)
+            let a = d.run(op, target: plug, nodeName: target, onStart: { [self] pid in
+                cond.locked { if running?.order == o.id { running?.pgid = pid } }
+            })
+            logOutput(devName, a.run, peer: target)
+            details.append("\(devName): \(a.message) (\(a.run.duration.milliseconds.rounded1) ms)")
+            switch a.verdict {
+            case .ok: continue
+            case .failed:
+                log.log(.error, "fencing \(target) with \(devName) failed: \(a.message)", peer: target)
+                return Outcome(order: o.id, target: o.target.node, result: .failed, detail: details.joined(separator: "; "))
+            case .timeout:
+                log.log(.error, "fencing \(target) with \(devName) timed out after \(d.spec.timeout): \(a.message)", peer: target)
+                return Outcome(order: o.id, target: o.target.node, result: .timeout, detail: details.joined(separator: "; "))
+            }
+        }
+        return Outcome(order: o.id, target: o.target.node, result: .success, detail: details.joined(separator: "; "))
+    }
+
+    /// A plugin's output goes to the log, line by line, named after the device.
+    private func logOutput(_ device: String, _ r: PluginRun, peer: String? = nil) {
+        for (stream, text) in [("stdout", r.stdout), ("stderr", r.stderr)] {
+            for line in text.split(separator: "\n").prefix(50) where !line.trimmingSpaces.isEmpty {
+                log.log(.info, "plugin \(device) \(stream): \(line.prefix(300))", peer: peer)
+            }
+        }
+    }
+
+    /// Periodic `monitor` (fence-agents) or `status` (cluster-glue) of each device.
+    private func monitorLoop() {
+        var next: [String: Instant] = [:]
+        while true {
+            let now = Clock.monotonic()
+            var soonest = now + .seconds(5)
+            for spec in config.fencing.devices where spec.monitorInterval > .zero {
+                guard let d = devices[spec.name] else { continue }
+                let due = next[spec.name] ?? now
+                if due <= now {
+                    let a = d.run(.monitor, timeout: spec.timeout)
+                    let state = a.verdict == .ok ? "ok" : "failed"
+                    let before = cond.locked { states[spec.name]?.state }
+                    cond.locked {
+                        states[spec.name]?.state = state
+                        states[spec.name]?.checkedAt = Clock.wallISO()
+                        states[spec.name]?.message = a.verdict == .ok ? nil : a.message
+                    }
+                    if before != state {
+                        log.log(state == "ok" ? .notice : .error, "fence device \(spec.name) monitor: \(state)" + (a.verdict == .ok ? "" : ": \(a.message)"))
+                        if a.verdict != .ok { logOutput(spec.name, a.run) }
+                    }
+                    next[spec.name] = Clock.monotonic() + spec.monitorInterval
+                }
+                soonest = min(soonest, next[spec.name] ?? soonest)
+            }
+            let wait = soonest - Clock.monotonic()
+            if wait > .zero { usleep(UInt32(min(wait.nanoseconds / 1000, 5_000_000))) }
+        }
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: String { String(self).trimmed }
+}
+
+/// The fence history: every fence result this node saw (its own attempts and others'), as JSON
+/// lines in a file that survives restarts. Appends go through a writer thread.
+final class FenceHistory: @unchecked Sendable {
+    private let path: String
+    private let cond = Condition()
+    private var records: [ClusterEvent] = []
+    private var unwritten: [ClusterEvent] = []
+    static let keep = 1000
+
+    init(path: String, log: Log) {
+        self.path = path
+        if let data = readFile(path) {
+            let decoder = JSONDecoder()
+            for line in data.split(separator: UInt8(ascii: "\n")) {
+                if let e = try? decoder.decode(ClusterEvent.self, from: Data(line)) { records.append(e) }
+            }
+            records = Array(records.suffix(FenceHistory.keep))
+            log.log(.info, "fence history: \(records.count) record(s) from \(path)")
+        }
+        makeDirectories(String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]))
+        spawnThread("vigild-history") { [self] in writer(log) }
+    }
+
+    func append(_ e: ClusterEvent) {
+        cond.lock()
+        records.append(e)
+        if records.count > FenceHistory.keep { records.removeFirst(records.count - FenceHistory.keep) }
+        unwritten.append(e)
+        cond.signal()
+        cond.unlock()
+    }
+
+    func all() -> [ClusterEvent] { cond.locked { records } }
+
+    private func writer(_ log: Log) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        while true {
+            cond.lock()
+            while unwritten.isEmpty { cond.wait() }
+            let batch = unwritten
+            unwritten = []
+            cond.unlock()
+            let text = batch.compactMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) + "\n" }.joined()
+            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+            if fd < 0 || !SocketIO.writeFile(fd, text) {
+                log.log(.error, "fence history: cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            if fd >= 0 {
+                fsync(fd)
+                close(fd)
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import Glibc
+import VigilCore
+
+/// How one run of an external program (fence agent, plugin) ended.
+struct PluginRun: Sendable {
+    var exitCode: Int32?
+    var signal: Int32?
+    var timedOut = false
+    var spawnError: String?
+    var stdout = ""
+    var stderr = ""
+    var duration = TimeSpan.zero
+
+    /// "exit 1", "killed after 20s timeout", "signal 9", "cannot run: ...".
+    var summary: String {
+        if let e = spawnError { return "cannot run: \(e)" }
+        if timedOut { return "timed out after \(duration); process group killed" }
+        if let s = signal { return "killed by signal \(s)" }
+        return "exit \(exitCode ?? -1)"
+    }
+}
+
+/// Runs a program with no shell: argv as given, an optional stdin text, extra environment. It gets
+/// its own process group; over `timeout` the whole group is killed (SIGKILL). stdout and stderr are
+/// captured (64 KiB each at most).
+enum Plugin {
+    static let outputCap = 65_536
+
+    static func run(_ path: String, args: [String] = [], env extra: [(String, String)] = [], stdin text: String? = nil,
+                    timeout: TimeSpan, onStart: ((pid_t) -> Void)? = nil) -> PluginRun {
+        var r = PluginRun()
+        let start = Clock.monotonic()
+        var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        guard cloexecPipe(&inPipe), cloexecPipe(&outPipe), cloexecPipe(&errPipe) else {
+            for fd in inPipe + outPipe + errPipe where fd >= 0 { close(fd) }
+            r.spawnError = "pipe: \(String(cString: strerror(errno)))"
+            return r
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        // Own process group (to kill it whole), default signal handling (vigild ignores SIGPIPE),
+        // nothing blocked.
+        var defaults = sigset_t(), empty = sigset_t()
+        sigfillset(&defaults)
+        sigemptyset(&empty)
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        posix_spawnattr_setpgroup(&attr, 0)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        var environment: [String] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"]
+        if let home = getenv("HOME") { environment.append("HOME=" + String(cString: home)) }
+        environment += extra.map { "\($0.0)=\($0.1)" }
+        let argv = [path] + args
+        var pid: pid_t = 0
+        let rc = withCStrings(argv) { a in withCStrings(environment) { e in posix_spawn(&pid, path, &actions, &attr, a, e) } }
+        close(inPipe[0]); close(outPipe[1]); close(errPipe[1])
+        guard rc == 0 else {
+            close(inPipe[1]); close(outPipe[0]); close(errPipe[0])
+            r.spawnError = "\(path): \(String(cString: strerror(rc)))"
+            return r
+        }
+        onStart?(pid)
+        if let text {
+            _ = fcntl(inPipe[1], F_SETFL, O_NONBLOCK)
+            _ = SocketIO.writeFile(inPipe[1], text)
+        }
+        close(inPipe[1])
+        for fd in [outPipe[0], errPipe[0]] { _ = fcntl(fd, F_SETFL, O_NONBLOCK) }
+        var out: [UInt8] = [], err: [UInt8] = []
+        var open = [true, true]
+        var status: Int32 = 0
+        var exited = false
+        var exitedAt = Instant.zero
+        let deadline = start + timeout
+        while true {
+            var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
+            for i in 0..<2 where !open[i] { fds[i].fd = -1 }
+            _ = poll(&fds, 2, 20)
+            if open[0] && fds[0].revents != 0 { open[0] = drain(fds[0].fd, into: &out) }
+            if open[1] && fds[1].revents != 0 { open[1] = drain(fds[1].fd, into: &err) }
+            if !exited && waitpid(pid, &status, WNOHANG) == pid {
+                exited = true
+                exitedAt = Clock.monotonic()
+            }
+            let now = Clock.monotonic()
+            // Done when it exited and its output closed (or a second later: a stray grandchild holds it).
+            if exited && (!open[0] && !open[1] || now - exitedAt > .seconds(1)) { break }
+            if !exited && now >= deadline {
+                r.timedOut = true
+                kill(-pid, SIGKILL)
+                waitpid(pid, &status, 0)
+                exited = true
+                break
+            }
+        }
+        if exited { kill(-pid, SIGKILL) }  // leave nothing of it behind
+        close(outPipe[0]); close(errPipe[0])
+        r.duration = Clock.monotonic() - start
+        r.stdout = String(decoding: out.prefix(outputCap), as: UTF8.self)
+        r.stderr = String(decoding: err.prefix(outputCap), as: UTF8.self)
+        if !r.timedOut {
+            if status & 0x7f == 0 { r.exitCode = (status >> 8) & 0xff } else { r.signal = status & 0x7f }
+        }
+        return r
+    }
+
+    private static func cloexecPipe(_ fds: inout [Int32]) -> Bool {
+        guard pipe(&fds) == 0 else { return false }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return true
+    }
+
+    /// Reads what is there; false at end of file.
+    private static func drain(_ fd: Int32, into buf: inout [UInt8]) -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                if buf.count < outputCap { buf += chunk[0..<n] }
+                continue
+            }
+            if n == 0 { return false }
+            return errno == EAGAIN || errno == EINTR
+        }
+    }
+
+    private static func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> T) -> T {
+        var ptrs: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+        ptrs.append(nil)
+        defer { for p in ptrs { free(p) } }
+        return ptrs.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+}

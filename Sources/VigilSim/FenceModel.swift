@@ -1,0 +1,148 @@
+import VigilCore
+
+/// A simulated fence device: how it behaves and how long it takes. Power is cut at the end of the
+/// latency; a device that fails or hangs leaves the target running.
+public struct FenceDeviceModel: Sendable {
+    public enum Behaviour: Sendable { case works, fails, hangs }
+    public var behaviour = Behaviour.works
+    /// Time to act, drawn per operation (milliseconds).
+    public var latencyMs: ClosedRange<Int64> = 20...200
+    /// What the shell's timeout would be: a hanging device reports `.timeout` after this.
+    public var timeout = TimeSpan.seconds(2)
+    public init(_ behaviour: Behaviour = .works, latencyMs: ClosedRange<Int64> = 20...200) {
+        self.behaviour = behaviour
+        self.latencyMs = latencyMs
+    }
+}
+
+/// Ground truth about fencing in one run, and the statistics a sweep reports.
+public struct FenceStats: Sendable {
+    /// Power cuts by a device (or watchdog resets) per target node.
+    public var powerCuts: [NodeID: Int] = [:]
+    /// Successes reported by executors, by result.
+    public var successes = 0
+    public var watchdogResets = 0
+    public var failedAttempts = 0
+    /// A member incarnation cut more than once (e.g. a device acted twice for one loss).
+    public var duplicateCuts = 0
+    var cutIncarnations: Set<Member> = []
+
+    mutating func add(_ o: FenceStats) {
+        for (k, v) in o.powerCuts { powerCuts[k, default: 0] += v }
+        successes += o.successes
+        watchdogResets += o.watchdogResets
+        failedAttempts += o.failedAttempts
+        duplicateCuts += o.duplicateCuts
+    }
+    public var totalCuts: Int { powerCuts.values.reduce(0, +) }
+}
+
+extension Simulation {
+    /// Carries out `.fence(order)` from `executor`: the level's devices one after another.
+    func runFence(_ order: FenceOrder, by executor: Member) {
+        queue.push(.fenceStep(executor: executor, order: order, device: 0), at: now)
+    }
+
+    func fenceStep(executor: Member, order: FenceOrder, device k: Int) {
+        if abortedOrders.contains(OrderKey(executor: executor, id: order.id)) { return }
+        guard k < order.devices.count else { return report(executor, order, .success) }
+        let model = devices[order.devices[k]] ?? FenceDeviceModel()
+        let latency = TimeSpan.ms(Int64.random(in: model.latencyMs, using: &rng))
+        switch model.behaviour {
+        case .fails:
+            queue.push(.fenceReport(executor: executor, order: order, result: .failed), at: now + latency)
+        case .hangs:
+            queue.push(.fenceReport(executor: executor, order: order, result: .timeout), at: now + model.timeout)
+        case .works:
+            queue.push(.powerCut(order.target.node, action: order.action, then: (executor, order, k + 1)), at: now + latency)
+        }
+    }
+
+    /// The device acts: whatever runs on the target goes down (rebooted nodes come back later).
+    /// The power is cut even if the executor died meanwhile: a command already sent is not recalled.
+    func powerCut(_ target: NodeID, action: FenceAction, then next: (Member, FenceOrder, Int)) {
+        cutPower(target, reboot: action == .reboot)
+        queue.push(.fenceStep(executor: next.0, order: next.1, device: next.2), at: now)
+    }
+
+    func cutPower(_ target: NodeID, reboot: Bool) {
+        let i = Int(target.rawValue)
+        let inc = slots[i].incarnation
+        let m = Member(target, inc)
+        if slots[i].node != nil {
+            if fenceStats.cutIncarnations.contains(m) { fenceStats.duplicateCuts += 1 }
+            fenceStats.cutIncarnations.insert(m)
+        }
+        fenceStats.powerCuts[target, default: 0] += 1
+        offUpTo[target] = max(offUpTo[target] ?? 0, inc)
+        if slots[i].node != nil {
+            stopSlot(target)
+            if reboot { schedule(.restart(target), at: now + rebootDelay) }
+        }
+    }
+
+    func report(_ executor: Member, _ order: FenceOrder, _ result: FenceResult) {
+        guard slots[Int(executor.node.rawValue)].node?.incarnation == executor.incarnation else { return }
+        if abortedOrders.contains(OrderKey(executor: executor, id: order.id)) { return }
+        apply(.fenceDone(order: order.id, result), to: executor.node)
+    }
+
+    /// The simulated hardware watchdog: fed on every tick while the core allows it; not fed for its
+    /// timeout (the node stopped feeding, or is frozen), the board resets.
+    func feedWatchdog(_ id: NodeID, _ node: Node) {
+        guard let wd = config.fencing.watchdog, node.watchdogArmed else { return }
+        let i = Int(id.rawValue)
+        if node.feedsWatchdog && slots[i].state == .running {
+            slots[i].fedAt = now
+            queue.push(.watchdogExpire(Member(id, node.incarnation), fedAt: now), at: now + wd.timeout)
+        } else if slots[i].fedAt == nil {
+            slots[i].fedAt = now
+            queue.push(.watchdogExpire(Member(id, node.incarnation), fedAt: now), at: now + wd.timeout)
+        }
+    }
+
+    func watchdogExpire(_ m: Member, fedAt: Instant) {
+        let i = Int(m.node.rawValue)
+        guard slots[i].node?.incarnation == m.incarnation, slots[i].fedAt == fedAt else { return }
+        fenceStats.watchdogResets += 1
+        cutPower(m.node, reboot: true)
+    }
+
+    /// Safety rules on fence notices (checked where the simulator sees who really runs).
+    func checkFence(_ n: FenceNotice, node: Node) {
+        switch n {
+        case let .started(target, _, _, _):
+            if !node.view.quorate {
+                invariants.fail("fence-quorum", node.id, "started fencing \(target) from \(node.view)", at: now)
+            }
+        case let .finished(target, executor, result, _, _) where executor == node.id:
+            if result.isSuccess {
+                fenceStats.successes += 1
+                let slot = slots[Int(target.node.rawValue)]
+                if slot.node != nil, slot.incarnation <= target.incarnation, result != .confirmed {
+                    invariants.fail("fenced-but-running", node.id,
+                                    "counted \(target) fenced (\(result)) while \(target.node)#\(slot.incarnation) still runs", at: now)
+                }
+            } else {
+                fenceStats.failedAttempts += 1
+            }
+        default:
+            break
+        }
+    }
+
+    /// A pending fence may only disappear once that incarnation is really down.
+    func checkPendingCleared(before: [NodeID: Incarnation], after: [NodeID: Incarnation], node: NodeID) {
+        for (n, inc) in before where after[n] == nil {
+            let slot = slots[Int(n.rawValue)]
+            if slot.node != nil && slot.incarnation <= inc {
+                invariants.fail("unfenced-clean", node, "stopped waiting to fence \(n)#\(inc) while \(n)#\(slot.incarnation) runs", at: now)
+            }
+        }
+    }
+}
+
+struct OrderKey: Hashable {
+    var executor: Member
+    var id: UInt64
+}
