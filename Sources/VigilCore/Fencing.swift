@@ -87,6 +87,8 @@ public enum FenceNotice: Equatable, Sendable {
     case selfFence(reason: String)
     /// An operator request was refused (no quorum, unknown node, itself).
     case refused(NodeID, reason: String)
+    /// An operator's fence failed at every level; it is not retried (unclean losses are).
+    case gaveUp(Member)
 }
 
 struct FenceJob: Equatable, Sendable {
@@ -315,7 +317,10 @@ extension Node {
         j.order = nil
         j.levelIndex += 1
         if j.levelIndex >= levels {
-            if j.manual { fence.jobs[n] = nil; return }
+            if j.manual {
+                fence.jobs[n] = nil
+                return out.append(.notice(.fence(.gaveUp(j.target))))
+            }
             j.levelIndex = 0
             j.round += 1
             let policy = config.fencing

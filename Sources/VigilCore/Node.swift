@@ -78,14 +78,15 @@ public struct Node: Sendable {
     public internal(set) var leaving = false
     public internal(set) var counters = Counters()
 
-    public init(id: NodeID, incarnation: Incarnation, config: CoreConfig, key: ClusterKey) {
+    /// `seed` feeds the random fence delay (default: from the id and incarnation).
+    public init(id: NodeID, incarnation: Incarnation, config: CoreConfig, key: ClusterKey, seed: UInt64? = nil) {
         self.id = id
         self.incarnation = incarnation
         self.config = config
         codec = FrameCodec(cluster: config.cluster, local: id, known: config.nodes, key: key)
         detector = FailureDetector(local: id, config: config)
         sequences = Array(repeating: 0, count: config.links.count)
-        fence = FenceState(seed: UInt64(id.rawValue) &* 0x9E37_79B9_7F4A_7C15 ^ incarnation)
+        fence = FenceState(seed: seed ?? (UInt64(id.rawValue) &* 0x9E37_79B9_7F4A_7C15 ^ incarnation))
     }
 
     public var me: Member { Member(id, incarnation) }

@@ -3,6 +3,9 @@ public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
     public var nanoseconds: Int64
     public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
     public static let zero = Instant(nanoseconds: 0)
+    /// Points on a simulated clock that starts at zero.
+    public static func seconds(_ v: Double) -> Instant { Instant(nanoseconds: Int64(v * 1e9)) }
+    public static func ms(_ v: Int64) -> Instant { Instant(nanoseconds: v * 1_000_000) }
     public static func < (a: Instant, b: Instant) -> Bool { a.nanoseconds < b.nanoseconds }
     public static func + (a: Instant, d: TimeSpan) -> Instant { Instant(nanoseconds: a.nanoseconds &+ d.nanoseconds) }
     public static func - (a: Instant, d: TimeSpan) -> Instant { Instant(nanoseconds: a.nanoseconds &- d.nanoseconds) }

@@ -27,6 +27,8 @@ struct DeviceAnswer: Sendable {
 struct FenceDevice: Sendable {
     let spec: FenceDeviceSpec
     let path: String
+    /// Whether to send `plug=` (fence-agents whose metadata knows neither plug nor port do not take one).
+    var takesPlug = true
 
     /// Finds the program: `external/NAME` in cluster-glue's plugin directory; a bare name in the
     /// usual sbin/bin directories; a relative path next to the config file.
@@ -56,7 +58,7 @@ struct FenceDevice: Sendable {
         case .fenceAgent:
             // fence-agents: everything as name=value lines on stdin, nothing on the command line.
             var lines = ["action=\(op.rawValue)"]
-            if let target { lines.append("plug=\(target)") }
+            if let target, takesPlug { lines.append("plug=\(target)") }
             if let nodeName { lines.append("nodename=\(nodeName)") }
             lines += spec.params.map { "\($0.0)=\($0.1)" }
             r = Plugin.run(path, stdin: lines.joined(separator: "\n") + "\n", timeout: limit, onStart: onStart)
@@ -165,15 +167,16 @@ enum DeviceFence {
             case .failure(let why):
                 errors.append(Diagnostic(file: c.file, line: spec.line, severity: .error,
                                          message: "fence device '\(spec.name)': \(why.message)", fix: "install it or fix 'agent'"))
-            case .success(let d):
-                devices.append(d)
+            case .success(var d):
                 switch metadata(d) {
                 case .failure(let why):
                     errors.append(Diagnostic(file: c.file, line: spec.line, severity: .error,
                                              message: "fence device '\(spec.name)': \(why.message)", fix: "the agent must answer its metadata action"))
                 case .success(let m):
                     errors += check(d, m, file: c.file)
+                    if spec.kind == .fenceAgent { d.takesPlug = m.known.contains("plug") || m.known.contains("port") }
                 }
+                devices.append(d)
             }
         }
         return (devices, errors)

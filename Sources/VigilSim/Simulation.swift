@@ -192,7 +192,7 @@ public final class Simulation {
             let i = Int(id.rawValue)
             guard slots[i].node == nil else { return }
             slots[i].incarnation += 1
-            slots[i].node = Node(id: id, incarnation: slots[i].incarnation, config: config, key: key)
+            slots[i].node = Node(id: id, incarnation: slots[i].incarnation, config: config, key: key, seed: rng.next())
             slots[i].state = .running
             slots[i].pauses = []
             slots[i].delivered = []

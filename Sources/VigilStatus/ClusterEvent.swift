@@ -8,7 +8,7 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
     public var time: String
     /// link_up, link_down, peer_alive, peer_dead, view, quorum, paused, leaving, started, reloaded,
     /// fence_pending, fence_scheduled, fence_started, fence_result, fence_no_device, self_fence,
-    /// fence_refused, fence_device (monitor state changes), fence_plugin (a plugin's output line).
+    /// fence_refused, fence_gave_up.
     public var type: String
     /// The node reporting the event.
     public var node: String
@@ -84,6 +84,9 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
                 detail = "\(why): no longer feeding the hardware watchdog; the board will reset this node"
             case let .refused(n, why):
                 (type, peer, reason) = ("fence_refused", name(n), why)
+            case .gaveUp(let m):
+                (type, peer, incarnation) = ("fence_gave_up", name(m.node), m.incarnation)
+                detail = "the operator's fence of \(name(m.node)) failed at every level"
             }
         }
     }

@@ -8,6 +8,10 @@ enum Scenario: String, ExpressibleByArgument, CaseIterable {
     case silentDeath = "silent-death"
     case frozen
     case steady
+    /// Two nodes split; both race to fence the other (with and without delays).
+    case fenceRace = "fence-race"
+    /// Silent loss of one node to the cluster counting it fenced (device latency --fence-latency).
+    case fenceTime = "fence-time"
 }
 
 struct Percent: ExpressibleByArgument {
@@ -48,6 +52,22 @@ extension VigilSimCommand {
             print("scenario steady, \(Int(seconds)) simulated seconds after forming")
             print("false deaths: \(r.falseDeaths), view changes: \(r.viewChanges), link-down events: \(r.linkDowns)")
             report(r.violations)
+        case .fenceRace:
+            let latency = fenceLatencyMs.lowerBound...fenceLatencyMs.upperBound
+            print("scenario fence-race: two nodes (two_node), full split, device latency \(latency) ms, \(runs) runs each")
+            var all: [Violation] = []
+            for (label, d, r) in [("no delay", TimeSpan.zero, TimeSpan.zero), ("random delay up to 5s", .zero, .seconds(5)),
+                                  ("static delay 5s on node1", .seconds(5), .zero)] {
+                let x = FenceExperiments.twoNodeRace(runs: runs, staticDelay: d, randomDelay: r, latencyMs: latency)
+                print("  \(label): \(x)")
+                all += x.violations
+            }
+            report(all)
+        case .fenceTime:
+            let r = FenceExperiments.lossToFenced(config: core, links: links, runs: runs, latencyMs: fenceLatencyMs)
+            print("scenario fence-time: victim cut off, device latency \(fenceLatencyMs) ms, \(runs) runs")
+            print("loss -> fenced (executor's success): \(r.lossToFenced.summary)")
+            report(r.violations)
         }
     }
 
@@ -67,4 +87,15 @@ extension VigilSimCommand {
         case .success(let c): return c.core
         }
     }
+}
+
+struct MsRange: ExpressibleByArgument {
+    var range: ClosedRange<Int64>
+    init(_ r: ClosedRange<Int64>) { range = r }
+    init?(argument: String) {
+        let parts = argument.split(separator: "-").compactMap { Int64($0) }
+        guard parts.count == 2, parts[0] <= parts[1], parts[0] >= 0 else { return nil }
+        range = parts[0]...parts[1]
+    }
+    var defaultValueDescription: String { "\(range.lowerBound)-\(range.upperBound)" }
 }

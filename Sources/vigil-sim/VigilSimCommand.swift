@@ -20,12 +20,14 @@ struct VigilSimCommand: ParsableCommand {
     @Option(help: "First seed of the sweep.") var firstSeed: UInt64 = 1
     @Option(help: "Run only this seed (replay).") var seed: UInt64?
     @Flag(help: "Print every notice of every node (with --seed).") var trace = false
+    var fenceLatencyMs: ClosedRange<Int64> { fenceLatency.range }
     @Flag(help: "Fault injection for testing the simulator itself: turn off the self-pause rule.")
     var plantBugNoSelfPause = false
     @Flag(help: "Random sweep with fencing: devices, failing levels, watchdog self-fencing.") var fencing = false
 
     @Option(help: "Cluster config file: simulate its nodes and timing.") var config: String?
-    @Option(help: "Scenario with --config: silent-death, frozen, steady.") var scenario: Scenario = .silentDeath
+    @Option(help: "Scenario with --config: silent-death, frozen, steady, fence-race, fence-time.") var scenario: Scenario = .silentDeath
+    @Option(help: "Fence device latency range in ms for fence-race and fence-time, e.g. 200-1500.") var fenceLatency = MsRange(200...1500)
     @Option(help: "Loss on every link, e.g. 2%.") var loss: Percent = Percent(value: 0)
     @Option(help: "Loss on one link only, e.g. 5% (link 0), for the steady scenario.") var lossOneLink: Percent?
     @Option(help: "Runs of the measured scenario.") var runs = 200

@@ -138,32 +138,35 @@ struct FenceNode: ParsableCommand {
             eprint("vigilctl fence: \(answer.trimmingCharacters(in: .whitespacesAndNewlines))")
             throw ExitCode(1)
         }
-        var outcome: ClusterEvent?
         let deadline = Date().addingTimeInterval(Double(wait))
         try? ControlClient.stream(s.socket, "events follow", timeout: 0) { line in
-            guard outcome == nil, let e = try? JSONDecoder().decode(ClusterEvent.self, from: Data(line.utf8)),
-                  e.seq > last, e.peer == node else { return }
-            switch e.type {
-            case "fence_started": print("started: level \(e.level ?? 0) via \((e.devices ?? []).joined(separator: ", "))")
-            case "fence_result" where e.executor == e.node, "fence_refused": outcome = e
-            default: break
+            if Date() > deadline {
+                eprint("vigilctl fence: no result within \(wait) s (see vigilctl fence history)")
+                Foundation.exit(1)
             }
-            if outcome != nil || Date() > deadline { FenceNode.stop() }
+            guard let e = try? JSONDecoder().decode(ClusterEvent.self, from: Data(line.utf8)), e.seq > last, e.peer == node else { return }
+            switch e.type {
+            case "fence_started":
+                print("started: level \(e.level ?? 0) via \((e.devices ?? []).joined(separator: ", "))")
+            case "fence_refused":
+                eprint("vigilctl fence: refused: \(e.reason ?? "?")")
+                Foundation.exit(1)
+            case "fence_gave_up":
+                eprint("vigilctl fence: every level failed; \(node) may still be on (see vigilctl fence history)")
+                Foundation.exit(1)
+            case "fence_result" where e.executor == e.node:
+                print("\(node): \(e.result ?? "?") (level \(e.level ?? 0), \(e.tookMs.map { $0.rounded1 } ?? "?") ms)"
+                      + (e.result == "success" ? "" : "; see vigilctl fence history"))
+                // A failed level escalates to the next; only a success or the last failure ends it.
+                if e.result == "success" { Foundation.exit(0) }
+            default:
+                break
+            }
         }
-        guard let e = outcome else {
-            eprint("vigilctl fence: no result within \(wait) s (see vigilctl fence history)")
-            throw ExitCode(1)
-        }
-        if e.type == "fence_refused" {
-            eprint("vigilctl fence: refused: \(e.reason ?? "?")")
-            throw ExitCode(1)
-        }
-        print("\(node): \(e.result ?? "?") (level \(e.level ?? 0), \(e.tookMs.map { $0.rounded1 } ?? "?") ms)")
-        if e.result != "success" { throw ExitCode(1) }
+        eprint("vigilctl fence: the event stream ended before a result")
+        throw ExitCode(1)
     }
 
-    /// Leaves the event stream (the client has no other way out of a follow).
-    static func stop() -> Never { Foundation.exit(0) }
 }
 
 struct FenceHistoryCommand: ParsableCommand {

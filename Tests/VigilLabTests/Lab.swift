@@ -18,13 +18,26 @@ final class Lab {
 
     let name: String
     let nodes: Int
+    /// The lab's state directory (config, sockets, logs, histories).
+    var dir: String { "/run/vigil-lab/\(name)" }
 
-    init(nodes: Int = 3, mode: String = "multicast", extra: [String] = [], _ test: XCTestCase) throws {
+    /// `fenceConfig` is appended to the lab's config; `{LAB}`, `{DIR}` (the lab's state directory)
+    /// and `{ROOT}` (the checkout) are replaced first.
+    init(nodes: Int = 3, mode: String = "multicast", extra: [String] = [], fenceConfig: String? = nil, _ test: XCTestCase) throws {
         guard getuid() == 0 else { throw XCTSkip("lab tests need root (network namespaces)") }
         guard FileManager.default.fileExists(atPath: Lab.bin + "/vigild") else { throw XCTSkip("vigild not built in \(Lab.bin)") }
         name = "t" + String(String(UInt32.random(in: 0..<UInt32.max), radix: 36).prefix(6))
         self.nodes = nodes
         test.addTeardownBlock { [name] in _ = Lab.run(["down"], lab: name) }
+        var extra = extra
+        if let fenceConfig {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-\(name)-extra.conf")
+            let text = fenceConfig.replacingOccurrences(of: "{LAB}", with: name).replacingOccurrences(of: "{DIR}", with: dir)
+                .replacingOccurrences(of: "{ROOT}", with: Lab.root.path)
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            test.addTeardownBlock { try? FileManager.default.removeItem(at: file) }
+            extra += ["--fence-extra", file.path]
+        }
         let r = Lab.run(["up", "--nodes", "\(nodes)", "--mode", mode] + extra, lab: name)
         guard r.status == 0 else { throw LabError("tools/lab up failed:\n\(r.output)") }
     }
@@ -44,6 +57,12 @@ final class Lab {
     func lab(_ args: String...) -> (status: Int32, output: String) { Lab.run(args, lab: name) }
 
     func ctl(_ node: Int, _ args: String...) -> (status: Int32, output: String) { Lab.run(["ctl", "\(node)"] + args, lab: name) }
+
+    /// The node's Prometheus metrics (its metrics port, inside its namespace).
+    static func metrics(_ lab: Lab, _ node: Int) -> String {
+        lab.lab("exec", "\(node)", "python3", "-c",
+                "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9465/metrics').read().decode())").output
+    }
 
     func status(_ node: Int) throws -> StatusSnapshot {
         let r = ctl(node, "status", "--json")

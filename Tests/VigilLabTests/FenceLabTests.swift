@@ -1,0 +1,164 @@
+import Foundation
+import Glibc
+import VigilStatus
+import XCTest
+
+/// Fencing with real vigild processes and real agents (fence_lab, Debian's fence_dummy, a
+/// misbehaving test-only agent), as root in network namespaces.
+final class FenceLabTests: XCTestCase {
+    /// Runs one fence-agents call of the lab's power switch for node `i`; returns the exit code.
+    func power(_ lab: Lab, _ i: Int, _ action: String) -> Int32 { lab.lab("power", "\(i)", action).status }
+
+    func history(_ lab: Lab, _ node: Int) -> [ClusterEvent] {
+        lab.ctl(node, "fence", "history", "--json").output.split(separator: "\n")
+            .compactMap { try? JSONDecoder().decode(ClusterEvent.self, from: Data($0.utf8)) }
+    }
+
+    /// The acceptance case: cut every link of n3; the survivors power it off with fence_lab, and
+    /// both keep a history entry saying who fenced it and how long it took.
+    func testCutOffNodeIsPoweredOffByFenceLab() throws {
+        let lab = try Lab(self)
+        XCTAssertEqual(power(lab, 3, "status"), 0, "n3 is on")
+        let pid = try XCTUnwrap(Int32(String(contentsOfFile: "\(lab.dir)/n3/pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let seq = lab.lastSeq(1)
+        lab.lab("cut", "3")
+        let result = lab.event(1, within: 20, after: seq) { $0.type == "fence_result" && $0.peer == "n3" }
+        XCTAssertEqual(result?.result, "success")
+        XCTAssertEqual(result?.executor, "n1", "the lowest member of the quorate view fences")
+        XCTAssertEqual(power(lab, 3, "status"), 2, "fence_lab status says off")
+        XCTAssertTrue(kill(pid, 0) != 0 || isZombie(pid), "n3's vigild is gone")
+        for n in [1, 2] {
+            let h = history(lab, n).filter { $0.peer == "n3" }
+            XCTAssertEqual(h.last?.result, "success", "history on n\(n)")
+            XCTAssertEqual(h.last?.executor, "n1")
+            XCTAssertNotNil(h.last?.tookMs)
+            print("n\(n) history: n3 fenced by \(h.last?.executor ?? "?") in \(h.last?.tookMs ?? -1) ms; \(h.last?.detail ?? "")")
+        }
+        XCTAssertEqual(try lab.status(1).needsFencing.count, 0, "nothing left to fence")
+        // The history survives a restart of the daemon.
+        lab.lab("stop", "2")
+        lab.lab("start", "2")
+        XCTAssertEqual(lab.lab("wait-formed", "20").status, 0, "n2 rejoined")
+        XCTAssertEqual(history(lab, 2).last { $0.peer == "n3" }?.result, "success", "history kept across restart")
+    }
+
+    func isZombie(_ pid: Int32) -> Bool {
+        ((try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? "").split(separator: " ").dropFirst(2).first == "Z"
+    }
+
+    /// Debian's fence_dummy through the fence-agents protocol: as the only level of n2 (manual
+    /// fence, the status file turns "off"), and with type=fail as level 1 of n3, which escalates to
+    /// fence_lab at level 2.
+    func testDebianFenceDummyAndEscalation() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/fence_dummy") else {
+            throw XCTSkip("fence_dummy missing: apt-get install fence-agents")
+        }
+        let lab = try Lab(fenceConfig: """
+            [[fence_device]]
+            name = "dummy_file"
+            agent = "fence_dummy"
+            params = ["type=file", "status_file={DIR}/dummy-n2.status"]
+            nodes = ["n2"]
+            [[fence_device]]
+            name = "dummy_fail"
+            agent = "fence_dummy"
+            params = ["type=fail", "power_timeout=1"]
+            nodes = ["n3"]
+            monitor_interval = "0s"
+            [[fence_level]]
+            node = "n2"
+            level = 1
+            devices = ["dummy_file"]
+            [[fence_level]]
+            node = "n3"
+            level = 1
+            devices = ["dummy_fail"]
+            [[fence_level]]
+            node = "n3"
+            level = 2
+            devices = ["labpower"]
+            """, self)
+        try "on".write(toFile: "\(lab.dir)/dummy-n2.status", atomically: true, encoding: .utf8)
+        let manual = lab.ctl(1, "fence", "n2", "--off")
+        XCTAssertEqual(manual.status, 0, manual.output)
+        XCTAssertTrue(manual.output.contains("n2: success"), manual.output)
+        XCTAssertEqual(try String(contentsOfFile: "\(lab.dir)/dummy-n2.status", encoding: .utf8), "off")
+
+        let seq = lab.lastSeq(1)
+        lab.lab("cut", "3")
+        let done = lab.event(1, within: 30, after: seq) { $0.type == "fence_result" && $0.peer == "n3" && $0.result == "success" }
+        XCTAssertEqual(done?.level, 2, "succeeded at level 2")
+        let n3 = history(lab, 1).filter { $0.peer == "n3" }
+        XCTAssertEqual(n3.map { $0.result ?? "" }, ["failed", "success"], "\(n3)")
+        XCTAssertEqual(n3.map { $0.level ?? 0 }, [1, 2])
+        XCTAssertTrue(n3.first?.detail?.contains("dummy_fail") ?? false, n3.first?.detail ?? "no detail")
+        XCTAssertEqual(power(lab, 3, "status"), 2)
+    }
+
+    /// Bad plugins: one hangs (killed with its child at the timeout), one floods garbage, one exits
+    /// with an undefined code. Each is a clear failure in history, the next level is tried, the
+    /// heartbeat path keeps running (no membership change among the survivors).
+    func testBadPluginsFailClearlyAndEscalate() throws {
+        let lab = try Lab(fenceConfig: """
+            [[fence_device]]
+            name = "hangs"
+            agent = "{ROOT}/Tests/VigilLabTests/plugins/fence_test_bad"
+            params = ["mode=hang", "pidfile={DIR}/hang.pids"]
+            nodes = ["n3"]
+            timeout = "2s"
+            [[fence_device]]
+            name = "garbage"
+            agent = "{ROOT}/Tests/VigilLabTests/plugins/fence_test_bad"
+            params = ["mode=garbage"]
+            nodes = ["n3"]
+            [[fence_device]]
+            name = "badexit"
+            agent = "{ROOT}/Tests/VigilLabTests/plugins/fence_test_bad"
+            params = ["mode=badexit"]
+            nodes = ["n3"]
+            [[fence_level]]
+            node = "n3"
+            level = 1
+            devices = ["hangs"]
+            [[fence_level]]
+            node = "n3"
+            level = 2
+            devices = ["garbage"]
+            [[fence_level]]
+            node = "n3"
+            level = 3
+            devices = ["badexit"]
+            [[fence_level]]
+            node = "n3"
+            level = 4
+            devices = ["labpower"]
+            """, self)
+        let epoch = try lab.status(1).view?.epoch ?? 0
+        let seq = lab.lastSeq(1)
+        lab.lab("cut", "3")
+        let done = lab.event(1, within: 40, after: seq) { $0.type == "fence_result" && $0.peer == "n3" && $0.result == "success" }
+        XCTAssertEqual(done?.level, 4)
+        let h = history(lab, 1).filter { $0.peer == "n3" }
+        XCTAssertEqual(h.map { $0.result ?? "" }, ["timeout", "failed", "failed", "success"], "\(h.map { $0.detail ?? "" })")
+        XCTAssertTrue(h[safe: 0]?.detail?.contains("timed out") ?? false, h[safe: 0]?.detail ?? "")
+        XCTAssertTrue(h[safe: 2]?.detail?.contains("exit 77") ?? false, h[safe: 2]?.detail ?? "")
+        XCTAssertTrue(h[safe: 2]?.detail?.contains("not an exit code the protocol defines") ?? false)
+        // The hanging agent and its child were killed as a process group.
+        let pids = ((try? String(contentsOfFile: "\(lab.dir)/hang.pids", encoding: .utf8)) ?? "").split(separator: " ")
+            .compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        XCTAssertEqual(pids.count, 2)
+        for p in pids { XCTAssertTrue(kill(p, 0) != 0 || isZombie(p), "pid \(p) of the hung agent is gone") }
+        // The survivors never lost each other while plugins misbehaved.
+        for n in [1, 2] {
+            XCTAssertNil(lab.event(n, within: 0.5, after: 0) { $0.type == "peer_dead" && $0.peer != "n3" })
+            XCTAssertEqual(try lab.status(n).view?.members.map(\.name), ["n1", "n2"])
+        }
+        XCTAssertGreaterThan(try lab.status(1).view?.epoch ?? 0, epoch)
+        let lateness = Lab.metrics(lab, 1).split(separator: "\n").filter { $0.hasPrefix("vigil_loop_lateness_seconds") }
+        print("n1 heartbeat-loop lateness while plugins misbehaved:\n" + lateness.joined(separator: "\n"))
+    }
+}
+
+extension Array {
+    subscript(safe i: Int) -> Element? { indices.contains(i) ? self[i] : nil }
+}
