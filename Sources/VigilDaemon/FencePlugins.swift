@@ -72,7 +72,9 @@ struct FenceDevice: Sendable {
             case .list: ["gethosts"]
             case .metadata: ["getconfignames"]
             }
-            r = Plugin.run(path, args: cmd, env: spec.params, timeout: limit, onStart: onStart)
+            // cluster-glue's helpers (ha_log.sh) live in /usr/share/cluster-glue, as under stonithd.
+            let env = [("PATH", "/usr/share/cluster-glue:/usr/sbin:/usr/bin:/sbin:/bin")] + spec.params
+            r = Plugin.run(path, args: cmd, env: env, timeout: limit, onStart: onStart)
         }
         return DeviceFence.interpret(op, r, kind: spec.kind)
     }
@@ -83,8 +85,12 @@ enum DeviceFence {
     /// actions: 0 success. cluster-glue: 0 success. Anything else, a signal or a timeout: failure,
     /// with the last line the plugin printed.
     static func interpret(_ op: DeviceOp, _ r: PluginRun, kind: PluginKind) -> DeviceAnswer {
-        let lastLine = (r.stderr.trimmed.isEmpty ? r.stdout : r.stderr).trimmed
-            .split(separator: "\n").last.map { String($0.prefix(200)) } ?? ""
+        func last(_ t: String) -> String? {
+            t.split(separator: "\n").map { String($0).trimmed }.last { !$0.isEmpty }.map { String($0.prefix(200)) }
+        }
+        // Successes speak on stdout ("Success: Powered OFF"); failures explain on stderr.
+        let ok = r.exitCode == 0
+        let lastLine = (ok ? last(r.stdout) ?? last(r.stderr) : last(r.stderr) ?? last(r.stdout)) ?? ""
         let why = r.summary + (lastLine.isEmpty ? "" : ": " + lastLine)
         if r.timedOut { return DeviceAnswer(verdict: .timeout, message: why, run: r) }
         guard let code = r.exitCode else { return DeviceAnswer(verdict: .failed, message: why, run: r) }

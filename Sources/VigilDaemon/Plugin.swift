@@ -55,9 +55,10 @@ enum Plugin {
         posix_spawnattr_setpgroup(&attr, 0)
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-        var environment: [String] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"]
-        if let home = getenv("HOME") { environment.append("HOME=" + String(cString: home)) }
-        environment += extra.map { "\($0.0)=\($0.1)" }
+        var base: [(String, String)] = [("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), ("LANG", "C.UTF-8")]
+        if let home = getenv("HOME") { base.append(("HOME", String(cString: home))) }
+        let given = Set(extra.map(\.0))
+        let environment = (base.filter { !given.contains($0.0) } + extra).map { "\($0.0)=\($0.1)" }
         let argv = [path] + args
         var pid: pid_t = 0
         let rc = withCStrings(argv) { a in withCStrings(environment) { e in posix_spawn(&pid, path, &actions, &attr, a, e) } }

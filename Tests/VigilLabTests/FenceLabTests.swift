@@ -159,6 +159,40 @@ final class FenceLabTests: XCTestCase {
     }
 }
 
+extension FenceLabTests {
+    /// Unchanged Debian agents against a simulated BMC per node (OpenIPMI's ipmi_sim): cut n3, the
+    /// survivors fence it through its BMC at level 1 (the BMC's chassis power-off kills n3 for
+    /// real), then an IPMI power-on from n1 boots n3's vigild again and it rejoins.
+    func bmcFencing(agent: String) throws {
+        for tool in ["/usr/bin/ipmi_sim", "/usr/bin/ipmitool", "/usr/sbin/fence_ipmilan", "/usr/lib/stonith/plugins/external/ipmi"]
+        where !FileManager.default.isExecutableFile(atPath: tool) {
+            throw XCTSkip("\(tool) missing: apt-get install openipmi ipmitool fence-agents cluster-glue")
+        }
+        let lab = try Lab(extra: ["--bmc", "--bmc-agent", agent], self)
+        let before = try lab.status(1).nodes.first { $0.name == "n3" }?.incarnation ?? 0
+        let seq = lab.lastSeq(1)
+        lab.lab("cut", "3")
+        let done = lab.event(1, within: 60, after: seq) { $0.type == "fence_result" && $0.peer == "n3" }
+        XCTAssertEqual(done?.result, "success", done?.detail ?? "no result")
+        XCTAssertEqual(done?.level, 1, "fenced through the BMC, not the fallback")
+        XCTAssertEqual(power(lab, 3, "status"), 2, "n3 is off")
+        let h = history(lab, 1).last { $0.peer == "n3" }
+        print("\(agent): n3 fenced in \(h?.tookMs ?? -1) ms: \(h?.detail ?? "")")
+        // Power it on through the BMC: the chassis control boots n3 and its daemon rejoins.
+        lab.lab("heal", "3")
+        let on = lab.lab("exec", "1", "ipmitool", "-I", "lanplus", "-C", "3", "-H", "198.18.9.103", "-U", "admin", "-P", "lab",
+                         "chassis", "power", "on")
+        XCTAssertEqual(on.status, 0, on.output)
+        let back = lab.event(1, within: 30, after: seq) { $0.type == "view" && $0.members == ["n1", "n2", "n3"] }
+        XCTAssertNotNil(back, "n3 rejoined after IPMI power-on")
+        XCTAssertGreaterThan(try lab.status(1).nodes.first { $0.name == "n3" }?.incarnation ?? 0, before)
+        XCTAssertEqual(try lab.status(1).needsFencing.count, 0, "a new life is clean")
+    }
+
+    func testFenceIpmilanThroughSimulatedBMC() throws { try bmcFencing(agent: "fence_ipmilan") }
+    func testClusterGlueExternalIpmiThroughSimulatedBMC() throws { try bmcFencing(agent: "external/ipmi") }
+}
+
 extension Array {
     subscript(safe i: Int) -> Element? { indices.contains(i) ? self[i] : nil }
 }
