@@ -70,7 +70,7 @@ public enum Daemon {
             // "%n" in the path is this node's name (one config file serves every node of a lab).
             history = FenceHistory(path: config.fencing.historyFile.replacing("%n", with: me.name), log: log)
             if let wd = config.fencing.policy.watchdog {
-                hardwareWatchdog = HardwareWatchdog(path: config.fencing.watchdogDevice, timeout: wd.timeout)
+                hardwareWatchdog = HardwareWatchdog(path: config.fencing.watchdogDevice.replacing("%n", with: me.name), timeout: wd.timeout)
             }
             log.log(.info, "fencing: \(devices.count) device(s), action \(config.fencing.policy.action.rawValue)"
                     + (config.fencing.policy.watchdog.map { ", self-fencing by \(config.fencing.watchdogDevice) (timeout \($0.timeout), quorum-loss bound \($0.quorumLossBound))" } ?? ""))

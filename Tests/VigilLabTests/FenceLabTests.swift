@@ -193,6 +193,63 @@ extension FenceLabTests {
     func testClusterGlueExternalIpmiThroughSimulatedBMC() throws { try bmcFencing(agent: "external/ipmi") }
 }
 
+extension FenceLabTests {
+    /// Self-fencing with a watchdog STAND-IN (no watchdog device exists here): each daemon feeds a
+    /// FIFO served by watchdog_standin.py, which logs pings and when a real board would reset.
+    /// Cut n3: it loses quorum, stops feeding after the bound (the stand-in logs would-reset), and
+    /// the survivors, with no device for n3, count it fenced only after the safe wait. A clean
+    /// stop disarms with the magic close.
+    func testWatchdogSelfFencingAgainstStandIn() throws {
+        guard getuid() == 0 else { throw XCTSkip("lab tests need root") }
+        let prefix = "/tmp/vigil-wd-\(UInt32.random(in: 0..<UInt32.max))"
+        let script = Lab.root.appendingPathComponent("Tests/VigilLabTests/watchdog_standin.py").path
+        var pids: [pid_t] = []
+        addTeardownBlock {
+            for p in pids { kill(p, SIGKILL); _ = Spawn.wait(p) }
+            for i in 1...3 { for suffix in ["", ".log", ".out"] { unlink("\(prefix)-n\(i)\(suffix)") } }
+        }
+        for i in 1...3 {
+            let p = try XCTUnwrap(Spawn.start(["python3", script, "\(prefix)-n\(i)", "2"], output: "\(prefix)-n\(i).out"))
+            pids.append(p)
+        }
+        func log(_ i: Int) -> [String] {
+            ((try? String(contentsOfFile: "\(prefix)-n\(i).log", encoding: .utf8)) ?? "").split(separator: "\n").map { String($0.split(separator: " ").last ?? "") }
+        }
+        func waitFor(_ what: String, _ i: Int, within: Double) -> Bool {
+            let end = Date().addingTimeInterval(within)
+            while Date() < end {
+                if log(i).contains(what) { return true }
+                usleep(50_000)
+            }
+            return false
+        }
+        let end = Date().addingTimeInterval(10)
+        while Date() < end && !(1...3).allSatisfy({ FileManager.default.fileExists(atPath: "\(prefix)-n\($0)") }) { usleep(20_000) }
+        let lab = try Lab(extra: ["--no-fencing"], fenceConfig: """
+            [fencing]
+            enabled = true
+            history = "{DIR}/%n/fence-history.jsonl"
+            watchdog = "\(prefix)-%n"
+            watchdog_timeout = "2s"
+            quorum_loss_bound = "1s"
+            """, self)
+        for i in 1...3 { XCTAssertTrue(waitFor("ping", i, within: 10), "n\(i) armed and feeds its watchdog") }
+        XCTAssertEqual(try lab.status(1).fencing?.watchdog, "armed, fed")
+        let seq1 = lab.lastSeq(1), seq3 = lab.lastSeq(3)
+        lab.lab("cut", "3")
+        XCTAssertNotNil(lab.event(3, within: 10, after: seq3) { $0.type == "self_fence" }, "n3 decides to self-fence")
+        XCTAssertTrue(waitFor("would-reset", 3, within: 10), "n3 stopped feeding: a real board resets it")
+        let counted = lab.event(1, within: 20, after: seq1) { $0.type == "fence_result" && $0.peer == "n3" }
+        XCTAssertEqual(counted?.result, "watchdog-safe-wait")
+        // Safe wait: 2 x 2 s + 1 s bound + detection and install bounds.
+        XCTAssertGreaterThanOrEqual(counted?.tookMs ?? 0, 5000)
+        XCTAssertFalse(log(1).contains("would-reset"), "the quorate side keeps feeding")
+        XCTAssertFalse(log(2).contains("would-reset"))
+        lab.lab("stop", "2")
+        XCTAssertTrue(waitFor("magic-close", 2, within: 10), "a clean stop disarms the watchdog")
+    }
+}
+
 extension Array {
     subscript(safe i: Int) -> Element? { indices.contains(i) ? self[i] : nil }
 }
