@@ -52,7 +52,7 @@ extension ConfigValidator {
     static let fencingSections: [String: (array: Bool, keys: Set<String>)] = [
         "fencing": (false, ["enabled", "action", "random_delay", "retry_backoff", "max_backoff", "history",
                             "watchdog", "watchdog_timeout", "quorum_loss_bound"]),
-        "fence_device": (true, ["name", "agent", "params", "host_map", "nodes", "timeout", "monitor_interval"]),
+        "fence_device": (true, ["name", "agent", "protocol", "params", "host_map", "nodes", "timeout", "monitor_interval"]),
         "fence_level": (true, ["node", "level", "devices"]),
     ]
 
@@ -119,8 +119,14 @@ extension ConfigValidator {
                 throw diag(s.line("agent"), .error, "agent '\(agent)' is not a program name or path",
                            "e.g. \"fence_ipmilan\" or \"external/ipmi\"")
             }
-            let kind: PluginKind = agent.hasPrefix("external/") || agent.contains("/stonith/plugins/external/")
+            var kind: PluginKind = agent.hasPrefix("external/") || agent.contains("/stonith/plugins/external/")
                 ? .external : .fenceAgent
+            if let p = try s.string("protocol") {
+                guard let k = PluginKind(rawValue: p) else {
+                    throw diag(s.line("protocol"), .error, "unknown plugin protocol '\(p)'", "use \"fence-agents\" or \"cluster-glue\"")
+                }
+                kind = k
+            }
             var params: [(String, String)] = []
             for p in try s.strings("params") ?? [] {
                 guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {

@@ -242,8 +242,8 @@ extension Node {
                 if let o = fence.others[n], o.executor != id, o.until > now, view.nodes.contains(o.executor) { continue }
                 var delay = policy.delay[n] ?? .zero
                 if policy.randomDelayMax > .zero {
-                    delay = delay + TimeSpan(nanoseconds: Int64.random(in: 0...policy.randomDelayMax.nanoseconds,
-                                                                         using: &fence.random))
+                    let ns = policy.randomDelayMax.nanoseconds
+                    delay = delay + TimeSpan(nanoseconds: Int64.random(in: 0...ns, using: &fence.random))
                 }
                 fence.jobs[n] = FenceJob(target: Member(n, inc), action: policy.action, manual: false, notBefore: now + delay)
                 out.append(.notice(.fence(.scheduled(Member(n, inc), delay: delay))))

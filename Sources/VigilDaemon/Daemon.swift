@@ -63,16 +63,14 @@ public enum Daemon {
         var history: FenceHistory?
         var hardwareWatchdog: HardwareWatchdog?
         if config.fencing.policy.enabled {
-            let (devices, errors) = DeviceFence.validate(config)
-            for e in errors { log.log(.error, e.description) }
-            runner = FenceRunner(devices: devices, config: config, log: log, wake: wake)
+            runner = FenceRunner(config: config, log: log, wake: wake)
             runner?.start()
             // "%n" in the path is this node's name (one config file serves every node of a lab).
             history = FenceHistory(path: config.fencing.historyFile.replacing("%n", with: me.name), log: log)
             if let wd = config.fencing.policy.watchdog {
                 hardwareWatchdog = HardwareWatchdog(path: config.fencing.watchdogDevice.replacing("%n", with: me.name), timeout: wd.timeout)
             }
-            log.log(.info, "fencing: \(devices.count) device(s), action \(config.fencing.policy.action.rawValue)"
+            log.log(.info, "fencing: \(config.fencing.devices.count) device(s), action \(config.fencing.policy.action.rawValue)"
                     + (config.fencing.policy.watchdog.map { ", self-fencing by \(config.fencing.watchdogDevice) (timeout \($0.timeout), quorum-loss bound \($0.quorumLossBound))" } ?? ""))
         }
         let control = try ControlServer(path: o.controlPath, group: o.controlGroup, shared: shared, wake: wake, log: log,

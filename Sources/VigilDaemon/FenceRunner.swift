@@ -4,8 +4,9 @@ import VigilConfig
 import VigilCore
 import VigilStatus
 
-/// Runs fence orders and device monitors on their own threads, never on the heartbeat path. The
-/// heartbeat loop submits orders and collects results (woken through the wake pipe).
+/// Runs fence orders (one thread each: two targets are fenced in parallel) and device monitors on
+/// their own threads, never on the heartbeat path. The heartbeat loop submits orders and collects
+/// results (woken through the wake pipe).
 final class FenceRunner: @unchecked Sendable {
     struct Outcome: Sendable {
         var order: UInt64
@@ -15,47 +16,66 @@ final class FenceRunner: @unchecked Sendable {
     }
 
     private let cond = Condition()
-    private var queue: [FenceOrder] = []
     private var aborted: Set<UInt64> = []
-    private var running: (order: UInt64, pgid: pid_t)?
+    /// Orders in progress and the process group of the plugin each runs now (0 between plugins).
+    private var running: [UInt64: pid_t] = [:]
     private var outcomes: [Outcome] = []
     private var states: [String: StatusSnapshot.FenceDeviceState] = [:]
-    private let devices: [String: FenceDevice]
+    /// Filled by the start-up check (agents found, metadata read) on the monitor thread.
+    private var devices: [String: FenceDevice] = [:]
+    private var checked = false
     private let config: ClusterConfig
     private let log: Log
     private let wake: WakePipe
 
-    init(devices: [FenceDevice], config: ClusterConfig, log: Log, wake: WakePipe) {
-        self.devices = Dictionary(devices.map { ($0.spec.name, $0) }) { a, _ in a }
+    init(config: ClusterConfig, log: Log, wake: WakePipe) {
         self.config = config
         self.log = log
         self.wake = wake
         for spec in config.fencing.devices {
             states[spec.name] = StatusSnapshot.FenceDeviceState(
-                name: spec.name, agent: spec.agent, protocol: spec.kind.rawValue,
-                state: self.devices[spec.name] == nil ? "missing" : "unknown", checkedAt: nil, message: nil)
+                name: spec.name, agent: spec.agent, protocol: spec.kind.rawValue, state: "unknown", checkedAt: nil, message: nil)
         }
     }
 
+    /// Checks the devices (agents found, metadata read: it takes a plugin run each, so not on the
+    /// start-up path), then monitors them.
     func start() {
-        spawnThread("vigild-fence") { [self] in orderLoop() }
-        if config.fencing.devices.contains(where: { $0.monitorInterval > .zero }) {
-            spawnThread("vigild-fence-monitor") { [self] in monitorLoop() }
+        spawnThread("vigild-fence-monitor") { [self] in
+            let (found, errors) = DeviceFence.validate(config)
+            for e in errors { log.log(.error, e.description) }
+            cond.lock()
+            devices = Dictionary(found.map { ($0.spec.name, $0) }) { a, _ in a }
+            for spec in config.fencing.devices where devices[spec.name] == nil { states[spec.name]?.state = "missing" }
+            checked = true
+            cond.broadcast()
+            cond.unlock()
+            log.log(.info, "fencing: \(found.count) of \(config.fencing.devices.count) device(s) usable")
+            monitorLoop()
         }
+    }
+
+    /// A device, once the start-up check is done (an order waits for it).
+    private func device(_ name: String) -> FenceDevice? {
+        cond.lock()
+        defer { cond.unlock() }
+        while !checked { cond.wait() }
+        return devices[name]
     }
 
     // MARK: called from the heartbeat thread (short locks only)
 
     func submit(_ o: FenceOrder) {
-        cond.locked { queue.append(o) }
-        cond.signal()
+        cond.locked { running[o.id] = 0 }
+        spawnThread("vigild-fence") { [self] in runOrder(o) }
     }
 
     func abort(_ id: UInt64) {
         cond.lock()
-        aborted.insert(id)
-        queue.removeAll { $0.id == id }
-        if let r = running, r.order == id, r.pgid > 0 { kill(-r.pgid, SIGKILL) }
+        if let pgid = running[id] {
+            aborted.insert(id)
+            if pgid > 0 { kill(-pgid, SIGKILL) }
+        }
         cond.unlock()
     }
 
@@ -73,22 +93,15 @@ final class FenceRunner: @unchecked Sendable {
 
     // MARK: worker threads
 
-    private func orderLoop() {
-        while true {
-            cond.lock()
-            while queue.isEmpty { cond.wait() }
-            let o = queue.removeFirst()
-            running = (o.id, 0)
-            cond.unlock()
-            let outcome = execute(o)
-            cond.lock()
-            running = nil
-            let wasAborted = aborted.remove(o.id) != nil
-            if !wasAborted { outcomes.append(outcome) }
-            cond.unlock()
-            if wasAborted { log.log(.warning, "fence order \(o.id) on \(name(o.target.node)) aborted (quorum lost or operator)") }
-            wake.poke(3)
-        }
+    private func runOrder(_ o: FenceOrder) {
+        let outcome = execute(o)
+        cond.lock()
+        running[o.id] = nil
+        let wasAborted = aborted.remove(o.id) != nil
+        if !wasAborted { outcomes.append(outcome) }
+        cond.unlock()
+        if wasAborted { log.log(.warning, "fence order \(o.id) on \(name(o.target.node)) aborted (quorum lost or operator)") }
+        wake.poke(3)
     }
 
     private func name(_ n: NodeID) -> String { config.node(n)?.name ?? "node\(n.rawValue)" }
@@ -98,15 +111,17 @@ final class FenceRunner: @unchecked Sendable {
         let target = name(o.target.node)
         var details: [String] = []
         for devName in o.devices {
-            guard let d = devices[devName] else {
+            guard let d = device(devName) else {
                 return Outcome(order: o.id, target: o.target.node, result: .failed, detail: "\(devName): agent missing (see the start-up log)")
             }
             let op: DeviceOp = switch o.action { case .off: .off; case .reboot: .reboot; case .on: .on }
             let plug = d.spec.plug(for: o.target.node, name: target)
             log.log(.notice, "fencing \(target): \(devName) (\(d.spec.agent)) \(op.rawValue) plug=\(plug), level \(o.level)", peer: target)
+            if cond.locked({ aborted.contains(o.id) }) { return Outcome(order: o.id, target: o.target.node, result: .aborted, detail: "aborted") }
             let a = d.run(op, target: plug, nodeName: target, onStart: { [self] pid in
-                cond.locked { if running?.order == o.id { running?.pgid = pid } }
+                cond.locked { if running[o.id] != nil { running[o.id] = pid } }
             })
+            cond.locked { if running[o.id] != nil { running[o.id] = 0 } }
             logOutput(devName, a.run, peer: target)
             details.append("\(devName): \(a.message) (\(a.run.duration.milliseconds.rounded1) ms)")
             switch a.verdict {
@@ -134,6 +149,7 @@ final class FenceRunner: @unchecked Sendable {
     /// Periodic `monitor` (fence-agents) or `status` (cluster-glue) of each device.
     private func monitorLoop() {
         var next: [String: Instant] = [:]
+        let devices = cond.locked { self.devices }
         while true {
             let now = Clock.monotonic()
             var soonest = now + .seconds(5)

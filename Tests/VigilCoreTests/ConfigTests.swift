@@ -107,4 +107,98 @@ final class ConfigTests: XCTestCase {
         XCTAssertNil(IPAddress("1::2::3"))
         XCTAssertEqual(IPAddress("::1")?.description, "0:0:0:0:0:0:0:1")
     }
+
+    static let fencing = good + """
+
+        [fencing]
+        action = "reboot"
+        random_delay = "1s"
+        [[fence_device]]
+        name = "ipmi3"
+        agent = "fence_ipmilan"
+        params = ["ip=198.18.9.103", "username=admin"]
+        nodes = ["node3"]
+        timeout = "30s"
+        [[fence_device]]
+        name = "pdu"
+        agent = "external/rackpdu"
+        host_map = ["node1:4", "node2:5", "node3:6"]
+        [[fence_level]]
+        node = "node3"
+        level = 2
+        devices = ["pdu"]
+        [[fence_level]]
+        node = "node3"
+        level = 1
+        devices = ["ipmi3"]
+        """
+
+    func testFencingConfig() throws {
+        let c = try ClusterConfig.load(text: Self.fencing, file: "v.conf").get()
+        let f = c.fencing.policy
+        XCTAssertTrue(f.enabled)
+        XCTAssertEqual(f.action, .reboot)
+        XCTAssertEqual(f.randomDelayMax, .seconds(1))
+        XCTAssertEqual(f.levels[NodeID(3)], [["ipmi3"], ["pdu"]], "explicit levels, in level order")
+        XCTAssertEqual(f.levels[NodeID(1)], [["pdu"]], "default: one level per covering device")
+        XCTAssertEqual(c.fencing.device("pdu")?.kind, .external)
+        XCTAssertEqual(c.fencing.device("pdu")?.plug(for: NodeID(2), name: "node2"), "5")
+        XCTAssertEqual(c.fencing.device("ipmi3")?.kind, .fenceAgent)
+        XCTAssertEqual(f.attemptBound, .seconds(35), "longest level (30s) plus slack")
+        XCTAssertEqual(c.core.fencing, f)
+        XCTAssertTrue(c.derivedValues.contains { $0.contains("node3: level 1: ipmi3, level 2: pdu") }, "\(c.derivedValues)")
+    }
+
+    func testFencingErrorsPointAtTheLine() {
+        let cases: [(String, String, String)] = [
+            ("action = \"reboot\"", "action = \"on\"", "is not off or reboot"),
+            ("params = [\"ip=198.18.9.103\", \"username=admin\"]", "params = [\"ip\"]", "is not name=value"),
+            ("params = [\"ip=198.18.9.103\", \"username=admin\"]", "params = [\"plug=3\"]", "set by vigild"),
+            ("nodes = [\"node3\"]", "nodes = [\"node9\"]", "unknown node 'node9'"),
+            ("host_map = [\"node1:4\", \"node2:5\", \"node3:6\"]", "host_map = [\"node1\"]", "is not NODE:PLUG"),
+            ("devices = [\"ipmi3\"]", "devices = [\"nope\"]", "unknown fence device 'nope'"),
+            ("level = 1", "level = 2", "defined twice"),
+            ("timeout = \"30s\"", "timeout = \"10ms\"", "too short"),
+            ("random_delay = \"1s\"", "watchdog_timeout = \"10s\"\nquorum_loss_bound = \"20s\"", "shorter than watchdog_timeout"),
+        ]
+        for (from, to, text) in cases {
+            let src = Self.fencing.replacingOccurrences(of: from, with: to)
+            XCTAssertNotEqual(src, Self.fencing, "case \(to) did not apply")
+            guard case .failure(let d) = ClusterConfig.load(text: src, file: "v.conf") else {
+                XCTFail("\(to): accepted"); continue
+            }
+            let lines = src.split(separator: "\n", omittingEmptySubsequences: false)
+            let at = lines.lastIndex { $0.contains(to.split(separator: "\n").last!) }.map { $0 + 1 }
+            XCTAssertEqual(d.line, at, "\(to): \(d)")
+            XCTAssertTrue(d.message.contains(text), "\(to): \(d)")
+        }
+        // A device that cannot fence the node a level names.
+        let src = Self.fencing.replacingOccurrences(of: "nodes = [\"node3\"]", with: "nodes = [\"node1\"]")
+        guard case .failure(let d) = ClusterConfig.load(text: src, file: "v.conf") else { return XCTFail("accepted") }
+        XCTAssertTrue(d.message.contains("may not fence node3"), d.description)
+    }
+
+    func testWatchdogNeedsMoreThanTwoNodes() {
+        var src = """
+            [cluster]
+            id = 1
+            [quorum]
+            two_node = true
+            [fencing]
+            watchdog_timeout = "10s"
+            [[link]]
+            mode = "unicast"
+            [[node]]
+            id = 1
+            addresses = ["198.18.0.1"]
+            [[node]]
+            id = 2
+            addresses = ["198.18.0.2"]
+            """
+        guard case .failure(let d) = ClusterConfig.load(text: src, file: "v.conf") else { return XCTFail("accepted") }
+        XCTAssertEqual(d.line, 6)
+        XCTAssertTrue(d.message.contains("cannot decide a two-node split"), d.description)
+        src = src.replacingOccurrences(of: "two_node = true", with: "two_node = false")
+        XCTAssertNoThrow(try ClusterConfig.load(text: src, file: "v.conf").get())
+    }
 }

@@ -65,4 +65,57 @@ final class DaemonTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.output)
         XCTAssertTrue(r.output.contains("detection bound"), r.output)
     }
+
+    /// Config check runs each fence agent's metadata: unknown and missing required parameters are
+    /// errors at the device's lines (fence-agents and cluster-glue), a missing agent too.
+    func testFenceDeviceParametersAreCheckedAgainstMetadata() throws {
+        let root = Lab.root.path
+        func check(_ device: String) -> (status: Int32, output: String) {
+            let path = dir + "/fence.conf"
+            try? (config(key: dir + "/k") + "\n" + device).write(toFile: path, atomically: true, encoding: .utf8)
+            return Spawn.run([Lab.bin + "/vigilctl", "validate", path])
+        }
+        let lines = config(key: dir + "/k").split(separator: "\n", omittingEmptySubsequences: false).count
+        var r = check("""
+            [[fence_device]]
+            name = "sw"
+            agent = "\(root)/agents/stonith/fence_example"
+            params = ["state_dir=/tmp", "bogus=1"]
+            """)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.output.contains("fence.conf:\(lines + 4): error: fence device 'sw'"), r.output)
+        XCTAssertTrue(r.output.contains("unknown parameter 'bogus'"), r.output)
+        r = check("""
+            [[fence_device]]
+            name = "sw"
+            agent = "\(root)/agents/stonith/fence_example"
+            """)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.output.contains("fence.conf:\(lines + 1): error: fence device 'sw'"), r.output)
+        XCTAssertTrue(r.output.contains("required parameter 'state_dir' is missing"), r.output)
+        r = check("""
+            [[fence_device]]
+            name = "glue"
+            agent = "\(root)/agents/stonith/external/example"
+            protocol = "cluster-glue"
+            params = ["state_dir=/tmp", "colour=red"]
+            """)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.output.contains("unknown parameter 'colour'"), r.output)
+        r = check("""
+            [[fence_device]]
+            name = "ghost"
+            agent = "fence_does_not_exist"
+            """)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.output.contains("fence.conf:\(lines + 1): error: fence device 'ghost': agent 'fence_does_not_exist' not found"), r.output)
+        r = check("""
+            [[fence_device]]
+            name = "sw"
+            agent = "\(root)/agents/stonith/fence_example"
+            params = ["state_dir=/tmp"]
+            """)
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("fence device sw:"), r.output)
+    }
 }

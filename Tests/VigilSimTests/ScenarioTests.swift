@@ -37,16 +37,17 @@ final class ScenarioTests: XCTestCase {
     }
 
     func testGracefulLeaveIsCleanAndCrashIsUnclean() {
-        let sim = cluster(4)
+        // Five nodes, so that three survivors stay quorate: only a quorate view records a node to fence.
+        let sim = cluster(5)
         var changes: [NodeID: [ViewChange]] = [:]
         sim.observer = { _, n, notice in if case .viewInstalled(_, let c) = notice { changes[n, default: []].append(c) } }
         sim.run(until: .zero + settled)
-        sim.schedule(.leave(NodeID(4)), at: sim.now)
+        sim.schedule(.leave(NodeID(5)), at: sim.now)
         sim.run(until: sim.now + settled)
         sim.schedule(.crash(NodeID(3)), at: sim.now)
         sim.run(until: sim.now + settled)
         let seen = changes[NodeID(1)]!
-        XCTAssertTrue(seen.contains { $0.leftCleanly == [Member(NodeID(4), 1)] && $0.lostUncleanly.isEmpty })
+        XCTAssertTrue(seen.contains { $0.leftCleanly == [Member(NodeID(5), 1)] && $0.lostUncleanly.isEmpty })
         XCTAssertTrue(seen.contains { $0.lostUncleanly == [Member(NodeID(3), 1)] })
         XCTAssertEqual(sim.node(NodeID(2))!.needsFencing, [NodeID(3): 1], "only the crashed node needs fencing")
         XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations)")
