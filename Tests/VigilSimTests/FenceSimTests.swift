@@ -15,13 +15,13 @@ final class FenceSimTests: XCTestCase {
     }
 
     func testFencingSweepThreeNodes() {
-        let r = sweep(nodes: 3, seeds: 1..<151)
+        let r = sweep(nodes: 3, seeds: 1..<101)
         XCTAssertGreaterThan(r.fence.successes, 50, "the sweep must actually fence")
         XCTAssertGreaterThan(r.fence.failedAttempts, 0, "some seeds escalate past a failing level")
         XCTAssertGreaterThan(r.fence.watchdogResets, 0, "some seeds self-fence by watchdog")
     }
 
-    func testFencingSweepFiveNodes() { _ = sweep(nodes: 5, seeds: 1..<61) }
+    func testFencingSweepFiveNodes() { _ = sweep(nodes: 5, seeds: 1..<41) }
 
     /// Two nodes, full split, both quorate (two_node): with a static delay on node 1, node 1 always
     /// survives and node 2 is always off; without any delay both end up off in most runs.
