@@ -41,7 +41,7 @@ let package = Package(
         ),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilWire", "VigilConfig"]),
         .testTarget(name: "VigilSimTests", dependencies: ["VigilSim", "VigilConfig"]),
-        .testTarget(name: "VigilLabTests", dependencies: ["VigilStatus"]),
+        .testTarget(name: "VigilLabTests", dependencies: ["VigilStatus", "VigilDaemon"]),
     ],
     swiftLanguageModes: [.v6]
 )

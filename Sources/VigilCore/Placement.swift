@@ -1,0 +1,121 @@
+/// Resource placement (pure): where each resource should run, given the view, the nodes that
+/// still need fencing, the current locations, fail counts and the config's preferences. The
+/// supervisor's scheduler (issue 6, not wired into vigild yet) turns the difference between the
+/// current and the wanted placement into stop/start actions.
+///
+/// Rules, in order:
+/// 1. A resource last seen on a node that still needs fencing is *frozen*: it is placed nowhere
+///    new until that node is fenced (it may still be running there).
+/// 2. Eligible nodes: members of a quorate view, not in standby, not pending fencing, location
+///    score not "never", fail count below the migration threshold, and no other resource of the
+///    same spread set already placed there (N+M: at most one per node).
+/// 3. A group is placed as one unit (its first resource's preferences and the sum of its
+///    members' fail counts), on one node.
+/// 4. Score = location score + stickiness if it runs there now; the highest wins; ties go to the
+///    node running fewer resources, then the lowest node id.
+public struct PlacementUnit: Equatable, Sendable {
+    /// Resource ids, in start order (one for a plain resource, several for a group).
+    public var resources: [String]
+    /// Node -> score; `PlacementUnit.never` forbids the node.
+    public var location: [NodeID: Int]
+    public var stickiness: Int
+    public var migrationThreshold: Int
+    /// Units with the same spread tag never share a node (N+M).
+    public var spread: String?
+
+    public static let never = Int.min
+
+    public init(resources: [String], location: [NodeID: Int] = [:], stickiness: Int = 100,
+                migrationThreshold: Int = 3, spread: String? = nil) {
+        self.resources = resources
+        self.location = location
+        self.stickiness = stickiness
+        self.migrationThreshold = migrationThreshold
+        self.spread = spread
+    }
+}
+
+public struct PlacementInput: Equatable, Sendable {
+    public var units: [PlacementUnit]
+    /// Members of the current view; empty (or `quorate == false`) places nothing.
+    public var members: NodeSet
+    public var quorate: Bool
+    public var standby: NodeSet = .empty
+    /// Nodes lost uncleanly and not yet fenced.
+    public var unclean: NodeSet = .empty
+    /// Where each resource runs now (or was last known to run).
+    public var current: [String: NodeID] = [:]
+    /// Resource -> node -> failures counted there.
+    public var failCounts: [String: [NodeID: Int]] = [:]
+
+    public init(units: [PlacementUnit], members: NodeSet, quorate: Bool) {
+        self.units = units
+        self.members = members
+        self.quorate = quorate
+    }
+}
+
+public enum Placement: Equatable, Sendable {
+    case on(NodeID)
+    /// Last seen on a node that must be fenced first.
+    case frozen(on: NodeID)
+    /// No eligible node.
+    case stopped(reason: String)
+}
+
+public enum Placer {
+    /// Resource id -> placement. Deterministic: the same input gives the same answer everywhere.
+    public static func place(_ input: PlacementInput) -> [String: Placement] {
+        var out: [String: Placement] = [:]
+        var load: [NodeID: Int] = [:]
+        var spreadUsed: [String: NodeSet] = [:]
+        func setAll(_ u: PlacementUnit, _ p: Placement) { for r in u.resources { out[r] = p } }
+
+        // Pass 1: frozen units and units staying put claim their nodes first (so that a moving
+        // unit never takes a spread slot a staying one holds).
+        var pending: [PlacementUnit] = []
+        for u in input.units {
+            if let n = u.resources.lazy.compactMap({ input.current[$0] }).first(where: { input.unclean.contains($0) }) {
+                setAll(u, .frozen(on: n))
+                if let s = u.spread { spreadUsed[s, default: .empty].insert(n) }
+                load[n, default: 0] += u.resources.count
+                continue
+            }
+            pending.append(u)
+        }
+        guard input.quorate else {
+            for u in pending { setAll(u, .stopped(reason: "no quorum")) }
+            return out
+        }
+        let eligibleBase = input.members.subtracting(input.standby).subtracting(input.unclean)
+        // Units running somewhere keep priority in config order; the rest follow.
+        let ordered = pending.filter { isRunning($0, input) } + pending.filter { !isRunning($0, input) }
+        for u in ordered {
+            let here = u.resources.lazy.compactMap { input.current[$0] }.first
+            var best: (score: Int, load: Int, node: NodeID)?
+            for n in eligibleBase {
+                let loc = u.location[n] ?? 0
+                if loc == PlacementUnit.never { continue }
+                let fails = u.resources.reduce(0) { $0 + (input.failCounts[$1]?[n] ?? 0) }
+                if fails >= u.migrationThreshold { continue }
+                if let s = u.spread, spreadUsed[s]?.contains(n) == true { continue }
+                let score = loc.addingReportingOverflow(n == here ? u.stickiness : 0).partialValue
+                let l = load[n] ?? 0
+                if let b = best, (b.score, -b.load, -Int(b.node.rawValue)) >= (score, -l, -Int(n.rawValue)) { continue }
+                best = (score, l, n)
+            }
+            guard let b = best else {
+                setAll(u, .stopped(reason: "no eligible node"))
+                continue
+            }
+            setAll(u, .on(b.node))
+            load[b.node, default: 0] += u.resources.count
+            if let s = u.spread { spreadUsed[s, default: .empty].insert(b.node) }
+        }
+        return out
+    }
+
+    private static func isRunning(_ u: PlacementUnit, _ input: PlacementInput) -> Bool {
+        u.resources.contains { input.current[$0].map { input.members.contains($0) } ?? false }
+    }
+}

@@ -1,0 +1,185 @@
+import Glibc
+import VigilCore
+
+/// A resource agent reference as written in the config: `ocf:PROVIDER:TYPE`, `lsb:NAME`,
+/// `systemd:UNIT`.
+public enum AgentRef: Equatable, Sendable, CustomStringConvertible {
+    case ocf(provider: String, type: String)
+    case lsb(String)
+    case systemd(String)
+
+    public init?(_ s: String) {
+        let p = s.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        let ok = { (x: String) in !x.isEmpty && !x.contains("/") && x != "." && x != ".." }
+        switch p.first {
+        case "ocf" where p.count == 3 && ok(p[1]) && ok(p[2]): self = .ocf(provider: p[1], type: p[2])
+        case "lsb" where p.count == 2 && ok(p[1]): self = .lsb(p[1])
+        case "systemd" where p.count == 2 && ok(p[1]): self = .systemd(p[1])
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .ocf(p, t): "ocf:\(p):\(t)"
+        case .lsb(let n): "lsb:\(n)"
+        case .systemd(let u): "systemd:\(u)"
+        }
+    }
+}
+
+/// What an agent's exit code means (OCF resource agent API; LSB init scripts mapped onto it).
+public enum AgentResult: Equatable, Sendable, CustomStringConvertible {
+    case ok                    // 0
+    case genericError          // 1
+    case invalidArgument       // 2
+    case unimplemented         // 3
+    case insufficientPrivilege // 4
+    case notInstalled          // 5
+    case notConfigured         // 6
+    case notRunning            // 7
+    case runningPromoted       // 8 (recognised; promotable resources are not supported yet)
+    case failedPromoted        // 9
+    case unknownCode(Int32)
+    case timedOut
+    case killed(signal: Int32)
+    case cannotRun(String)
+
+    public static func ocf(_ code: Int32) -> AgentResult {
+        switch code {
+        case 0: .ok
+        case 1: .genericError
+        case 2: .invalidArgument
+        case 3: .unimplemented
+        case 4: .insufficientPrivilege
+        case 5: .notInstalled
+        case 6: .notConfigured
+        case 7: .notRunning
+        case 8: .runningPromoted
+        case 9: .failedPromoted
+        default: .unknownCode(code)
+        }
+    }
+
+    /// LSB: `status` 0 running, 3 stopped (1-2 dead with pid/lock file: not running, but dirty);
+    /// other actions 0 success, 5 not installed, 6 not configured, else generic error.
+    public static func lsb(_ code: Int32, action: String) -> AgentResult {
+        if action == "status" {
+            switch code {
+            case 0: return .ok
+            case 3: return .notRunning
+            case 1, 2: return .genericError
+            case 4: return .unknownCode(4)
+            default: return .unknownCode(code)
+            }
+        }
+        switch code {
+        case 0: return .ok
+        case 2: return .invalidArgument
+        case 3: return .unimplemented
+        case 4: return .insufficientPrivilege
+        case 5: return .notInstalled
+        case 6: return .notConfigured
+        case 7: return .notRunning
+        default: return code == 1 ? .genericError : .unknownCode(code)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .ok: "ok"
+        case .genericError: "generic error (1)"
+        case .invalidArgument: "invalid argument (2)"
+        case .unimplemented: "unimplemented (3)"
+        case .insufficientPrivilege: "insufficient privilege (4)"
+        case .notInstalled: "not installed (5)"
+        case .notConfigured: "not configured (6)"
+        case .notRunning: "not running (7)"
+        case .runningPromoted: "running promoted (8)"
+        case .failedPromoted: "failed promoted (9)"
+        case .unknownCode(let c): "unknown exit code \(c)"
+        case .timedOut: "timed out"
+        case .killed(let s): "killed by signal \(s)"
+        case .cannotRun(let why): "cannot run: \(why)"
+        }
+    }
+}
+
+/// Runs resource agents: never through a shell, in their own process group, killed whole at the
+/// timeout, with the environment OCF agents expect.
+public struct ResourceAgentRunner: Sendable {
+    public var ocfRoot = "/usr/lib/ocf"
+    public var lsbDir = "/etc/init.d"
+    public init() {}
+
+    public struct Outcome: Sendable {
+        public var result: AgentResult
+        public var stdout: String
+        public var stderr: String
+        public var duration: TimeSpan
+    }
+
+    public func path(_ agent: AgentRef) -> String? {
+        switch agent {
+        case let .ocf(p, t): "\(ocfRoot)/resource.d/\(p)/\(t)"
+        case .lsb(let n): "\(lsbDir)/\(n)"
+        case .systemd: nil
+        }
+    }
+
+    /// `action`: start, stop, monitor (also the probe), meta-data, validate-all (OCF); LSB scripts
+    /// get start, stop, status. `interval` is the monitor's interval (0 for probes and one-offs).
+    public func run(_ agent: AgentRef, action: String, instance: String, params: [(String, String)],
+                    timeout: TimeSpan, interval: TimeSpan = .zero) -> Outcome {
+        guard let path = path(agent) else {
+            return Outcome(result: .cannotRun("systemd resources need systemd as PID 1 (not supported yet)"),
+                           stdout: "", stderr: "", duration: .zero)
+        }
+        // A missing agent is "not installed" (5), as Pacemaker reports it, without running anything.
+        guard access(path, X_OK) == 0 else {
+            return Outcome(result: .notInstalled, stdout: "", stderr: "\(path): not found or not executable", duration: .zero)
+        }
+        switch agent {
+        case .lsb:
+            let act = action == "monitor" ? "status" : action
+            let r = Plugin.run(path, args: [act], timeout: timeout)
+            return outcome(r, code: { AgentResult.lsb($0, action: act) })
+        default:
+            var env: [(String, String)] = [
+                ("OCF_ROOT", ocfRoot), ("OCF_FUNCTIONS_DIR", "\(ocfRoot)/lib/heartbeat"),
+                ("OCF_RA_VERSION_MAJOR", "1"), ("OCF_RA_VERSION_MINOR", "1"),
+                ("OCF_RESOURCE_INSTANCE", instance), ("OCF_RESOURCE_TYPE", path.split(separator: "/").last.map(String.init) ?? ""),
+                ("OCF_RESKEY_CRM_meta_timeout", String(timeout.nanoseconds / 1_000_000)),
+                ("OCF_RESKEY_CRM_meta_interval", String(interval.nanoseconds / 1_000_000)),
+            ]
+            if case let .ocf(provider, _) = agent { env.append(("OCF_RESOURCE_PROVIDER", provider)) }
+            env += params.map { ("OCF_RESKEY_\($0.0)", $0.1) }
+            let r = Plugin.run(path, args: [action], env: env, timeout: timeout)
+            return outcome(r, code: AgentResult.ocf)
+        }
+    }
+
+    private func outcome(_ r: PluginRun, code: (Int32) -> AgentResult) -> Outcome {
+        let result: AgentResult
+        if let e = r.spawnError { result = .cannotRun(e) }
+        else if r.timedOut { result = .timedOut }
+        else if let s = r.signal { result = .killed(signal: s) }
+        else { result = code(r.exitCode ?? -1) }
+        return Outcome(result: result, stdout: r.stdout, stderr: r.stderr, duration: r.duration)
+    }
+
+    /// The agent's parameters from its `meta-data` (name -> required).
+    public func parameters(_ agent: AgentRef) -> [String: Bool]? {
+        let o = run(agent, action: "meta-data", instance: "meta-data", params: [], timeout: .seconds(10))
+        guard o.result == .ok else { return nil }
+        var out: [String: Bool] = [:]
+        for tag in o.stdout.split(separator: "<parameter ", omittingEmptySubsequences: false).dropFirst() {
+            let head = String(tag.prefix { $0 != ">" })
+            guard let r = head.firstRange(of: "name=\"") else { continue }
+            let rest = head[r.upperBound...]
+            guard let end = rest.firstIndex(of: "\"") else { continue }
+            out[String(rest[..<end])] = head.contains("required=\"1\"")
+        }
+        return out
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import VigilCore
+import VigilDaemon
+import XCTest
+
+/// The resource agent executor (issue 6 groundwork) with Debian's unchanged resource-agents
+/// (Dummy) and misbehaving test agents: exit codes, probes, timeouts, missing agents.
+final class ResourceAgentTests: XCTestCase {
+    let runner = ResourceAgentRunner()
+    let dummy = AgentRef("ocf:heartbeat:Dummy")!
+
+    func testDebianDummyLifecycle() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/lib/ocf/resource.d/heartbeat/Dummy") else {
+            throw XCTSkip("resource-agents missing: apt-get install resource-agents")
+        }
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-dummy-\(UUID().uuidString).state").path
+        addTeardownBlock { unlink(state) }
+        let params = [("state", state)]
+        func act(_ a: String) -> AgentResult { runner.run(dummy, action: a, instance: "d1", params: params, timeout: .seconds(20)).result }
+        XCTAssertEqual(act("monitor"), .notRunning, "probe before start: not running (7)")
+        XCTAssertEqual(act("start"), .ok)
+        XCTAssertEqual(act("monitor"), .ok)
+        XCTAssertEqual(act("stop"), .ok)
+        XCTAssertEqual(act("monitor"), .notRunning)
+        XCTAssertEqual(act("validate-all"), .ok)
+        let meta = try XCTUnwrap(runner.parameters(dummy))
+        XCTAssertNotNil(meta["state"])
+        XCTAssertNotNil(meta["fake"])
+    }
+
+    func testMissingHangingAndOddAgents() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-ocf-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir + "/resource.d/test", withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        func agent(_ name: String, _ body: String) throws {
+            let p = dir + "/resource.d/test/" + name
+            try ("#!/bin/sh\n" + body + "\n").write(toFile: p, atomically: true, encoding: .utf8)
+            chmod(p, 0o755)
+        }
+        try agent("Hang", "sleep 3600 & echo $! > \"$OCF_RESKEY_pidfile\"; sleep 3600")
+        try agent("Odd", "exit 42")
+        try agent("Env", "[ \"$OCF_RESOURCE_INSTANCE\" = web1 ] && [ \"$OCF_RESKEY_port\" = 8080 ] && [ \"$OCF_RESKEY_CRM_meta_timeout\" = 5000 ] && [ -n \"$OCF_ROOT\" ] && exit 0; exit 1")
+        var r = ResourceAgentRunner()
+        r.ocfRoot = dir
+        let pidfile = dir + "/hang.pid"
+        let hang = r.run(.ocf(provider: "test", type: "Hang"), action: "start", instance: "h", params: [("pidfile", pidfile)], timeout: .ms(500))
+        XCTAssertEqual(hang.result, .timedOut)
+        let child = Int32((try? String(contentsOfFile: pidfile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        XCTAssertGreaterThan(child, 0)
+        XCTAssertTrue(kill(child, 0) != 0 || (try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8))?.contains(") Z ") == true,
+                      "the agent's background child died with its process group")
+        XCTAssertEqual(r.run(.ocf(provider: "test", type: "Odd"), action: "monitor", instance: "o", params: [], timeout: .seconds(5)).result, .unknownCode(42))
+        XCTAssertEqual(r.run(.ocf(provider: "test", type: "Missing"), action: "start", instance: "m", params: [], timeout: .seconds(5)).result, .notInstalled)
+        XCTAssertEqual(r.run(.ocf(provider: "test", type: "Env"), action: "start", instance: "web1", params: [("port", "8080")], timeout: .seconds(5)).result, .ok)
+        XCTAssertNil(AgentRef("ocf:../../bin:sh"), "no path tricks in agent names")
+        XCTAssertEqual(AgentRef("lsb:nginx"), .lsb("nginx"))
+    }
+}
