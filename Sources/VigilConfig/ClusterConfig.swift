@@ -38,6 +38,7 @@ public struct ClusterConfig: Sendable, Equatable {
     public var links: [LinkSpec]
     public var nodes: [NodeSpec]
     public var fencing = FencingConfig()
+    public var resources: [ResourceSpec] = []
     /// Warnings found while validating (the config is usable).
     public var warnings: [Diagnostic] = []
 

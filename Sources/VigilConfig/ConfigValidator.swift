@@ -11,7 +11,7 @@ struct ConfigValidator {
         "quorum": (false, ["expected_votes", "two_node", "wait_for_all"]),
         "link": (true, ["name", "mode", "group", "port", "ttl"]),
         "node": (true, ["id", "name", "votes", "addresses", "fence_delay"]),
-    ].merging(fencingSections) { a, _ in a }
+    ].merging(fencingSections) { a, _ in a }.merging(resourceSections) { a, _ in a }
 
     func validate() -> Result<ClusterConfig, Diagnostic> {
         do { return .success(try build()) } catch { return .failure(error) }
@@ -44,8 +44,13 @@ struct ConfigValidator {
             warnings.append(diag(s.line, .warning, "deadline under 3 intervals: a few lost heartbeats on every link kill a peer",
                                  "deadline = 3 to 5 intervals is the usual choice"))
         }
+        let resources = try readResources(nodes: nodes, fencing: fencing)
+        if !resources.isEmpty, let r = doc.sections.first(where: { $0.name == "resource" }) {
+            warnings.append(diag(r.line, .warning, "[[resource]] is checked but not run yet: the resource supervisor is not part of this vigild",
+                                 "see docs/resources.md"))
+        }
         return ClusterConfig(file: doc.file, name: name, clusterID: UInt32(id), keyFile: key, timing: timing,
-                             quorum: quorum, links: links, nodes: nodes, fencing: fencing, warnings: warnings)
+                             quorum: quorum, links: links, nodes: nodes, fencing: fencing, resources: resources, warnings: warnings)
     }
 
     private func checkShape() throws(Diagnostic) {

@@ -41,6 +41,16 @@ extension ClusterConfig {
                            + "peers count a lost node without a device fenced after \(wd.safeWait(t))")
             }
         }
+        if !resources.isEmpty {
+            let all = Placer.place(PlacementInput(units: placementUnits, members: NodeSet(nodes.map(\.id)), quorate: true))
+            let shown = resources.map { r -> String in
+                switch all[r.id] {
+                case .on(let n)?: return "\(r.id) -> \(node(n)?.name ?? "?")"
+                default: return "\(r.id) -> stopped"
+                }
+            }
+            out.append("resources with every node up: " + shown.joined(separator: ", "))
+        }
         return out
     }
 

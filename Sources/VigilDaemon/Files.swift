@@ -21,7 +21,8 @@ public enum Files {
             return 1
         case .success(let c):
             // Fence devices: the program must exist and its metadata must know every parameter.
-            let (devices, errors) = DeviceFence.validate(c)
+            let (devices, fenceErrors) = DeviceFence.validate(c)
+            let errors = fenceErrors + ResourceCheck.validate(c)
             if !errors.isEmpty {
                 errors.forEach { eprint($0.description) }
                 return 1

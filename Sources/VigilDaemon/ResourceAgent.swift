@@ -1,4 +1,5 @@
 import Glibc
+import VigilConfig
 import VigilCore
 
 /// A resource agent reference as written in the config: `ocf:PROVIDER:TYPE`, `lsb:NAME`,
@@ -179,6 +180,42 @@ public struct ResourceAgentRunner: Sendable {
             let rest = head[r.upperBound...]
             guard let end = rest.firstIndex(of: "\"") else { continue }
             out[String(rest[..<end])] = head.contains("required=\"1\"")
+        }
+        return out
+    }
+}
+
+/// Config check for `[[resource]]`: the agent must exist, and its meta-data must know every
+/// parameter given and get every required one (errors at file:line, as for fence devices).
+public enum ResourceCheck {
+    public static func validate(_ c: ClusterConfig, runner: ResourceAgentRunner = ResourceAgentRunner()) -> [Diagnostic] {
+        var out: [Diagnostic] = []
+        for r in c.resources {
+            guard let agent = AgentRef(r.agent) else { continue }  // the config parser already refused it
+            guard let path = runner.path(agent) else { continue }  // systemd units: checked when run
+            guard access(path, X_OK) == 0 else {
+                out.append(Diagnostic(file: c.file, line: r.line, severity: .error,
+                                      message: "resource '\(r.id)': agent \(r.agent) not found at \(path)",
+                                      fix: "install it (Debian: resource-agents) or fix 'agent'"))
+                continue
+            }
+            guard case .ocf = agent else { continue }  // LSB scripts have no meta-data
+            guard let meta = runner.parameters(agent) else {
+                out.append(Diagnostic(file: c.file, line: r.line, severity: .error,
+                                      message: "resource '\(r.id)': \(r.agent) meta-data failed", fix: "run it by hand: \(path) meta-data"))
+                continue
+            }
+            for (k, _) in r.params where meta[k] == nil {
+                out.append(Diagnostic(file: c.file, line: r.paramsLine, severity: .error,
+                                      message: "resource '\(r.id)' (\(r.agent)): unknown parameter '\(k)'",
+                                      fix: "its parameters are " + meta.keys.sorted().joined(separator: ", ")))
+            }
+            let given = Set(r.params.map(\.0))
+            for (k, required) in meta.sorted(by: { $0.key < $1.key }) where required && !given.contains(k) {
+                out.append(Diagnostic(file: c.file, line: r.line, severity: .error,
+                                      message: "resource '\(r.id)' (\(r.agent)): required parameter '\(k)' is missing",
+                                      fix: "add \"\(k)=...\" to params"))
+            }
         }
         return out
     }

@@ -201,4 +201,51 @@ final class ConfigTests: XCTestCase {
         src = src.replacingOccurrences(of: "two_node = true", with: "two_node = false")
         XCTAssertNoThrow(try ClusterConfig.load(text: src, file: "v.conf").get())
     }
+
+    /// Issue 6 groundwork: 1+1 (a group with a preference) and N+M (spread) in a few lines each.
+    func testResourcesOnePlusOneAndNPlusM() throws {
+        let text = Self.good + """
+
+            [[resource]]
+            id = "vip"
+            agent = "ocf:heartbeat:IPaddr2"
+            params = ["ip=198.18.0.100", "cidr_netmask=24"]
+            group = "db"
+            prefer = ["node1:100"]
+            [[resource]]
+            id = "pg"
+            agent = "ocf:heartbeat:pgsql"
+            group = "db"
+            [[resource]]
+            id = "web1"
+            agent = "ocf:heartbeat:nginx"
+            spread = "web"
+            avoid = ["node1"]
+            [[resource]]
+            id = "web2"
+            agent = "ocf:heartbeat:nginx"
+            spread = "web"
+            avoid = ["node1"]
+            """
+        let c = try ClusterConfig.load(text: text, file: "v.conf").get()
+        XCTAssertEqual(c.resources.map(\.id), ["vip", "pg", "web1", "web2"])
+        XCTAssertEqual(c.placementUnits.map(\.resources), [["vip", "pg"], ["web1"], ["web2"]])
+        XCTAssertTrue(c.derivedValues.contains("resources with every node up: vip -> node1, pg -> node1, web1 -> node2, web2 -> node3"),
+                      "\(c.derivedValues.last ?? "")")
+        XCTAssertTrue(c.warnings.contains { $0.message.contains("not run yet") }, "says plainly that nothing runs them yet")
+        let bad: [(String, String, String)] = [
+            ("agent = \"ocf:heartbeat:pgsql\"", "agent = \"heartbeat/pgsql\"", "is not ocf:PROVIDER:TYPE"),
+            ("avoid = [\"node1\"]\n[[resource]]\nid = \"web2\"", "avoid = [\"nodeX\"]\n[[resource]]\nid = \"web2\"", "unknown node 'nodeX'"),
+            ("prefer = [\"node1:100\"]", "prefer = [\"node1\"]", "is not NODE:SCORE"),
+            ("id = \"web2\"", "id = \"web1\"", "defined twice"),
+            ("spread = \"web\"\navoid = [\"node1\"]\n[[resource]]\nid = \"web2\"", "on_fail = \"fence\"\n[[resource]]\nid = \"web2\"", "fencing is not configured"),
+        ]
+        for (from, to, msg) in bad {
+            let src = text.replacingOccurrences(of: from, with: to)
+            XCTAssertNotEqual(src, text, "case \(to) did not apply")
+            guard case .failure(let d) = ClusterConfig.load(text: src, file: "v.conf") else { XCTFail("\(to): accepted"); continue }
+            XCTAssertTrue(d.message.contains(msg), "\(to): \(d)")
+            XCTAssertTrue(d.line > 26, "points into the resource sections: \(d)")
+        }
+    }
 }

@@ -55,4 +55,39 @@ final class ResourceAgentTests: XCTestCase {
         XCTAssertNil(AgentRef("ocf:../../bin:sh"), "no path tricks in agent names")
         XCTAssertEqual(AgentRef("lsb:nginx"), .lsb("nginx"))
     }
+
+    /// `vigilctl validate` reads each OCF agent's meta-data: unknown and missing required parameters
+    /// are errors at file:line.
+    func testResourceParametersAreCheckedAgainstMetaData() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/lib/ocf/resource.d/heartbeat/IPaddr2") else {
+            throw XCTSkip("resource-agents missing")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-res-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        let base = """
+            [cluster]
+            id = 3
+            key = "\(dir)/k"
+            [[link]]
+            mode = "unicast"
+            [[node]]
+            id = 1
+            addresses = ["127.0.0.1"]
+            [[resource]]
+            id = "vip"
+            agent = "ocf:heartbeat:IPaddr2"
+            params = ["cidr_netmask=24", "colour=blue"]
+            [[resource]]
+            id = "d"
+            agent = "ocf:heartbeat:Dummy"
+            params = ["state=/tmp/x"]
+            """
+        try base.write(toFile: dir + "/r.conf", atomically: true, encoding: .utf8)
+        let r = Spawn.run([Lab.bin + "/vigilctl", "validate", dir + "/r.conf"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.output.contains("r.conf:12: error: resource 'vip' (ocf:heartbeat:IPaddr2): unknown parameter 'colour'"), r.output)
+        XCTAssertTrue(r.output.contains("r.conf:9: error: resource 'vip' (ocf:heartbeat:IPaddr2): required parameter 'ip' is missing"), r.output)
+        XCTAssertFalse(r.output.contains("resource 'd'"), "Dummy's parameters are fine: \(r.output)")
+    }
 }

@@ -1,0 +1,136 @@
+import VigilCore
+
+/// What to do when a resource's monitor fails (Pacemaker's on-fail).
+public enum OnFail: String, Sendable, Equatable, CaseIterable {
+    case restart, move, fence, block, ignore
+}
+
+/// One `[[resource]]` (issue 6: parsed and checked; the supervisor that acts on it is not written yet).
+public struct ResourceSpec: Sendable, Equatable {
+    public var id: String
+    /// `ocf:PROVIDER:TYPE`, `lsb:NAME` or `systemd:UNIT`, as written (the daemon resolves it).
+    public var agent: String
+    public var params: [(String, String)]
+    public var monitorInterval: TimeSpan
+    public var startTimeout: TimeSpan
+    public var stopTimeout: TimeSpan
+    public var monitorTimeout: TimeSpan
+    public var onFail: OnFail
+    public var migrationThreshold: Int
+    /// Zero: failures never expire.
+    public var failureTimeout: TimeSpan
+    public var stickiness: Int
+    /// Node -> score; `PlacementUnit.never` = never here.
+    public var location: [NodeID: Int]
+    public var group: String?
+    /// Resources with the same spread tag never share a node (N+M).
+    public var spread: String?
+    public var line: Int
+    public var paramsLine: Int
+
+    public static func == (a: ResourceSpec, b: ResourceSpec) -> Bool {
+        a.id == b.id && a.agent == b.agent && a.params.map { $0.0 + "=" + $0.1 } == b.params.map { $0.0 + "=" + $0.1 }
+            && a.monitorInterval == b.monitorInterval && a.onFail == b.onFail && a.location == b.location
+            && a.group == b.group && a.spread == b.spread && a.stickiness == b.stickiness && a.line == b.line
+    }
+}
+
+extension ClusterConfig {
+    /// Groups and plain resources as placement units, in file order (a group where its first
+    /// member appears; its preferences are its first member's).
+    public var placementUnits: [PlacementUnit] {
+        var out: [PlacementUnit] = []
+        var groupIndex: [String: Int] = [:]
+        for r in resources {
+            if let g = r.group, let i = groupIndex[g] {
+                out[i].resources.append(r.id)
+                continue
+            }
+            if let g = r.group { groupIndex[g] = out.count }
+            out.append(PlacementUnit(resources: [r.id], location: r.location, stickiness: r.stickiness,
+                                     migrationThreshold: r.migrationThreshold, spread: r.spread))
+        }
+        return out
+    }
+}
+
+extension ConfigValidator {
+    static let resourceSections: [String: (array: Bool, keys: Set<String>)] = [
+        "resource": (true, ["id", "agent", "params", "monitor_interval", "start_timeout", "stop_timeout",
+                            "monitor_timeout", "on_fail", "migration_threshold", "failure_timeout", "stickiness",
+                            "prefer", "avoid", "group", "spread"]),
+    ]
+
+    func readResources(nodes: [NodeSpec], fencing: FencingConfig) throws(Diagnostic) -> [ResourceSpec] {
+        var out: [ResourceSpec] = []
+        var lastGroup: String?
+        var closedGroups: Set<String> = []
+        for sec in doc.sections where sec.name == "resource" {
+            let s = SectionReader(section: sec, file: doc.file)
+            let id = try s.string("id", required: true)!
+            guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }) else {
+                throw diag(s.line("id"), .error, "resource id '\(id)' must be letters, digits, _ - .", "e.g. id = \"db\"")
+            }
+            guard !out.contains(where: { $0.id == id }) else {
+                throw diag(s.line("id"), .error, "resource '\(id)' is defined twice", "give each resource its own id")
+            }
+            let agent = try s.string("agent", required: true)!
+            let parts = agent.split(separator: ":", omittingEmptySubsequences: false)
+            let valid = (parts.first == "ocf" && parts.count == 3) || ((parts.first == "lsb" || parts.first == "systemd") && parts.count == 2)
+            guard valid, parts.allSatisfy({ !$0.isEmpty && !$0.contains("/") && $0 != ".." }) else {
+                throw diag(s.line("agent"), .error, "agent '\(agent)' is not ocf:PROVIDER:TYPE, lsb:NAME or systemd:UNIT",
+                           "e.g. \"ocf:heartbeat:IPaddr2\"")
+            }
+            var params: [(String, String)] = []
+            for p in try s.strings("params") ?? [] {
+                guard let eq = p.firstIndex(of: "="), eq != p.startIndex,
+                      p[..<eq].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                    throw diag(s.line("params"), .error, "parameter '\(p)' is not name=value", "e.g. \"ip=198.18.0.100\"")
+                }
+                params.append((String(p[..<eq]), String(p[p.index(after: eq)...])))
+            }
+            let onFailText = try s.string("on_fail") ?? "restart"
+            guard let onFail = OnFail(rawValue: onFailText) else {
+                throw diag(s.line("on_fail"), .error, "on_fail '\(onFailText)' is unknown",
+                           "use " + OnFail.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            if onFail == .fence && !fencing.policy.enabled {
+                throw diag(s.line("on_fail"), .error, "on_fail = \"fence\" but fencing is not configured", "add a [[fence_device]]")
+            }
+            var location: [NodeID: Int] = [:]
+            for entry in try s.strings("prefer") ?? [] {
+                let kv = entry.split(separator: ":").map(String.init)
+                guard kv.count == 2, let n = nodes.first(where: { $0.name == kv[0] }), let score = Int(kv[1]), abs(score) <= 1_000_000 else {
+                    throw diag(s.line("prefer"), .error, "prefer entry '\(entry)' is not NODE:SCORE for a known node",
+                               "e.g. \"n1:100\"; nodes are " + nodes.map(\.name).joined(separator: ", "))
+                }
+                location[n.id] = score
+            }
+            for name in try s.strings("avoid") ?? [] {
+                guard let n = nodes.first(where: { $0.name == name }) else {
+                    throw diag(s.line("avoid"), .error, "unknown node '\(name)'", "nodes are " + nodes.map(\.name).joined(separator: ", "))
+                }
+                location[n.id] = PlacementUnit.never
+            }
+            let group = try s.string("group")
+            if let g = group, g != lastGroup, closedGroups.contains(g) {
+                throw diag(s.line("group"), .error, "group '\(g)' is split: its resources must be consecutive",
+                           "move this [[resource]] next to the others of the group (they start in file order)")
+            }
+            if let l = lastGroup, l != group { closedGroups.insert(l) }
+            lastGroup = group
+            let interval = try s.duration("monitor_interval") ?? .seconds(10)
+            out.append(ResourceSpec(
+                id: id, agent: agent, params: params, monitorInterval: interval,
+                startTimeout: try s.duration("start_timeout") ?? .seconds(20),
+                stopTimeout: try s.duration("stop_timeout") ?? .seconds(20),
+                monitorTimeout: try s.duration("monitor_timeout") ?? .seconds(20), onFail: onFail,
+                migrationThreshold: Int(try s.integer("migration_threshold", in: 1...1_000_000) ?? 3),
+                failureTimeout: try s.duration("failure_timeout") ?? .zero,
+                stickiness: Int(try s.integer("stickiness", in: 0...1_000_000) ?? 100),
+                location: location, group: group, spread: try s.string("spread"),
+                line: sec.line, paramsLine: s.line("params")))
+        }
+        return out
+    }
+}
