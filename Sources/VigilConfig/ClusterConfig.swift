@@ -46,6 +46,7 @@ public struct ClusterConfig: Sendable, Equatable {
         var c = CoreConfig(cluster: clusterID, nodes: NodeSet(nodes.map(\.id)), links: links.map(\.id),
                            timing: timing, quorum: quorum)
         c.fencing = fencing.policy
+        c.resources = resourcePolicy
         return c
     }
 

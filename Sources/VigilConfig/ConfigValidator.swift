@@ -45,10 +45,6 @@ struct ConfigValidator {
                                  "deadline = 3 to 5 intervals is the usual choice"))
         }
         let resources = try readResources(nodes: nodes, fencing: fencing)
-        if !resources.isEmpty, let r = doc.sections.first(where: { $0.name == "resource" }) {
-            warnings.append(diag(r.line, .warning, "[[resource]] is checked but not run yet: the resource supervisor is not part of this vigild",
-                                 "see docs/resources.md"))
-        }
         return ClusterConfig(file: doc.file, name: name, clusterID: UInt32(id), keyFile: key, timing: timing,
                              quorum: quorum, links: links, nodes: nodes, fencing: fencing, resources: resources, warnings: warnings)
     }

@@ -1,10 +1,5 @@
 import VigilCore
 
-/// What to do when a resource's monitor fails (Pacemaker's on-fail).
-public enum OnFail: String, Sendable, Equatable, CaseIterable {
-    case restart, move, fence, block, ignore
-}
-
 /// One `[[resource]]` (issue 6: parsed and checked; the supervisor that acts on it is not written yet).
 public struct ResourceSpec: Sendable, Equatable {
     public var id: String
@@ -36,6 +31,11 @@ public struct ResourceSpec: Sendable, Equatable {
 }
 
 extension ClusterConfig {
+    /// What the core's supervisor needs.
+    public var resourcePolicy: ResourcePolicy {
+        ResourcePolicy(units: placementUnits, onFail: Dictionary(resources.map { ($0.id, $0.onFail) }) { a, _ in a })
+    }
+
     /// Groups and plain resources as placement units, in file order (a group where its first
     /// member appears; its preferences are its first member's).
     public var placementUnits: [PlacementUnit] {

@@ -16,6 +16,8 @@ public enum Event: Sendable {
     case fenceCommand(NodeID, FenceAction)
     /// Operator: this node is off, count it as fenced.
     case fenceConfirm(NodeID)
+    /// The shell finished a resource operation on this node.
+    case resourceDone(id: String, ResourceOp, ResourceOutcome)
 }
 
 /// Output of a node's step function, to be carried out by the shell (or the simulator) in order.
@@ -29,6 +31,8 @@ public enum Effect: Sendable {
     case fence(FenceOrder)
     /// Stop a running order (kill its plugin's process group); no report is expected.
     case abortFence(UInt64)
+    /// Run a resource agent operation on this node, then report `Event.resourceDone`.
+    case resource(ResourceOrder)
 }
 
 /// Frame counters, exported as metrics.
@@ -69,6 +73,9 @@ public struct Node: Sendable {
     /// Members lost uncleanly from a quorate view and not yet fenced (see Fencing.swift).
     public internal(set) var needsFencing: [NodeID: Incarnation] = [:]
     var fence: FenceState
+    var supervisor = SupervisorState()
+    /// A graceful leave waits until local resources are stopped.
+    var leavingAfterStop = false
     var allSeenTogether = false
     var aliveChangedAt = Instant.zero
     var startedAt = Instant.zero
@@ -108,7 +115,7 @@ public struct Node: Sendable {
         case let .datagram(bytes, link):
             receive(bytes, link: link, now, &out)
         case .leave:
-            leave(&out)
+            handleLeave(&out)
         case .reconfigure(let t):
             config.timing = t
             detector.deadline = t.deadline
@@ -118,6 +125,8 @@ public struct Node: Sendable {
             fenceCommand(n, action, now, &out)
         case .fenceConfirm(let n):
             fenceConfirm(n, now, &out)
+        case let .resourceDone(rid, op, outcome):
+            resourceDone(rid, op, outcome, now, &out)
         }
         return out
     }
@@ -149,6 +158,7 @@ public struct Node: Sendable {
         if now >= graceUntil { noted(detector.expire(at: now), now, &out) }
         evaluateMembership(now, &out)
         fenceStep(now, &out)
+        supervisorStep(now, &out)
         out.append(.wake(at: nextTick))
     }
 
@@ -179,6 +189,13 @@ public struct Node: Sendable {
     private mutating func reject(_ r: Rejection, _ link: LinkID, _ out: inout [Effect]) {
         counters.rejected[r, default: 0] += 1
         out.append(.notice(.rejected(r, link: link)))
+    }
+
+    /// SIGTERM: stop local resources first (if any), then leave.
+    mutating func handleLeave(_ out: inout [Effect]) {
+        guard !leaving else { return }
+        if stopAllBeforeLeaving(&out) { return }
+        leave(&out)
     }
 
     private mutating func leave(_ out: inout [Effect]) {
@@ -223,6 +240,6 @@ extension Node {
         view == o.view && promised == o.promised && pending == o.pending && proposal == o.proposal
             && maxEpochSeen == o.maxEpochSeen && cleanLeft == o.cleanLeft && needsFencing == o.needsFencing
             && detector == o.detector && aliveChangedAt == o.aliveChangedAt && nextTick == o.nextTick
-            && graceUntil == o.graceUntil && leaving == o.leaving && sequences == o.sequences && fence == o.fence
+            && graceUntil == o.graceUntil && leaving == o.leaving && sequences == o.sequences && fence == o.fence && supervisor == o.supervisor
     }
 }

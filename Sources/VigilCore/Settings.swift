@@ -74,8 +74,13 @@ public struct CoreConfig: Equatable, Sendable {
     public var quorum: QuorumPolicy
     /// The self-pause rule (see `FailureDetector.excuse`). Only the simulator's planted-bug check turns it off.
     public var selfPauseRule = true
+    /// Resources of a node that must be fenced stay frozen until it is. Only the simulator's
+    /// planted-bug check turns it off.
+    public var fenceGate = true
     /// Fencing devices, levels, delays and self-fencing (off unless the config enables it).
     public var fencing = FencingPolicy.disabled
+    /// Resources the supervisor places and runs (none unless the config has [[resource]]).
+    public var resources = ResourcePolicy()
 
     public init(cluster: UInt32, nodes: NodeSet, links: [LinkID], timing: Timing, quorum: QuorumPolicy) {
         self.cluster = cluster

@@ -47,4 +47,5 @@ public enum Notice: Equatable, Sendable {
     case rejected(Rejection, link: LinkID)
     case leaving
     case fence(FenceNotice)
+    case resource(ResourceNotice)
 }

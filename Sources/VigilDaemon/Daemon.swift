@@ -73,6 +73,11 @@ public enum Daemon {
             log.log(.info, "fencing: \(config.fencing.devices.count) device(s), action \(config.fencing.policy.action.rawValue)"
                     + (config.fencing.policy.watchdog.map { ", self-fencing by \(config.fencing.watchdogDevice) (timeout \($0.timeout), quorum-loss bound \($0.quorumLossBound))" } ?? ""))
         }
+        var resources: ResourceRunner?
+        if !config.resources.isEmpty {
+            resources = ResourceRunner(config: config, nodeName: me.name, log: log, wake: wake)
+            resources?.start()
+        }
         let control = try ControlServer(path: o.controlPath, group: o.controlGroup, shared: shared, wake: wake, log: log,
                                         nodes: Dictionary(config.nodes.map { ($0.name, $0.id) }) { a, _ in a }, history: history)
         control.start()
@@ -87,7 +92,7 @@ public enum Daemon {
         Realtime.apply(priority: o.realtimePriority, lockMemory: o.lockMemory, log: log)
         let loop = HeartbeatLoop(node: Node(id: me.id, incarnation: incarnation, config: config.core, key: key),
                                  config: config, sockets: sockets, shared: shared, log: log, systemd: systemd, wake: wake,
-                                 fencing: runner, history: history, hardwareWatchdog: hardwareWatchdog)
+                                 fencing: runner, history: history, hardwareWatchdog: hardwareWatchdog, resources: resources)
         loop.run(reload: {
             switch Files.loadConfig(o.configPath) {
             case .success(let c): return c

@@ -26,12 +26,15 @@ final class HeartbeatLoop {
     private let fencing: FenceRunner?
     private let history: FenceHistory?
     private let hardwareWatchdog: HardwareWatchdog?
+    private let resources: ResourceRunner?
     /// Plugin detail of this node's latest attempt per target, for the history record.
     private var fenceDetail: [NodeID: String] = [:]
     private var fenceResults: [String: Int] = [:]
 
     init(node: Node, config: ClusterConfig, sockets: [LinkSocket], shared: Shared, log: Log, systemd: Systemd, wake: WakePipe,
-         fencing: FenceRunner? = nil, history: FenceHistory? = nil, hardwareWatchdog: HardwareWatchdog? = nil) {
+         fencing: FenceRunner? = nil, history: FenceHistory? = nil, hardwareWatchdog: HardwareWatchdog? = nil,
+         resources: ResourceRunner? = nil) {
+        self.resources = resources
         self.fencing = fencing
         self.history = history
         self.hardwareWatchdog = hardwareWatchdog
@@ -79,6 +82,7 @@ final class HeartbeatLoop {
             fenceDetail[o.target] = o.detail
             apply(.fenceDone(order: o.order, o.result))
         }
+        for d in resources?.take() ?? [] { apply(.resourceDone(id: d.id, d.op, d.outcome)) }
         var requests = shared.takeRequests()
         if bytes.contains(UInt8(SIGTERM)) || bytes.contains(UInt8(SIGINT)) { requests.append(.leave) }
         if bytes.contains(UInt8(SIGHUP)) { requests.append(.reload) }
@@ -86,9 +90,8 @@ final class HeartbeatLoop {
             switch r {
             case .leave:
                 systemd.notify("STOPPING=1\nSTATUS=leaving the cluster")
-                log.log(.notice, "leaving the cluster gracefully")
+                log.log(.notice, "leaving the cluster gracefully" + (node.localResources.isEmpty ? "" : " (stopping local resources first)"))
                 apply(.leave)
-                done = true
             case .reload:
                 systemd.notify("RELOADING=1")
                 if let c = reload() { applyReload(c) }
@@ -137,6 +140,8 @@ final class HeartbeatLoop {
                 }
             case .abortFence(let id):
                 fencing?.abort(id)
+            case .resource(let order):
+                if let resources { resources.submit(order) } else { log.log(.error, "no resource runner for \(order.id)") }
             }
         }
     }
@@ -169,6 +174,7 @@ final class HeartbeatLoop {
         default: .info
         }
         log.log(level, ev.logLine, peer: ev.peer, link: ev.link, epoch: ev.epoch)
+        if case .leaving = n { done = true }
         if case .viewInstalled = n, !ready {
             ready = true
             systemd.notify("READY=1")

@@ -146,3 +146,55 @@ struct OrderKey: Hashable {
     var executor: Member
     var id: UInt64
 }
+
+extension Simulation {
+    /// Resource agents, simulated: an operation takes 5-30 ms; the truth is `resourceActive`.
+    func runResource(_ order: ResourceOrder, on m: Member) {
+        queue.push(.resourceOp(m, order), at: now + .ms(Int64.random(in: 5...30, using: &rng)))
+    }
+
+    func resourceOp(_ order: ResourceOrder, on m: Member) {
+        let i = Int(m.node.rawValue)
+        guard slots[i].node?.incarnation == m.incarnation else { return }
+        if case .paused = slots[i].state {  // the agent runs, the frozen daemon hears of it later
+            return queue.push(.resourceOp(m, order), at: now + .ms(10))
+        }
+        let outcome: ResourceOutcome
+        switch order.op {
+        case .probe, .monitor:
+            outcome = resourceActive[order.id, default: []].contains(m.node) ? .running : .stopped
+        case .start:
+            resourceActive[order.id, default: []].insert(m.node)
+            outcome = .running
+            let where_ = resourceActive[order.id, default: []].filter { slots[Int($0.rawValue)].node != nil }
+            if where_.count > 1 {
+                invariants.fail("double-active", m.node, "\(order.id) started while also active on \(where_.filter { $0 != m.node }.sorted())", at: now)
+            }
+        case .stop:
+            resourceActive[order.id]?.remove(m.node)
+            outcome = .stopped
+        }
+        apply(.resourceDone(id: order.id, order.op, outcome), to: m.node)
+    }
+}
+
+extension Simulation {
+    /// Liveness after a quiet period: in a quorate cluster with nothing left to fence, every
+    /// resource the placement can put somewhere runs exactly there (and nowhere else).
+    func checkResourcesRun(_ running: [Node]) {
+        guard !config.resources.isEmpty, let first = running.first, first.view.quorate, first.pendingFences.isEmpty else { return }
+        var input = PlacementInput(units: config.resources.units, members: first.view.nodes, quorate: true)
+        for (rid, nodes) in resourceActive { if let n = nodes.first { input.current[rid] = n } }
+        for (rid, p) in Placer.place(input) {
+            let active = resourceActive[rid, default: []].filter { slots[Int($0.rawValue)].node != nil }
+            switch p {
+            case .on(let n) where active != [n]:
+                invariants.fail("resource-liveness", nil, "\(rid) should run on \(n) after the quiet period; active on \(active.sorted())", at: now)
+            case .stopped where !active.isEmpty:
+                invariants.fail("resource-liveness", nil, "\(rid) has no place but is active on \(active.sorted())", at: now)
+            default:
+                break
+            }
+        }
+    }
+}

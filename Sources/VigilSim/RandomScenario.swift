@@ -22,12 +22,13 @@ public struct RandomScenario: Sendable {
         t.joinWait + t.detectionBound + t.installBound + t.ackTimeout * 2 + t.interval * 10
     }
 
-    public init(nodes n: Int, seed: UInt64, selfPauseRule: Bool = true, fencing: Bool = false) {
+    public init(nodes n: Int, seed: UInt64, selfPauseRule: Bool = true, fencing: Bool = false, fenceGate: Bool = true) {
         var rng = SeededRandom(seed: seed &* 0x2545_F491_4F6C_DD1D)
         let interval = TimeSpan.ms([10, 20, 50].randomElement(using: &rng)! * (n > 8 ? 2 : 1))
         let timing = Timing(interval: interval, deadline: interval * Int64.random(in: 3...6, using: &rng))
         config = .uniform(nodes: n, links: 2, timing: timing)
         config.selfPauseRule = selfPauseRule
+        config.fenceGate = fenceGate
         var extraQuiet = TimeSpan.zero
         if fencing {
             // Drawn from their own generator so the rest of the scenario matches the seed without fencing.
@@ -86,9 +87,16 @@ public struct RandomScenario: Sendable {
             f.levels[n] = escalate ? [["flaky"], ["power"]] : [["power"]]
         }
         config.fencing = f
+        // Resources: a group of two (preferring a random node) and an N+M pair spread apart.
+        let ids = config.nodes.map { $0 }
+        config.resources = ResourcePolicy(units: [
+            PlacementUnit(resources: ["g-ip", "g-db"], location: [ids.randomElement(using: &rng)!: 100]),
+            PlacementUnit(resources: ["web1"], spread: "web"),
+            PlacementUnit(resources: ["web2"], spread: "web"),
+        ])
         let wait = f.watchdog.map { $0.safeWait(config.timing) + $0.timeout } ?? .zero
         // Two attempts with a failing first level, a reboot, and time for the rebooted node to join.
-        return wait + .ms(2 * (300 + 200)) + .ms(500) + quietPeriod(config.timing)
+        return wait + .ms(2 * (300 + 200)) + .ms(500) + quietPeriod(config.timing) + .ms(500)
     }
 
     private mutating func addFault(_ f: Fault, at t: Instant, for d: TimeSpan, ids: [NodeID], _ rng: inout SeededRandom) {
@@ -139,10 +147,11 @@ public struct SweepResult: Sendable {
 }
 
 public enum Sweep {
-    public static func run(nodes: Int, seeds: Range<UInt64>, selfPauseRule: Bool = true, fencing: Bool = false) -> SweepResult {
+    public static func run(nodes: Int, seeds: Range<UInt64>, selfPauseRule: Bool = true, fencing: Bool = false,
+                           fenceGate: Bool = true) -> SweepResult {
         var r = SweepResult()
         for seed in seeds {
-            let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: selfPauseRule, fencing: fencing)
+            let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: selfPauseRule, fencing: fencing, fenceGate: fenceGate)
             let sim = sc.run(seed: seed)
             r.fence.add(sim.fenceStats)
             r.seeds += 1

@@ -38,6 +38,7 @@ enum SimEvent {
     case fenceReport(executor: Member, order: FenceOrder, result: FenceResult)
     case powerCut(NodeID, action: FenceAction, then: (Member, FenceOrder, Int))
     case watchdogExpire(Member, fedAt: Instant)
+    case resourceOp(Member, ResourceOrder)
 }
 
 /// Simulator state of one node slot: the real core `Node`, or nothing while down.
@@ -78,6 +79,8 @@ public final class Simulation {
     var abortedOrders: Set<OrderKey> = []
     var offUpTo: [NodeID: Incarnation] = [:]
     var confirmed: Set<NodeID> = []
+    /// Ground truth: where each resource is really active.
+    public internal(set) var resourceActive: [String: Set<NodeID>] = [:]
 
     public init(config: CoreConfig, links: [LinkModel], seed: UInt64) {
         self.config = config
@@ -130,6 +133,8 @@ public final class Simulation {
             powerCut(target, action: action, then: next)
         case let .watchdogExpire(m, fedAt):
             watchdogExpire(m, fedAt: fedAt)
+        case let .resourceOp(m, order):
+            resourceOp(order, on: m)
         }
     }
 
@@ -165,6 +170,8 @@ public final class Simulation {
                 runFence(order, by: node.me)
             case let .abortFence(order):
                 abortedOrders.insert(OrderKey(executor: node.me, id: order))
+            case let .resource(order):
+                runResource(order, on: node.me)
             case let .notice(n):
                 if case .rejected = n { accepted = false }
                 if case .fence(let f) = n { checkFence(f, node: node) }
@@ -223,7 +230,9 @@ public final class Simulation {
         case let .attack(id, kind):
             attack(id, kind)
         case .checkAgreement:
-            invariants.checkAgreement(slots.compactMap { $0.state == .running ? $0.node : nil }, at: now)
+            let running = slots.compactMap { $0.state == .running ? $0.node : nil }
+            invariants.checkAgreement(running, at: now)
+            checkResourcesRun(running)
         case let .fenceConfirm(on, target):
             confirmed.insert(target)
             apply(.fenceConfirm(target), to: on)
@@ -232,6 +241,7 @@ public final class Simulation {
 
     func stopSlot(_ id: NodeID) {
         let i = Int(id.rawValue)
+        for r in resourceActive.keys { resourceActive[r]?.remove(id) }  // the node is down: so is all it ran
         slots[i].fedAt = nil
         slots[i].node = nil
         slots[i].state = .down

@@ -8,7 +8,7 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
     public var time: String
     /// link_up, link_down, peer_alive, peer_dead, view, quorum, paused, leaving, started, reloaded,
     /// fence_pending, fence_scheduled, fence_started, fence_result, fence_no_device, self_fence,
-    /// fence_refused, fence_gave_up.
+    /// fence_refused, fence_gave_up, resource_state, resource_command, resource_escalate.
     public var type: String
     /// The node reporting the event.
     public var node: String
@@ -31,6 +31,10 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
     public var result: String?
     public var tookMs: Double?
     public var delayMs: Double?
+    /// Resources: which one, its state on `node` (or the command's action), its fail count.
+    public var resource: String?
+    public var state: String?
+    public var failCount: Int?
 
     public init(seq: UInt64, time: String, type: String, node: String) {
         self.seq = seq
@@ -65,6 +69,16 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
             type = "leaving"
         case .rejected:
             return nil
+        case .resource(let r):
+            switch r {
+            case let .state(id, st, fc):
+                (type, resource, state, failCount) = ("resource_state", id, st.description, fc)
+            case let .command(id, n, a):
+                (type, resource, peer, state) = ("resource_command", id, name(n), a == .start ? "start" : "stop")
+            case let .escalate(id, n):
+                (type, resource, peer) = ("resource_escalate", id, name(n))
+                detail = "stopping \(id) failed on \(name(n)): it is fenced before \(id) runs anywhere else"
+            }
         case .fence(let f):
             switch f {
             case .pending(let m):
@@ -109,6 +123,8 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
             return "fence started peer=\(peer ?? "?") level=\(level ?? 0) devices=\((devices ?? []).joined(separator: ","))"
         case "fence_result":
             return "fence \(result ?? "?") peer=\(peer ?? "?") by=\(executor ?? "?") level=\(level ?? 0) took=\(tookMs.map(format3ms) ?? "?")"
+        case "resource_state": return "resource \(resource ?? "?") \(state ?? "?") fail_count=\(failCount ?? 0)"
+        case "resource_command": return "resource \(resource ?? "?"): \(state ?? "?") on \(peer ?? "?")"
         case "fence_refused": return "fence request refused peer=\(peer ?? "?"): \(reason ?? "?")"
         case "paused": return "own heartbeat loop ran late by \(latenessMs.map(format3ms) ?? "?") (excused for peers)"
         default: return type + (detail.map { " " + $0 } ?? "")

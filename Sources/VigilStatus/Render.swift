@@ -7,6 +7,7 @@ extension StatusSnapshot {
         var s = "view \(v.epoch): \(v.members.count)/\(nodes.count) members, \(quorum.quorate ? "quorate" : "NOT quorate"), links \(linksFullyUp)/\(links.count) up"
         if !needsFencing.isEmpty { s += ", \(needsFencing.count) need fencing" }
         if let f = fencing, !f.running.isEmpty { s += ", fencing " + f.running.map(\.target.name).joined(separator: ",") }
+        if let r = resources { s += ", resources \(r.filter { !$0.activeOn.isEmpty }.count)/\(r.count) active" }
         if fencing?.watchdog.hasPrefix("NOT FED") == true { s += ", SELF-FENCING" }
         if leaving { s += ", leaving" }
         return s
@@ -29,6 +30,16 @@ extension StatusSnapshot {
             rows.append([n.name, String(n.id), n.state, n.incarnation.map(String.init) ?? "-"] + cells)
         }
         out += table(rows)
+        if let rs = resources {
+            out.append("")
+            var rows = [["RESOURCE", "ACTIVE ON", "STATES", "FAIL COUNTS"]]
+            for r in rs {
+                rows.append([r.id, r.activeOn.isEmpty ? "-" : r.activeOn.joined(separator: ","),
+                             r.nodes.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " "),
+                             r.failCounts.isEmpty ? "-" : r.failCounts.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " ")])
+            }
+            out += table(rows)
+        }
         if let f = fencing {
             out.append("")
             var rows = [["FENCE DEVICE", "AGENT", "PROTOCOL", "STATE", "CHECKED"]]

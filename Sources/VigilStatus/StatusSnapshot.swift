@@ -87,6 +87,15 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
         public var attempts: [String: Int]
     }
 
+    public struct ResourceInfo: Codable, Sendable, Equatable {
+        public var id: String
+        /// Nodes that report it running (or starting, stopping, failed: possibly active).
+        public var activeOn: [String]
+        /// Per node that reported it: state and fail count.
+        public var nodes: [String: String]
+        public var failCounts: [String: Int]
+    }
+
     public var schema = 1
     public var cluster: String
     public var clusterId: UInt32
@@ -99,6 +108,7 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
     public var links: [LinkInfo]
     public var needsFencing: [NodeRef]
     public var fencing: Fencing?
+    public var resources: [ResourceInfo]?
     public var frames: Frames
     public var interval: Double
     public var deadline: Double
@@ -152,6 +162,19 @@ extension StatusSnapshot {
                      peers: config.nodes.count - 1)
         }
         needsFencing = node.needsFencing.map { ref(Member($0.key, $0.value)) }.sorted { $0.id < $1.id }
+        if !node.config.resources.isEmpty {
+            let reports = node.resourceReports
+            resources = node.config.resources.ids.map { rid in
+                var states: [String: String] = [:], fails: [String: Int] = [:], active: [String] = []
+                for (n, entries) in reports.sorted(by: { $0.key < $1.key }) {
+                    guard let e = entries[rid] else { continue }
+                    states[name(n)] = e.state.description
+                    if e.failCount > 0 { fails[name(n)] = Int(e.failCount) }
+                    if e.state.mayBeActive && v.nodes.contains(n) { active.append(name(n)) }
+                }
+                return ResourceInfo(id: rid, activeOn: active, nodes: states, failCounts: fails)
+            }
+        }
         if node.config.fencing.enabled {
             let wd = node.config.fencing.watchdog == nil ? "off"
                 : !node.watchdogArmed ? "not armed (no quorate view yet)"

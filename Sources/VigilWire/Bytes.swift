@@ -7,6 +7,12 @@ struct ByteWriter {
     mutating func u32(_ v: UInt32) { int(v) }
     mutating func u64(_ v: UInt64) { int(v) }
     mutating func raw(_ b: some Sequence<UInt8>) { bytes.append(contentsOf: b) }
+    /// A short string: length (1) then UTF-8 bytes (cut at 255).
+    mutating func string(_ s: String) {
+        let b = Array(s.utf8.prefix(255))
+        u8(UInt8(b.count))
+        raw(b)
+    }
     private mutating func int<T: FixedWidthInteger>(_ v: T) {
         var be = v.bigEndian
         withUnsafeBytes(of: &be) { bytes.append(contentsOf: $0) }
@@ -26,6 +32,12 @@ struct ByteReader {
     mutating func u16() -> UInt16? { int() }
     mutating func u32() -> UInt32? { int() }
     mutating func u64() -> UInt64? { int() }
+    mutating func string() -> String? {
+        guard let n = u8(), remaining >= Int(n) else { return nil }
+        let s = String(decoding: bytes[offset..<(offset + Int(n))], as: UTF8.self)
+        offset += Int(n)
+        return s
+    }
     private mutating func int<T: FixedWidthInteger>() -> T? {
         let n = MemoryLayout<T>.size
         guard remaining >= n else { return nil }

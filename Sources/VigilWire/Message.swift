@@ -26,6 +26,40 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case fenceState = 8
     case fenceStarted = 9
     case fenceOutcome = 10
+    case resourceReport = 11
+    case resourceCommand = 12
+}
+
+/// A resource's state on one node, as that node reports it (one byte on the wire).
+public enum ResourceState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    case unknown = 0      // not probed yet
+    case stopped = 1
+    case starting = 2
+    case running = 3
+    case stopping = 4
+    case failed = 5       // monitor or start failed; still needs a stop
+    case stopFailed = 6   // a stop failed or timed out: only fencing the node clears it
+    public var description: String {
+        ["unknown", "stopped", "starting", "running", "stopping", "failed", "stop-failed"][Int(rawValue)]
+    }
+    /// Might be active on that node (anything but a clean stop).
+    public var mayBeActive: Bool { self != .stopped && self != .unknown }
+}
+
+public struct ResourceEntry: Equatable, Sendable {
+    public var id: String
+    public var state: ResourceState
+    public var failCount: UInt8
+    public init(id: String, state: ResourceState, failCount: UInt8) {
+        self.id = id
+        self.state = state
+        self.failCount = failCount
+    }
+}
+
+/// What the decision owner tells one node to do with one resource.
+public enum ResourceAction: UInt8, Sendable {
+    case start = 1, stop = 2
 }
 
 /// How a fence attempt ended (one byte on the wire).
@@ -80,6 +114,10 @@ public enum Message: Equatable, Sendable {
     case fenceStarted(target: Member, level: UInt8, boundMs: UInt32)
     /// The sender's attempt on `target` ended.
     case fenceOutcome(target: Member, result: FenceResult, level: UInt8, tookMs: UInt32)
+    /// The sender's local resources: whether it has probed them all, and each one's state.
+    case resourceReport(probed: Bool, entries: [ResourceEntry])
+    /// The decision owner of `view` tells `node` to start or stop resource `id`.
+    case resourceCommand(view: ViewID, node: NodeID, id: String, action: ResourceAction)
 
     public var type: MessageType {
         switch self {
@@ -93,6 +131,8 @@ public enum Message: Equatable, Sendable {
         case .fenceState: .fenceState
         case .fenceStarted: .fenceStarted
         case .fenceOutcome: .fenceOutcome
+        case .resourceReport: .resourceReport
+        case .resourceCommand: .resourceCommand
         }
     }
 
@@ -130,6 +170,19 @@ public enum Message: Equatable, Sendable {
             w.u8(result.rawValue)
             w.u8(level)
             w.u32(took)
+        case let .resourceReport(probed, entries):
+            w.u8(probed ? 1 : 0)
+            w.u8(UInt8(min(entries.count, 255)))
+            for e in entries.prefix(255) {
+                w.string(e.id)
+                w.u8(e.state.rawValue)
+                w.u8(e.failCount)
+            }
+        case let .resourceCommand(view, node, id, action):
+            Message.put(view, &w)
+            w.u16(node.rawValue)
+            w.string(id)
+            w.u8(action.rawValue)
         }
     }
 
@@ -167,6 +220,18 @@ public enum Message: Equatable, Sendable {
             guard let t = member(&r), let res = r.u8().flatMap(FenceResult.init(rawValue:)), let l = r.u8(),
                   let took = r.u32() else { return nil }
             m = .fenceOutcome(target: t, result: res, level: l, tookMs: took)
+        case .resourceReport:
+            guard let p = r.u8(), p <= 1, let n = r.u8() else { return nil }
+            var entries: [ResourceEntry] = []
+            for _ in 0..<n {
+                guard let id = r.string(), let st = r.u8().flatMap(ResourceState.init(rawValue:)), let fc = r.u8() else { return nil }
+                entries.append(ResourceEntry(id: id, state: st, failCount: fc))
+            }
+            m = .resourceReport(probed: p == 1, entries: entries)
+        case .resourceCommand:
+            guard let v = view(&r), let n = r.u16(), NodeID(n).isValid, let id = r.string(),
+                  let a = r.u8().flatMap(ResourceAction.init(rawValue:)) else { return nil }
+            m = .resourceCommand(view: v, node: NodeID(n), id: id, action: a)
         }
         return r.remaining == 0 ? m : nil
     }

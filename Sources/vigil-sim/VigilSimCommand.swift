@@ -23,7 +23,9 @@ struct VigilSimCommand: ParsableCommand {
     var fenceLatencyMs: ClosedRange<Int64> { fenceLatency.range }
     @Flag(help: "Fault injection for testing the simulator itself: turn off the self-pause rule.")
     var plantBugNoSelfPause = false
-    @Flag(help: "Random sweep with fencing: devices, failing levels, watchdog self-fencing.") var fencing = false
+    @Flag(help: "Random sweep with fencing: devices, failing levels, watchdog self-fencing, and resources.") var fencing = false
+    @Flag(help: "Fault injection for testing the simulator itself: resources move before their lost node is fenced.")
+    var plantBugNoFenceGate = false
 
     @Option(help: "Cluster config file: simulate its nodes and timing.") var config: String?
     @Option(help: "Scenario with --config: silent-death, frozen, steady, fence-race, fence-time.") var scenario: Scenario = .silentDeath
@@ -47,8 +49,9 @@ struct VigilSimCommand: ParsableCommand {
 
     private func sweep() {
         let r = Sweep.run(nodes: nodes, seeds: firstSeed..<(firstSeed + UInt64(seeds)),
-                          selfPauseRule: !plantBugNoSelfPause, fencing: fencing)
+                          selfPauseRule: !plantBugNoSelfPause, fencing: fencing, fenceGate: !plantBugNoFenceGate)
         let flags = (plantBugNoSelfPause ? " --plant-bug-no-self-pause" : "") + (fencing ? " --fencing" : "")
+            + (plantBugNoFenceGate ? " --plant-bug-no-fence-gate" : "")
         for f in r.failures.prefix(10) {
             print("seed \(f.seed): \(f.violations[0])")
             print("  replay: vigil-sim --nodes \(nodes) --seed \(f.seed)\(flags) --trace")
@@ -64,7 +67,8 @@ struct VigilSimCommand: ParsableCommand {
     }
 
     private func replay(_ seed: UInt64) {
-        let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: !plantBugNoSelfPause, fencing: fencing)
+        let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: !plantBugNoSelfPause, fencing: fencing,
+                                fenceGate: !plantBugNoFenceGate)
         print("timing: interval \(sc.config.timing.interval), deadline \(sc.config.timing.deadline); links:",
               sc.links.map { "loss \(Int($0.loss * 1000))‰ delay \($0.delay) jitter \($0.jitter)" }.joined(separator: "; "))
         for (t, s) in sc.steps.sorted(by: { $0.0 < $1.0 }) where trace { print("t=\(t) step \(s)") }

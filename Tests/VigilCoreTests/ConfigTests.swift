@@ -232,7 +232,6 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.placementUnits.map(\.resources), [["vip", "pg"], ["web1"], ["web2"]])
         XCTAssertTrue(c.derivedValues.contains("resources with every node up: vip -> node1, pg -> node1, web1 -> node2, web2 -> node3"),
                       "\(c.derivedValues.last ?? "")")
-        XCTAssertTrue(c.warnings.contains { $0.message.contains("not run yet") }, "says plainly that nothing runs them yet")
         let bad: [(String, String, String)] = [
             ("agent = \"ocf:heartbeat:pgsql\"", "agent = \"heartbeat/pgsql\"", "is not ocf:PROVIDER:TYPE"),
             ("avoid = [\"node1\"]\n[[resource]]\nid = \"web2\"", "avoid = [\"nodeX\"]\n[[resource]]\nid = \"web2\"", "unknown node 'nodeX'"),

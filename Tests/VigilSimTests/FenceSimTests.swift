@@ -23,6 +23,14 @@ final class FenceSimTests: XCTestCase {
 
     func testFencingSweepFiveNodes() { _ = sweep(nodes: 5, seeds: 1..<41) }
 
+    /// The sweeps carry resources (a group and an N+M pair). Planted bug: let resources of a lost
+    /// node move before it is fenced; the simulator must see a resource active on two nodes.
+    func testPlantedBugNoFenceGateIsFound() {
+        let r = Sweep.run(nodes: 5, seeds: 1..<21, fencing: true, fenceGate: false)
+        XCTAssertTrue(r.failures.contains { $0.violations.contains { $0.rule == "double-active" } },
+                      "moving resources before fencing went unnoticed")
+    }
+
     /// Two nodes, full split, both quorate (two_node): with a static delay on node 1, node 1 always
     /// survives and node 2 is always off; without any delay both end up off in most runs.
     func testTwoNodeSplitEndsWithOneSurvivor() {

@@ -1,0 +1,259 @@
+/// The resource supervisor's decisions (pure). Every node probes its resources at start and
+/// reports their local state (`resourceReport`). One *owner* decides: the same node that would
+/// fence (lowest member of the quorate view that is not itself pending). Once every member has
+/// probed, it places resources (`Placer`) and tells nodes to stop or start them
+/// (`resourceCommand`), stopping everywhere else before starting anywhere, one group member at a
+/// time in order. A resource last seen on a node that must be fenced stays frozen until the fence
+/// succeeded. A stop that fails makes that node pending for fencing (as Pacemaker does): never a
+/// second start elsewhere first.
+
+/// What to do when a resource's monitor fails (Pacemaker's on-fail).
+public enum OnFail: String, Sendable, Equatable, CaseIterable {
+    case restart, move, fence, block, ignore
+}
+
+public struct ResourcePolicy: Equatable, Sendable {
+    public var units: [PlacementUnit] = []
+    public var onFail: [String: OnFail] = [:]
+    public init(units: [PlacementUnit] = [], onFail: [String: OnFail] = [:]) {
+        self.units = units
+        self.onFail = onFail
+    }
+    public var ids: [String] { units.flatMap(\.resources) }
+    public var isEmpty: Bool { units.isEmpty }
+}
+
+/// What the shell must run on this node.
+public enum ResourceOp: String, Sendable {
+    case probe, start, stop, monitor
+}
+
+public struct ResourceOrder: Equatable, Sendable {
+    public var id: String
+    public var op: ResourceOp
+}
+
+/// How an operation ended, as the shell read the agent's exit code.
+public enum ResourceOutcome: String, Sendable {
+    case running, stopped, failed, stopFailed
+}
+
+public enum ResourceNotice: Equatable, Sendable {
+    /// This node's state of a resource changed.
+    case state(id: String, ResourceState, failCount: Int)
+    /// The owner asked `node` to start or stop `id`.
+    case command(id: String, node: NodeID, action: ResourceAction)
+    /// A stop failed on `node`: it will be fenced before the resource runs anywhere else.
+    case escalate(id: String, node: NodeID)
+}
+
+struct PeerReport: Equatable, Sendable {
+    var probed: Bool
+    var entries: [String: ResourceEntry]
+}
+
+struct SupervisorState: Equatable, Sendable {
+    var local: [String: ResourceEntry] = [:]
+    var probesSent = false
+    var reports: [NodeID: PeerReport] = [:]
+    /// The last node seen with each resource possibly active (kept after that node is lost).
+    var lastKnown: [String: NodeID] = [:]
+    var changed = true
+    var lastReportSent = Instant.zero
+    var lastDecision = Instant.zero
+    /// (node, resource) -> when a command was last sent, so it is not repeated every tick.
+    var sent: [String: Instant] = [:]
+}
+
+extension Node {
+    /// Every node's last report (this node's own included).
+    public var resourceReports: [NodeID: [String: ResourceEntry]] { supervisor.reports.mapValues(\.entries) }
+    public var localResources: [String: ResourceEntry] { supervisor.local }
+
+    /// The node that decides placement and fences: lowest member of a quorate view not itself pending.
+    var owner: NodeID? { view.quorate ? view.nodes.subtracting(NodeSet(needsFencing.keys)).min : nil }
+
+    mutating func supervisorStep(_ now: Instant, _ out: inout [Effect]) {
+        let policy = config.resources
+        guard !policy.isEmpty, !leaving else { return }
+        if !supervisor.probesSent {
+            supervisor.probesSent = true
+            for id in policy.ids {
+                supervisor.local[id] = ResourceEntry(id: id, state: .unknown, failCount: 0)
+                out.append(.resource(ResourceOrder(id: id, op: .probe)))
+            }
+        }
+        if supervisor.changed || now - supervisor.lastReportSent >= .seconds(1) { sendReport(now, &out) }
+        if owner == id && now - supervisor.lastDecision >= config.timing.interval * 5 {
+            supervisor.lastDecision = now
+            decide(now, &out)
+        }
+    }
+
+    private var probedAll: Bool { supervisor.local.values.allSatisfy { $0.state != .unknown } }
+
+    private mutating func sendReport(_ now: Instant, _ out: inout [Effect]) {
+        supervisor.changed = false
+        supervisor.lastReportSent = now
+        let entries = supervisor.local.values.sorted { $0.id < $1.id }
+        noteReport(from: id, probed: probedAll, entries: entries)
+        broadcast(.resourceReport(probed: probedAll, entries: entries), &out)
+    }
+
+    private mutating func noteReport(from n: NodeID, probed: Bool, entries: [ResourceEntry]) {
+        supervisor.reports[n] = PeerReport(probed: probed, entries: Dictionary(entries.map { ($0.id, $0) }) { a, _ in a })
+        for e in entries {
+            if e.state.mayBeActive { supervisor.lastKnown[e.id] = n }
+            else if supervisor.lastKnown[e.id] == n { supervisor.lastKnown[e.id] = nil }
+        }
+    }
+
+    mutating func receiveResource(_ m: Message, from sender: Member, _ now: Instant, _ out: inout [Effect]) {
+        guard !config.resources.isEmpty else { return }
+        switch m {
+        case let .resourceReport(probed, entries):
+            noteReport(from: sender.node, probed: probed, entries: entries)
+        case let .resourceCommand(v, node, rid, action):
+            guard node == id, v == view.id, owner == sender.node else { return }
+            command(rid, action, &out)
+        default:
+            break
+        }
+    }
+
+    /// Carries out a command from the owner on this node.
+    private mutating func command(_ rid: String, _ action: ResourceAction, _ out: inout [Effect]) {
+        guard var e = supervisor.local[rid] else { return }
+        switch action {
+        case .start where e.state == .stopped:
+            e.state = .starting
+            out.append(.resource(ResourceOrder(id: rid, op: .start)))
+        case .stop where e.state == .running || e.state == .failed || e.state == .starting:
+            e.state = .stopping
+            out.append(.resource(ResourceOrder(id: rid, op: .stop)))
+        default:
+            return
+        }
+        setLocal(e, &out)
+    }
+
+    private mutating func setLocal(_ e: ResourceEntry, _ out: inout [Effect]) {
+        supervisor.local[e.id] = e
+        supervisor.changed = true
+        out.append(.notice(.resource(.state(id: e.id, e.state, failCount: Int(e.failCount)))))
+    }
+
+    /// The shell's report on an operation.
+    mutating func resourceDone(_ rid: String, _ op: ResourceOp, _ outcome: ResourceOutcome, _ now: Instant, _ out: inout [Effect]) {
+        guard var e = supervisor.local[rid] else { return }
+        let onFail = config.resources.onFail[rid] ?? .restart
+        switch (op, outcome) {
+        case (.monitor, .failed) where onFail == .ignore:
+            return
+        case (.monitor, _) where e.state != .running:
+            return  // a late monitor of something already being stopped
+        case (_, .running): e.state = .running
+        case (_, .stopped): e.state = op == .monitor ? .failed : .stopped
+        case (_, .failed): e.state = .failed
+        case (_, .stopFailed): e.state = .stopFailed
+        }
+        if e.state == .failed && (op == .start || op == .monitor) { e.failCount = e.failCount &+ (e.failCount < 255 ? 1 : 0) }
+        setLocal(e, &out)
+        sendReport(now, &out)
+        // A stop that failed keeps the node here (it must be fenced, not leave "cleanly").
+        if leavingAfterStop && !supervisor.local.values.contains(where: { $0.state.mayBeActive }) {
+            handleLeave(&out)
+        }
+    }
+
+    /// The owner's decision: stop what runs where it should not, then start where it should.
+    private mutating func decide(_ now: Instant, _ out: inout [Effect]) {
+        let members = view.nodes
+        guard members.allSatisfy({ supervisor.reports[$0]?.probed == true }) else { return }
+        // Forget what ran on nodes since fenced; escalate failed stops to fencing.
+        for (rid, n) in supervisor.lastKnown where !members.contains(n) && (needsFencing[n] == nil || !config.fenceGate) {
+            supervisor.lastKnown[rid] = nil
+        }
+        var current: [String: NodeID] = [:]
+        var failCounts: [String: [NodeID: Int]] = [:]
+        var active: [String: [NodeID]] = [:]
+        for n in members {
+            for (rid, e) in supervisor.reports[n]?.entries ?? [:] {
+                if e.state.mayBeActive { active[rid, default: []].append(n) }
+                if e.failCount > 0 { failCounts[rid, default: [:]][n] = Int(e.failCount) }
+                if e.state == .stopFailed, needsFencing[n] == nil, let inc = view.members.first(where: { $0.node == n })?.incarnation {
+                    out.append(.notice(.resource(.escalate(id: rid, node: n))))
+                    needsFencing[n] = inc
+                    fence.pendingSince[n] = now
+                    out.append(.notice(.fence(.pending(Member(n, inc)))))
+                }
+            }
+        }
+        for (rid, n) in supervisor.lastKnown { current[rid] = active[rid]?.sorted().first ?? n }
+        var input = PlacementInput(units: config.resources.units, members: members, quorate: view.quorate)
+        input.unclean = config.fenceGate ? NodeSet(needsFencing.keys) : .empty
+        input.current = current
+        input.failCounts = failCounts
+        let placed = Placer.place(input)
+        for u in config.resources.units {
+            guard case .on(let target)? = placed[u.resources.first!] else {
+                // Frozen: wait for the fence. Stopped: stop everywhere.
+                if case .stopped? = placed[u.resources.first!] {
+                    for rid in u.resources.reversed() { for n in active[rid] ?? [] { send(rid, .stop, to: n, now, &out) } }
+                }
+                continue
+            }
+            var elsewhere = false
+            for rid in u.resources.reversed() {
+                for n in active[rid] ?? [] where n != target || state(rid, on: n) == .failed {
+                    if (config.resources.onFail[rid] ?? .restart) == .block && state(rid, on: n) == .failed { elsewhere = true; continue }
+                    if (config.resources.onFail[rid] ?? .restart) == .fence && state(rid, on: n) == .failed {
+                        if needsFencing[n] == nil, let inc = view.members.first(where: { $0.node == n })?.incarnation {
+                            needsFencing[n] = inc
+                            fence.pendingSince[n] = now
+                            out.append(.notice(.fence(.pending(Member(n, inc)))))
+                        }
+                        elsewhere = true
+                        continue
+                    }
+                    send(rid, .stop, to: n, now, &out)
+                    elsewhere = true
+                }
+            }
+            guard !elsewhere else { continue }
+            for rid in u.resources {
+                switch state(rid, on: target) {
+                case .running: continue
+                case .stopped: send(rid, .start, to: target, now, &out)
+                default: break
+                }
+                break
+            }
+        }
+    }
+
+    private func state(_ rid: String, on n: NodeID) -> ResourceState {
+        supervisor.reports[n]?.entries[rid]?.state ?? .unknown
+    }
+
+    private mutating func send(_ rid: String, _ action: ResourceAction, to n: NodeID, _ now: Instant, _ out: inout [Effect]) {
+        let key = "\(n.rawValue)/\(rid)/\(action.rawValue)"
+        if let at = supervisor.sent[key], now - at < .seconds(1) { return }
+        supervisor.sent[key] = now
+        out.append(.notice(.resource(.command(id: rid, node: n, action: action))))
+        if n == id {
+            command(rid, action, &out)
+        } else {
+            broadcast(.resourceCommand(view: view.id, node: n, id: rid, action: action), &out)
+        }
+    }
+
+    /// Leaving gracefully with resources active: stop them first, then say goodbye.
+    mutating func stopAllBeforeLeaving(_ out: inout [Effect]) -> Bool {
+        let active = supervisor.local.values.filter { $0.state.mayBeActive }
+        guard !active.isEmpty else { return false }
+        leavingAfterStop = true
+        for e in active.sorted(by: { $0.id > $1.id }) where e.state != .stopping { command(e.id, .stop, &out) }
+        return true
+    }
+}
