@@ -68,8 +68,8 @@ extension ConfigValidator {
         for sec in doc.sections where sec.name == "resource" {
             let s = SectionReader(section: sec, file: doc.file)
             let id = try s.string("id", required: true)!
-            guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }) else {
-                throw diag(s.line("id"), .error, "resource id '\(id)' must be letters, digits, _ - .", "e.g. id = \"db\"")
+            guard !id.isEmpty, id.utf8.count <= 64, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }) else {
+                throw diag(s.line("id"), .error, "resource id '\(id)' must be 1-64 letters, digits, _ - .", "e.g. id = \"db\"")
             }
             guard !out.contains(where: { $0.id == id }) else {
                 throw diag(s.line("id"), .error, "resource '\(id)' is defined twice", "give each resource its own id")

@@ -63,6 +63,19 @@ struct SupervisorState: Equatable, Sendable {
     var lastDecision = Instant.zero
     /// (node, resource) -> when a command was last sent, so it is not repeated every tick.
     var sent: [String: Instant] = [:]
+    var version: UInt32 = 0
+    /// Commands: the owner's counter, and the latest (view, seq) this node obeyed.
+    var commandSeq: UInt32 = 0
+    var obeyed = (ViewID.none, UInt32(0))
+    /// Latest report version seen per node incarnation: older copies arriving late are ignored.
+    var versions: [NodeID: (Incarnation, UInt32)] = [:]
+
+    static func == (a: SupervisorState, b: SupervisorState) -> Bool {
+        a.local == b.local && a.probesSent == b.probesSent && a.reports == b.reports && a.lastKnown == b.lastKnown
+            && a.version == b.version && a.sent == b.sent && a.commandSeq == b.commandSeq
+            && a.obeyed.0 == b.obeyed.0 && a.obeyed.1 == b.obeyed.1
+            && a.versions.mapValues { [$0.0, UInt64($0.1)] } == b.versions.mapValues { [$0.0, UInt64($0.1)] }
+    }
 }
 
 extension Node {
@@ -97,7 +110,8 @@ extension Node {
         supervisor.lastReportSent = now
         let entries = supervisor.local.values.sorted { $0.id < $1.id }
         noteReport(from: id, probed: probedAll, entries: entries)
-        broadcast(.resourceReport(probed: probedAll, entries: entries), &out)
+        supervisor.version &+= 1
+        broadcast(.resourceReport(version: supervisor.version, probed: probedAll, entries: entries), &out)
     }
 
     private mutating func noteReport(from n: NodeID, probed: Bool, entries: [ResourceEntry]) {
@@ -111,10 +125,15 @@ extension Node {
     mutating func receiveResource(_ m: Message, from sender: Member, _ now: Instant, _ out: inout [Effect]) {
         guard !config.resources.isEmpty else { return }
         switch m {
-        case let .resourceReport(probed, entries):
+        case let .resourceReport(version, probed, entries):
+            if let (inc, v) = supervisor.versions[sender.node], inc == sender.incarnation, v >= version { return }
+            if let (inc, _) = supervisor.versions[sender.node], inc > sender.incarnation { return }
+            supervisor.versions[sender.node] = (sender.incarnation, version)
             noteReport(from: sender.node, probed: probed, entries: entries)
-        case let .resourceCommand(v, node, rid, action):
+        case let .resourceCommand(v, seq, node, rid, action):
             guard node == id, v == view.id, owner == sender.node else { return }
+            if supervisor.obeyed.0 == v && supervisor.obeyed.1 >= seq { return }
+            supervisor.obeyed = (v, seq)
             command(rid, action, &out)
         default:
             break
@@ -244,7 +263,8 @@ extension Node {
         if n == id {
             command(rid, action, &out)
         } else {
-            broadcast(.resourceCommand(view: view.id, node: n, id: rid, action: action), &out)
+            supervisor.commandSeq &+= 1
+            broadcast(.resourceCommand(view: view.id, seq: supervisor.commandSeq, node: n, id: rid, action: action), &out)
         }
     }
 

@@ -115,9 +115,12 @@ public enum Message: Equatable, Sendable {
     /// The sender's attempt on `target` ended.
     case fenceOutcome(target: Member, result: FenceResult, level: UInt8, tookMs: UInt32)
     /// The sender's local resources: whether it has probed them all, and each one's state.
-    case resourceReport(probed: Bool, entries: [ResourceEntry])
-    /// The decision owner of `view` tells `node` to start or stop resource `id`.
-    case resourceCommand(view: ViewID, node: NodeID, id: String, action: ResourceAction)
+    /// `version` grows with every report of one incarnation (the same report goes out on every
+    /// link, so an older one can arrive after a newer one).
+    case resourceReport(version: UInt32, probed: Bool, entries: [ResourceEntry])
+    /// The decision owner of `view` tells `node` to start or stop resource `id`. `seq` grows with
+    /// every command of that owner: a late copy of an older command is ignored.
+    case resourceCommand(view: ViewID, seq: UInt32, node: NodeID, id: String, action: ResourceAction)
 
     public var type: MessageType {
         switch self {
@@ -170,7 +173,8 @@ public enum Message: Equatable, Sendable {
             w.u8(result.rawValue)
             w.u8(level)
             w.u32(took)
-        case let .resourceReport(probed, entries):
+        case let .resourceReport(version, probed, entries):
+            w.u32(version)
             w.u8(probed ? 1 : 0)
             w.u8(UInt8(min(entries.count, 255)))
             for e in entries.prefix(255) {
@@ -178,8 +182,9 @@ public enum Message: Equatable, Sendable {
                 w.u8(e.state.rawValue)
                 w.u8(e.failCount)
             }
-        case let .resourceCommand(view, node, id, action):
+        case let .resourceCommand(view, seq, node, id, action):
             Message.put(view, &w)
+            w.u32(seq)
             w.u16(node.rawValue)
             w.string(id)
             w.u8(action.rawValue)
@@ -221,17 +226,17 @@ public enum Message: Equatable, Sendable {
                   let took = r.u32() else { return nil }
             m = .fenceOutcome(target: t, result: res, level: l, tookMs: took)
         case .resourceReport:
-            guard let p = r.u8(), p <= 1, let n = r.u8() else { return nil }
+            guard let version = r.u32(), let p = r.u8(), p <= 1, let n = r.u8() else { return nil }
             var entries: [ResourceEntry] = []
             for _ in 0..<n {
                 guard let id = r.string(), let st = r.u8().flatMap(ResourceState.init(rawValue:)), let fc = r.u8() else { return nil }
                 entries.append(ResourceEntry(id: id, state: st, failCount: fc))
             }
-            m = .resourceReport(probed: p == 1, entries: entries)
+            m = .resourceReport(version: version, probed: p == 1, entries: entries)
         case .resourceCommand:
-            guard let v = view(&r), let n = r.u16(), NodeID(n).isValid, let id = r.string(),
+            guard let v = view(&r), let seq = r.u32(), let n = r.u16(), NodeID(n).isValid, let id = r.string(),
                   let a = r.u8().flatMap(ResourceAction.init(rawValue:)) else { return nil }
-            m = .resourceCommand(view: v, node: NodeID(n), id: id, action: a)
+            m = .resourceCommand(view: v, seq: seq, node: NodeID(n), id: id, action: a)
         }
         return r.remaining == 0 ? m : nil
     }
