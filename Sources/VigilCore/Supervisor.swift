@@ -64,16 +64,18 @@ struct SupervisorState: Equatable, Sendable {
     /// (node, resource) -> when a command was last sent, so it is not repeated every tick.
     var sent: [String: Instant] = [:]
     var version: UInt32 = 0
-    /// Commands: the owner's counter, and the latest (view, seq) this node obeyed.
+    /// Commands: the owner's counter, and per resource the latest (view, seq) this node obeyed
+    /// (per resource: two commands sent together may arrive in either order).
     var commandSeq: UInt32 = 0
-    var obeyed = (ViewID.none, UInt32(0))
+    /// (The owner can change within one view, when a pending node is fenced: so keyed by sender too.)
+    var obeyed: [String: (ViewID, NodeID, UInt32)] = [:]
     /// Latest report version seen per node incarnation: older copies arriving late are ignored.
     var versions: [NodeID: (Incarnation, UInt32)] = [:]
 
     static func == (a: SupervisorState, b: SupervisorState) -> Bool {
         a.local == b.local && a.probesSent == b.probesSent && a.reports == b.reports && a.lastKnown == b.lastKnown
             && a.version == b.version && a.sent == b.sent && a.commandSeq == b.commandSeq
-            && a.obeyed.0 == b.obeyed.0 && a.obeyed.1 == b.obeyed.1
+            && a.obeyed.mapValues { "\($0.0)/\($0.1)/\($0.2)" } == b.obeyed.mapValues { "\($0.0)/\($0.1)/\($0.2)" }
             && a.versions.mapValues { [$0.0, UInt64($0.1)] } == b.versions.mapValues { [$0.0, UInt64($0.1)] }
     }
 }
@@ -132,8 +134,8 @@ extension Node {
             noteReport(from: sender.node, probed: probed, entries: entries)
         case let .resourceCommand(v, seq, node, rid, action):
             guard node == id, v == view.id, owner == sender.node else { return }
-            if supervisor.obeyed.0 == v && supervisor.obeyed.1 >= seq { return }
-            supervisor.obeyed = (v, seq)
+            if let (ov, on, os) = supervisor.obeyed[rid], ov == v, on == sender.node, os >= seq { return }
+            supervisor.obeyed[rid] = (v, sender.node, seq)
             command(rid, action, &out)
         default:
             break
