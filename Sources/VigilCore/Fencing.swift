@@ -168,7 +168,7 @@ extension Node {
         }
     }
 
-    private mutating func addPending(_ m: Member, _ now: Instant, _ out: inout [Effect]) {
+    mutating func addPending(_ m: Member, _ now: Instant, _ out: inout [Effect]) {
         guard (needsFencing[m.node] ?? 0) < m.incarnation, !isFenced(m) else { return }
         needsFencing[m.node] = m.incarnation
         fence.pendingSince[m.node] = now

@@ -202,11 +202,9 @@ extension Node {
             for (rid, e) in supervisor.reports[n]?.entries ?? [:] {
                 if e.state.mayBeActive { active[rid, default: []].append(n) }
                 if e.failCount > 0 { failCounts[rid, default: [:]][n] = Int(e.failCount) }
-                if e.state == .stopFailed, needsFencing[n] == nil, let inc = view.members.first(where: { $0.node == n })?.incarnation {
+                if e.state == .stopFailed, needsFencing[n] == nil {
                     out.append(.notice(.resource(.escalate(id: rid, node: n))))
-                    needsFencing[n] = inc
-                    fence.pendingSince[n] = now
-                    out.append(.notice(.fence(.pending(Member(n, inc)))))
+                    requireFencing(n, now, &out)
                 }
             }
         }
@@ -227,18 +225,12 @@ extension Node {
             var elsewhere = false
             for rid in u.resources.reversed() {
                 for n in active[rid] ?? [] where n != target || state(rid, on: n) == .failed {
-                    if (config.resources.onFail[rid] ?? .restart) == .block && state(rid, on: n) == .failed { elsewhere = true; continue }
-                    if (config.resources.onFail[rid] ?? .restart) == .fence && state(rid, on: n) == .failed {
-                        if needsFencing[n] == nil, let inc = view.members.first(where: { $0.node == n })?.incarnation {
-                            needsFencing[n] = inc
-                            fence.pendingSince[n] = now
-                            out.append(.notice(.fence(.pending(Member(n, inc)))))
-                        }
-                        elsewhere = true
-                        continue
-                    }
-                    send(rid, .stop, to: n, now, &out)
                     elsewhere = true
+                    switch (state(rid, on: n), config.resources.onFail[rid] ?? .restart) {
+                    case (.failed, .block): continue
+                    case (.failed, .fence): requireFencing(n, now, &out)
+                    default: send(rid, .stop, to: n, now, &out)
+                    }
                 }
             }
             guard !elsewhere else { continue }
@@ -251,6 +243,12 @@ extension Node {
                 break
             }
         }
+    }
+
+    /// A member whose resource cannot be stopped cleanly: it must be fenced before anything moves.
+    private mutating func requireFencing(_ n: NodeID, _ now: Instant, _ out: inout [Effect]) {
+        guard let m = view.members.first(where: { $0.node == n }) else { return }
+        addPending(m, now, &out)
     }
 
     private func state(_ rid: String, on n: NodeID) -> ResourceState {

@@ -2,6 +2,39 @@ import Glibc
 import VigilConfig
 import VigilCore
 
+/// The `<parameter name=... required=... obsoletes=...>` tags of an agent's XML metadata (the same
+/// shape in fence-agents and OCF resource agents).
+enum AgentMetadata {
+    struct Parameter {
+        var name: String
+        var required: Bool
+        var obsoletes: String?
+    }
+
+    static func parameters(_ xml: String) -> [Parameter] {
+        xml.split(separator: "<parameter ", omittingEmptySubsequences: false).dropFirst().compactMap { tag in
+            let head = String(tag.prefix { $0 != ">" })
+            guard let name = attribute("name", head) else { return nil }
+            return Parameter(name: name, required: attribute("required", head) == "1", obsoletes: attribute("obsoletes", head))
+        }
+    }
+
+    private static func attribute(_ name: String, _ tag: String) -> String? {
+        guard let r = tag.firstRange(of: " " + name + "=\"") ?? (tag.hasPrefix(name + "=\"") ? tag.firstRange(of: name + "=\"") : nil) else { return nil }
+        let rest = tag[r.upperBound...]
+        return rest.firstIndex(of: "\"").map { String(rest[..<$0]) }
+    }
+}
+
+/// A plugin's output into the log, line by line (at most `lines` per stream), under `prefix`.
+func logOutput(_ log: Log, _ prefix: String, stdout: String, stderr: String, peer: String? = nil, lines: Int = 50) {
+    for (stream, text) in [("stdout", stdout), ("stderr", stderr)] {
+        for line in text.split(separator: "\n").prefix(lines) where !line.trimmingSpaces.isEmpty {
+            log.log(.info, "\(prefix) \(stream): \(line.prefix(300))", peer: peer)
+        }
+    }
+}
+
 struct Problem: Error {
     let message: String
     init(_ m: String) { message = m }
@@ -125,22 +158,14 @@ enum DeviceFence {
             return .success(Metadata(known: Set(names), required: [], aliases: [:]))
         case .fenceAgent:
             var m = Metadata(known: [], required: [], aliases: [:])
-            for tag in a.run.stdout.split(separator: "<parameter ", omittingEmptySubsequences: false).dropFirst() {
-                let head = String(tag.prefix { $0 != ">" })
-                guard let name = attribute("name", head) else { continue }
-                m.known.insert(name)
-                if attribute("required", head) == "1" { m.required.insert(name) }
-                if let old = attribute("obsoletes", head) { m.aliases[old] = name }
+            for p in AgentMetadata.parameters(a.run.stdout) {
+                m.known.insert(p.name)
+                if p.required { m.required.insert(p.name) }
+                if let old = p.obsoletes { m.aliases[old] = p.name }
             }
             guard !m.known.isEmpty else { return .failure(Problem("\(d.spec.agent) metadata: no <parameter> in its output")) }
             return .success(m)
         }
-    }
-
-    private static func attribute(_ name: String, _ tag: String) -> String? {
-        guard let r = tag.firstRange(of: " " + name + "=\"") ?? (tag.hasPrefix(name + "=\"") ? tag.firstRange(of: name + "=\"") : nil) else { return nil }
-        let rest = tag[r.upperBound...]
-        return rest.firstIndex(of: "\"").map { String(rest[..<$0]) }
     }
 
     /// Checks the configured parameters against the metadata: unknown or missing required ones are

@@ -79,13 +79,7 @@ final class FenceRunner: @unchecked Sendable {
         cond.unlock()
     }
 
-    func takeOutcomes() -> [Outcome] {
-        cond.lock()
-        defer { cond.unlock() }
-        let o = outcomes
-        outcomes = []
-        return o
-    }
+    func takeOutcomes() -> [Outcome] { cond.drain(&outcomes) }
 
     func deviceStates() -> [StatusSnapshot.FenceDeviceState] {
         cond.locked { states.values.sorted { $0.name < $1.name } }
@@ -122,7 +116,7 @@ final class FenceRunner: @unchecked Sendable {
                 cond.locked { if running[o.id] != nil { running[o.id] = pid } }
             })
             cond.locked { if running[o.id] != nil { running[o.id] = 0 } }
-            logOutput(devName, a.run, peer: target)
+            logOutput(log, "plugin \(devName)", stdout: a.run.stdout, stderr: a.run.stderr, peer: target)
             details.append("\(devName): \(a.message) (\(a.run.duration.milliseconds.rounded1) ms)")
             switch a.verdict {
             case .ok: continue
@@ -135,15 +129,6 @@ final class FenceRunner: @unchecked Sendable {
             }
         }
         return Outcome(order: o.id, target: o.target.node, result: .success, detail: details.joined(separator: "; "))
-    }
-
-    /// A plugin's output goes to the log, line by line, named after the device.
-    private func logOutput(_ device: String, _ r: PluginRun, peer: String? = nil) {
-        for (stream, text) in [("stdout", r.stdout), ("stderr", r.stderr)] {
-            for line in text.split(separator: "\n").prefix(50) where !line.trimmingSpaces.isEmpty {
-                log.log(.info, "plugin \(device) \(stream): \(line.prefix(300))", peer: peer)
-            }
-        }
     }
 
     /// Periodic `monitor` (fence-agents) or `status` (cluster-glue) of each device.
@@ -167,7 +152,7 @@ final class FenceRunner: @unchecked Sendable {
                     }
                     if before != state {
                         log.log(state == "ok" ? .notice : .error, "fence device \(spec.name) monitor: \(state)" + (a.verdict == .ok ? "" : ": \(a.message)"))
-                        if a.verdict != .ok { logOutput(spec.name, a.run) }
+                        if a.verdict != .ok { logOutput(log, "plugin \(spec.name)", stdout: a.run.stdout, stderr: a.run.stderr) }
                     }
                     next[spec.name] = Clock.monotonic() + spec.monitorInterval
                 }

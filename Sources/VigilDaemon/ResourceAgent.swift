@@ -173,15 +173,7 @@ public struct ResourceAgentRunner: Sendable {
     public func parameters(_ agent: AgentRef) -> [String: Bool]? {
         let o = run(agent, action: "meta-data", instance: "meta-data", params: [], timeout: .seconds(10))
         guard o.result == .ok else { return nil }
-        var out: [String: Bool] = [:]
-        for tag in o.stdout.split(separator: "<parameter ", omittingEmptySubsequences: false).dropFirst() {
-            let head = String(tag.prefix { $0 != ">" })
-            guard let r = head.firstRange(of: "name=\"") else { continue }
-            let rest = head[r.upperBound...]
-            guard let end = rest.firstIndex(of: "\"") else { continue }
-            out[String(rest[..<end])] = head.contains("required=\"1\"")
-        }
-        return out
+        return Dictionary(AgentMetadata.parameters(o.stdout).map { ($0.name, $0.required) }) { a, b in a || b }
     }
 }
 

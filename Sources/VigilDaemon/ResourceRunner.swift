@@ -38,13 +38,7 @@ final class ResourceRunner: @unchecked Sendable {
         }
     }
 
-    func take() -> [Done] {
-        cond.lock()
-        defer { cond.unlock() }
-        let d = done
-        done = []
-        return d
-    }
+    func take() -> [Done] { cond.drain(&done) }
 
     private func finish(_ d: Done) {
         cond.lock()
@@ -66,11 +60,7 @@ final class ResourceRunner: @unchecked Sendable {
         let params = spec.params.map { ($0.0, $0.1.replacing("%n", with: nodeName)) }
         let r = agents.run(agent, action: action, instance: id, params: params, timeout: timeout,
                            interval: op == .monitor ? spec.monitorInterval : .zero)
-        for (stream, text) in [("stdout", r.stdout), ("stderr", r.stderr)] {
-            for line in text.split(separator: "\n").prefix(20) where !line.trimmingSpaces.isEmpty {
-                log.log(.info, "resource \(id) \(op.rawValue) \(stream): \(line.prefix(300))")
-            }
-        }
+        logOutput(log, "resource \(id) \(op.rawValue)", stdout: r.stdout, stderr: r.stderr, lines: 20)
         let outcome: ResourceOutcome
         switch (op, r.result) {
         case (.stop, .ok), (.stop, .notRunning): outcome = .stopped

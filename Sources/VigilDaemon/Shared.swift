@@ -55,13 +55,7 @@ final class Shared: @unchecked Sendable {
         cond.unlock()
     }
 
-    func takeRequests() -> [Request] {
-        cond.lock()
-        defer { cond.unlock() }
-        let r = requests
-        requests = []
-        return r
-    }
+    func takeRequests() -> [Request] { cond.drain(&requests) }
 }
 
 /// A pipe whose read end wakes the heartbeat loop's poll (signals and control requests write to it).

@@ -30,6 +30,15 @@ final class Condition: @unchecked Sendable {
         pthread_cond_timedwait(&cond, &mutex, &ts)
     }
 
+    /// Takes everything queued in `items` (under the lock), leaving it empty.
+    func drain<T>(_ items: inout [T]) -> [T] {
+        lock()
+        defer { unlock() }
+        let taken = items
+        items = []
+        return taken
+    }
+
     func locked<T>(_ body: () -> T) -> T {
         lock()
         defer { unlock() }
