@@ -20,6 +20,10 @@ public struct ResourceSpec: Sendable, Equatable {
     public var group: String?
     /// Resources with the same spread tag never share a node (N+M).
     public var spread: String?
+    /// Mandatory colocation: runs only where this resource runs.
+    public var with: String?
+    /// Mandatory anti-colocation: never where these run.
+    public var apartFrom: [String] = []
     public var line: Int
     public var paramsLine: Int
 
@@ -33,7 +37,8 @@ public struct ResourceSpec: Sendable, Equatable {
 extension ClusterConfig {
     /// What the core's supervisor needs.
     public var resourcePolicy: ResourcePolicy {
-        ResourcePolicy(units: placementUnits, onFail: Dictionary(resources.map { ($0.id, $0.onFail) }) { a, _ in a })
+        ResourcePolicy(units: placementUnits, onFail: Dictionary(resources.map { ($0.id, $0.onFail) }) { a, _ in a },
+                       failureTimeout: Dictionary(resources.filter { $0.failureTimeout > .zero }.map { ($0.id, $0.failureTimeout) }) { a, _ in a })
     }
 
     /// Groups and plain resources as placement units, in file order (a group where its first
@@ -44,21 +49,45 @@ extension ClusterConfig {
         for r in resources {
             if let g = r.group, let i = groupIndex[g] {
                 out[i].resources.append(r.id)
+                out[i].apart += r.apartFrom
                 continue
             }
             if let g = r.group { groupIndex[g] = out.count }
             out.append(PlacementUnit(resources: [r.id], location: r.location, stickiness: r.stickiness,
-                                     migrationThreshold: r.migrationThreshold, spread: r.spread))
+                                     migrationThreshold: r.migrationThreshold, spread: r.spread,
+                                     with: r.with, apart: r.apartFrom))
         }
         return out
     }
 }
 
 extension ConfigValidator {
+    /// `with` and `apart_from` name known resources of other units; `with` does not chain.
+    func checkColocations(_ rs: [ResourceSpec]) throws(Diagnostic) {
+        func unit(_ id: String) -> String? { rs.first { $0.id == id }.map { $0.group ?? $0.id } }
+        for r in rs {
+            let sec = doc.sections.first { $0.name == "resource" && $0.line == r.line }
+            let s = sec.map { SectionReader(section: $0, file: doc.file) }
+            for (key, other) in [("with", r.with)].compactMap({ k, v in v.map { (k, $0) } }) + r.apartFrom.map({ ("apart_from", $0) }) {
+                let line = s?.line(key) ?? r.line
+                guard let u = unit(other) else {
+                    throw diag(line, .error, "\(key) names unknown resource '\(other)'", "resources are " + rs.map(\.id).joined(separator: ", "))
+                }
+                guard u != (r.group ?? r.id) else {
+                    throw diag(line, .error, "\(key) names '\(other)' of the same group", "a group is always on one node")
+                }
+                if key == "with", rs.first(where: { $0.id == other })?.with != nil {
+                    throw diag(line, .error, "'\(other)' is itself placed 'with' another resource",
+                               "point 'with' at the resource it follows (\(rs.first { $0.id == other }!.with!)) directly")
+                }
+            }
+        }
+    }
+
     static let resourceSections: [String: (array: Bool, keys: Set<String>)] = [
         "resource": (true, ["id", "agent", "params", "monitor_interval", "start_timeout", "stop_timeout",
                             "monitor_timeout", "on_fail", "migration_threshold", "failure_timeout", "stickiness",
-                            "prefer", "avoid", "group", "spread"]),
+                            "prefer", "avoid", "group", "spread", "with", "apart_from"]),
     ]
 
     func readResources(nodes: [NodeSpec], fencing: FencingConfig) throws(Diagnostic) -> [ResourceSpec] {
@@ -119,6 +148,11 @@ extension ConfigValidator {
             }
             if let l = lastGroup, l != group { closedGroups.insert(l) }
             lastGroup = group
+            let with = try s.string("with")
+            if with != nil, let g = group, out.last?.group == g {
+                throw diag(s.line("with"), .error, "'with' on a group member other than the first",
+                           "put it on the group's first resource: the group is placed as one")
+            }
             let interval = try s.duration("monitor_interval") ?? .seconds(10)
             out.append(ResourceSpec(
                 id: id, agent: agent, params: params, monitorInterval: interval,
@@ -129,8 +163,10 @@ extension ConfigValidator {
                 failureTimeout: try s.duration("failure_timeout") ?? .zero,
                 stickiness: Int(try s.integer("stickiness", in: 0...1_000_000) ?? 100),
                 location: location, group: group, spread: try s.string("spread"),
+                with: with, apartFrom: try s.strings("apart_from") ?? [],
                 line: sec.line, paramsLine: s.line("params")))
         }
+        try checkColocations(out)
         return out
     }
 }

@@ -32,7 +32,7 @@ extension Node {
             break  // handled by the node (round-trip times), not by membership
         case .fenceState, .fenceStarted, .fenceOutcome:
             receiveFence(m, from: sender, now, &out)
-        case .resourceReport, .resourceCommand:
+        case .resourceReport, .resourceCommand, .adminState:
             receiveResource(m, from: sender, now, &out)
         case .leave:
             cleanLeft[sender.node] = max(cleanLeft[sender.node] ?? 0, sender.incarnation)

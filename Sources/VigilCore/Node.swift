@@ -18,6 +18,8 @@ public enum Event: Sendable {
     case fenceConfirm(NodeID)
     /// The shell finished a resource operation on this node.
     case resourceDone(id: String, ResourceOp, ResourceOutcome)
+    /// Operator: standby, move, ban, clear, cleanup, restart (see Admin.swift).
+    case admin(AdminRequest)
 }
 
 /// Output of a node's step function, to be carried out by the shell (or the simulator) in order.
@@ -127,6 +129,8 @@ public struct Node: Sendable {
             fenceConfirm(n, now, &out)
         case let .resourceDone(rid, op, outcome):
             resourceDone(rid, op, outcome, now, &out)
+        case .admin(let r):
+            adminRequest(r, now, &out)
         }
         return out
     }

@@ -11,7 +11,10 @@
 ///    same spread set already placed there (N+M: at most one per node).
 /// 3. A group is placed as one unit (its first resource's preferences and the sum of its
 ///    members' fail counts), on one node.
-/// 4. Score = location score + stickiness if it runs there now; the highest wins; ties go to the
+/// 4. Colocation: a unit `with` another runs only on the node that one is placed on (placed after
+///    the others; stopped if that one is stopped or frozen). Anti-colocation (`apart`): never on a
+///    node where one of those is placed, whichever of the two was declared apart.
+/// 5. Score = location score + stickiness if it runs there now; the highest wins; ties go to the
 ///    node running fewer resources, then the lowest node id.
 public struct PlacementUnit: Equatable, Sendable {
     /// Resource ids, in start order (one for a plain resource, several for a group).
@@ -22,16 +25,22 @@ public struct PlacementUnit: Equatable, Sendable {
     public var migrationThreshold: Int
     /// Units with the same spread tag never share a node (N+M).
     public var spread: String?
+    /// Runs only where this resource (of another unit) runs (mandatory colocation).
+    public var with: String?
+    /// Never on the node of any of these resources (mandatory anti-colocation).
+    public var apart: [String]
 
     public static let never = Int.min
 
     public init(resources: [String], location: [NodeID: Int] = [:], stickiness: Int = 100,
-                migrationThreshold: Int = 3, spread: String? = nil) {
+                migrationThreshold: Int = 3, spread: String? = nil, with: String? = nil, apart: [String] = []) {
         self.resources = resources
         self.location = location
         self.stickiness = stickiness
         self.migrationThreshold = migrationThreshold
         self.spread = spread
+        self.with = with
+        self.apart = apart
     }
 }
 
@@ -88,12 +97,32 @@ public enum Placer {
             return out
         }
         let eligibleBase = input.members.subtracting(input.standby).subtracting(input.unclean)
-        // Units running somewhere keep priority in config order; the rest follow.
-        let ordered = pending.filter { isRunning($0, input) } + pending.filter { !isRunning($0, input) }
+        // Units running somewhere keep priority in config order; the rest follow; units colocated
+        // with another come after every other.
+        let free = pending.filter { $0.with == nil }
+        let ordered = free.filter { isRunning($0, input) } + free.filter { !isRunning($0, input) } + pending.filter { $0.with != nil }
+        func node(of rid: String) -> NodeID? {
+            switch out[rid] {
+            case .on(let n)?, .frozen(let n)?: n
+            default: nil
+            }
+        }
         for u in ordered {
             let here = u.resources.lazy.compactMap { input.current[$0] }.first
+            var allowed = eligibleBase
+            if let w = u.with {
+                guard let n = node(of: w), case .on? = out[w] else {
+                    setAll(u, .stopped(reason: "'\(w)' (colocated) is not placed"))
+                    continue
+                }
+                allowed = allowed.intersection(NodeSet([n]))
+            }
+            for a in u.apart { if let n = node(of: a) { allowed.remove(n) } }
+            for other in input.units where other.apart.contains(where: u.resources.contains) {
+                for r in other.resources { if let n = node(of: r) { allowed.remove(n) } }
+            }
             var best: (score: Int, load: Int, node: NodeID)?
-            for n in eligibleBase {
+            for n in allowed {
                 let loc = u.location[n] ?? 0
                 if loc == PlacementUnit.never { continue }
                 let fails = u.resources.reduce(0) { $0 + (input.failCounts[$1]?[n] ?? 0) }

@@ -15,9 +15,12 @@ public enum OnFail: String, Sendable, Equatable, CaseIterable {
 public struct ResourcePolicy: Equatable, Sendable {
     public var units: [PlacementUnit] = []
     public var onFail: [String: OnFail] = [:]
-    public init(units: [PlacementUnit] = [], onFail: [String: OnFail] = [:]) {
+    /// A node forgets a resource's failures this long after the last one (absent: never).
+    public var failureTimeout: [String: TimeSpan] = [:]
+    public init(units: [PlacementUnit] = [], onFail: [String: OnFail] = [:], failureTimeout: [String: TimeSpan] = [:]) {
         self.units = units
         self.onFail = onFail
+        self.failureTimeout = failureTimeout
     }
     public var ids: [String] { units.flatMap(\.resources) }
     public var isEmpty: Bool { units.isEmpty }
@@ -45,6 +48,18 @@ public enum ResourceNotice: Equatable, Sendable {
     case command(id: String, node: NodeID, action: ResourceAction)
     /// A stop failed on `node`: it will be fenced before the resource runs anywhere else.
     case escalate(id: String, node: NodeID)
+    /// The operator's change was taken.
+    case admin(AdminRequest, version: UInt64)
+    case adminRefused(String)
+    /// This node forgot the failures of `id` (its failure timeout passed).
+    case failuresExpired(id: String)
+}
+
+/// The last failure seen of a resource, on any node.
+public struct ResourceFailure: Equatable, Sendable {
+    public var node: NodeID
+    public var state: ResourceState
+    public var at: Instant
 }
 
 struct PeerReport: Equatable, Sendable {
@@ -71,12 +86,23 @@ struct SupervisorState: Equatable, Sendable {
     var obeyed: [String: (ViewID, NodeID, UInt32)] = [:]
     /// Latest report version seen per node incarnation: older copies arriving late are ignored.
     var versions: [NodeID: (Incarnation, UInt32)] = [:]
+    /// The operator's instructions (Admin.swift); seeded once this node heard any copy or made one.
+    var admin = AdminState()
+    var adminSeeded = false
+    var lastAdminSent = Instant.zero
+    /// Local resources being restarted in place (stop, then start without reporting "stopped").
+    var restarting: Set<String> = []
+    /// When each local resource last failed (failure timeout), and the last failure seen anywhere.
+    var failedAt: [String: Instant] = [:]
+    var lastFailure: [String: ResourceFailure] = [:]
 
     static func == (a: SupervisorState, b: SupervisorState) -> Bool {
         a.local == b.local && a.probesSent == b.probesSent && a.reports == b.reports && a.lastKnown == b.lastKnown
             && a.version == b.version && a.sent == b.sent && a.commandSeq == b.commandSeq
             && a.obeyed.mapValues { "\($0.0)/\($0.1)/\($0.2)" } == b.obeyed.mapValues { "\($0.0)/\($0.1)/\($0.2)" }
             && a.versions.mapValues { [$0.0, UInt64($0.1)] } == b.versions.mapValues { [$0.0, UInt64($0.1)] }
+            && a.admin == b.admin && a.adminSeeded == b.adminSeeded && a.lastAdminSent == b.lastAdminSent
+            && a.restarting == b.restarting && a.failedAt == b.failedAt && a.lastFailure == b.lastFailure
     }
 }
 
@@ -84,6 +110,7 @@ extension Node {
     /// Every node's last report (this node's own included).
     public var resourceReports: [NodeID: [String: ResourceEntry]] { supervisor.reports.mapValues(\.entries) }
     public var localResources: [String: ResourceEntry] { supervisor.local }
+    public var lastResourceFailures: [String: ResourceFailure] { supervisor.lastFailure }
 
     /// The node that decides placement and fences: lowest member of a quorate view not itself pending.
     var owner: NodeID? { view.quorate ? view.nodes.subtracting(NodeSet(needsFencing.keys)).min : nil }
@@ -98,7 +125,18 @@ extension Node {
                 out.append(.resource(ResourceOrder(id: id, op: .probe)))
             }
         }
+        for (rid, t) in supervisor.failedAt.sorted(by: { $0.key < $1.key }) {
+            guard let limit = policy.failureTimeout[rid], now - t >= limit, var e = supervisor.local[rid] else { continue }
+            supervisor.failedAt[rid] = nil
+            e.failCount = 0
+            setLocal(e, &out)
+            out.append(.notice(.resource(.failuresExpired(id: rid))))
+        }
         if supervisor.changed || now - supervisor.lastReportSent >= .seconds(1) { sendReport(now, &out) }
+        if now - supervisor.lastAdminSent >= .seconds(1) {
+            supervisor.lastAdminSent = now
+            broadcast(.adminState(supervisor.admin), &out)
+        }
         if owner == id && now - supervisor.lastDecision >= config.timing.interval * 5 {
             supervisor.lastDecision = now
             decide(now, &out)
@@ -111,14 +149,18 @@ extension Node {
         supervisor.changed = false
         supervisor.lastReportSent = now
         let entries = supervisor.local.values.sorted { $0.id < $1.id }
-        noteReport(from: id, probed: probedAll, entries: entries)
+        noteReport(from: id, probed: probedAll, entries: entries, now)
         supervisor.version &+= 1
         broadcast(.resourceReport(version: supervisor.version, probed: probedAll, entries: entries), &out)
     }
 
-    private mutating func noteReport(from n: NodeID, probed: Bool, entries: [ResourceEntry]) {
+    private mutating func noteReport(from n: NodeID, probed: Bool, entries: [ResourceEntry], _ now: Instant) {
+        let before = supervisor.reports[n]?.entries ?? [:]
         supervisor.reports[n] = PeerReport(probed: probed, entries: Dictionary(entries.map { ($0.id, $0) }) { a, _ in a })
         for e in entries {
+            if e.state == .failed || e.state == .stopFailed, before[e.id]?.state != e.state {
+                supervisor.lastFailure[e.id] = ResourceFailure(node: n, state: e.state, at: now)
+            }
             if e.state.mayBeActive { supervisor.lastKnown[e.id] = n }
             else if supervisor.lastKnown[e.id] == n { supervisor.lastKnown[e.id] = nil }
         }
@@ -131,12 +173,15 @@ extension Node {
             if let (inc, v) = supervisor.versions[sender.node], inc == sender.incarnation, v >= version { return }
             if let (inc, _) = supervisor.versions[sender.node], inc > sender.incarnation { return }
             supervisor.versions[sender.node] = (sender.incarnation, version)
-            noteReport(from: sender.node, probed: probed, entries: entries)
+            noteReport(from: sender.node, probed: probed, entries: entries, now)
         case let .resourceCommand(v, seq, node, rid, action):
             guard node == id, v == view.id, owner == sender.node else { return }
             if let (ov, on, os) = supervisor.obeyed[rid], ov == v, on == sender.node, os >= seq { return }
             supervisor.obeyed[rid] = (v, sender.node, seq)
             command(rid, action, &out)
+        case .adminState(let a):
+            if a.isNewer(than: supervisor.admin) { adoptAdmin(a, now, &out) }
+            supervisor.adminSeeded = true
         default:
             break
         }
@@ -158,7 +203,7 @@ extension Node {
         setLocal(e, &out)
     }
 
-    private mutating func setLocal(_ e: ResourceEntry, _ out: inout [Effect]) {
+    mutating func setLocal(_ e: ResourceEntry, _ out: inout [Effect]) {
         supervisor.local[e.id] = e
         supervisor.changed = true
         out.append(.notice(.resource(.state(id: e.id, e.state, failCount: Int(e.failCount)))))
@@ -168,6 +213,14 @@ extension Node {
     mutating func resourceDone(_ rid: String, _ op: ResourceOp, _ outcome: ResourceOutcome, _ now: Instant, _ out: inout [Effect]) {
         guard var e = supervisor.local[rid] else { return }
         let onFail = config.resources.onFail[rid] ?? .restart
+        if op == .stop, supervisor.restarting.remove(rid) != nil, outcome == .stopped, !leaving, !leavingAfterStop {
+            // Restart in place: straight from stopping to starting (never "stopped" in a report).
+            e.state = .starting
+            out.append(.resource(ResourceOrder(id: rid, op: .start)))
+            setLocal(e, &out)
+            sendReport(now, &out)
+            return
+        }
         switch (op, outcome) {
         case (.monitor, .failed) where onFail == .ignore:
             return
@@ -178,7 +231,10 @@ extension Node {
         case (_, .failed): e.state = .failed
         case (_, .stopFailed): e.state = .stopFailed
         }
-        if e.state == .failed && (op == .start || op == .monitor) { e.failCount = e.failCount &+ (e.failCount < 255 ? 1 : 0) }
+        if e.state == .failed && (op == .start || op == .monitor) {
+            e.failCount = e.failCount &+ (e.failCount < 255 ? 1 : 0)
+            supervisor.failedAt[rid] = now
+        }
         setLocal(e, &out)
         sendReport(now, &out)
         // A stop that failed keeps the node here (it must be fenced, not leave "cleanly").
@@ -209,12 +265,13 @@ extension Node {
             }
         }
         for (rid, n) in supervisor.lastKnown { current[rid] = active[rid]?.sorted().first ?? n }
-        var input = PlacementInput(units: config.resources.units, members: members, quorate: view.quorate)
+        var input = PlacementInput(units: adminUnits, members: members, quorate: view.quorate)
+        input.standby = supervisor.admin.standby
         input.unclean = config.fenceGate ? NodeSet(needsFencing.keys) : .empty
         input.current = current
         input.failCounts = failCounts
         let placed = Placer.place(input)
-        for u in config.resources.units {
+        for u in input.units {
             guard case .on(let target)? = placed[u.resources.first!] else {
                 // Frozen: wait for the fence. Stopped: stop everywhere.
                 if case .stopped? = placed[u.resources.first!] {

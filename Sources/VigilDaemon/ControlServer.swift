@@ -14,10 +14,16 @@ final class ControlServer: @unchecked Sendable {
     private let fd: Int32
     private let nodes: [String: NodeID]
     private let history: FenceHistory?
+    private let resourceIDs: [String]
+    private let groups: [String: String]
 
     init(path: String, group: String?, shared: Shared, wake: WakePipe, log: Log, nodes: [String: NodeID] = [:],
-         history: FenceHistory? = nil) throws {
+         history: FenceHistory? = nil, resources: [(id: String, group: String?)] = []) throws {
         self.nodes = nodes
+        resourceIDs = resources.map(\.id)
+        var g: [String: String] = [:]
+        for r in resources { if let n = r.group, g[n] == nil { g[n] = r.id } }
+        groups = g
         self.history = history
         self.path = path
         self.shared = shared
@@ -101,6 +107,7 @@ final class ControlServer: @unchecked Sendable {
             }
         default:
             if line.hasPrefix("fence ") { return fenceRequest(c, line) }
+            if line.hasPrefix("resource ") || line.hasPrefix("node ") { return adminRequest(c, line) }
             _ = SocketIO.writeAll(c, "{\"error\":\"unknown command\"}\n")
         }
     }
@@ -123,6 +130,41 @@ final class ControlServer: @unchecked Sendable {
         shared.request(request)
         wake.poke(0)
         answer("{\"ok\":true}")
+    }
+
+    /// `resource move ID [NODE]`, `resource ban ID [NODE]`, `resource clear|cleanup|restart ID`,
+    /// `node standby|online NODE`: root only; handed to the core, which answers with a
+    /// resource_admin or resource_admin_refused event.
+    private func adminRequest(_ c: Int32, _ line: String) {
+        let w = line.split(separator: " ").map(String.init)
+        func answer(_ s: String) { _ = SocketIO.writeAll(c, s + "\n") }
+        guard peerUID(c) == 0 else { return answer("{\"error\":\"changing resources: only root may do it\"}") }
+        guard !resourceIDs.isEmpty else { return answer("{\"error\":\"no resources are configured\"}") }
+        func node(_ i: Int) -> NodeID?? { w.count > i ? nodes[w[i]].map { .some($0) } : .some(nil) }
+        let usage = "{\"error\":\"usage: resource move|ban ID [NODE], resource clear|cleanup|restart ID, node standby|online NODE "
+            + "(resources: \(resourceIDs.joined(separator: ", ")); nodes: \(nodes.keys.sorted().joined(separator: ", ")))\"}"
+        var request: AdminRequest?
+        if w.count == 3, w[0] == "node", let n = nodes[w[2]], w[1] == "standby" || w[1] == "online" {
+            request = .standby(n, w[1] == "standby")
+        } else if w.count >= 3, w[0] == "resource", let rid = resolve(w[2]) {
+            switch (w[1], w.count, node(3)) {
+            case ("move", 3...4, .some(let n)): request = .move(rid, to: n)
+            case ("ban", 3...4, .some(let n)): request = .ban(rid, n)
+            case ("clear", 3, _): request = .clear(rid)
+            case ("cleanup", 3, _): request = .cleanup(rid)
+            case ("restart", 3, _): request = .restart(rid)
+            default: break
+            }
+        }
+        guard let request else { return answer(usage) }
+        shared.request(.admin(request))
+        wake.poke(0)
+        answer("{\"ok\":true}")
+    }
+
+    /// A resource id, or a group's name (its first resource: the group is placed as one).
+    private func resolve(_ name: String) -> String? {
+        resourceIDs.contains(name) ? name : groups[name]
     }
 
     private func streamEvents(_ c: Int32, follow: Bool, encoder: JSONEncoder) {

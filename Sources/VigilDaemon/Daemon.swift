@@ -79,7 +79,8 @@ public enum Daemon {
             resources?.start()
         }
         let control = try ControlServer(path: o.controlPath, group: o.controlGroup, shared: shared, wake: wake, log: log,
-                                        nodes: Dictionary(config.nodes.map { ($0.name, $0.id) }) { a, _ in a }, history: history)
+                                        nodes: Dictionary(config.nodes.map { ($0.name, $0.id) }) { a, _ in a }, history: history,
+                                        resources: config.resources.map { ($0.id, $0.group) })
         control.start()
         if let (addr, port) = o.metrics {
             try MetricsServer(address: addr, port: port, shared: shared).start()

@@ -103,6 +103,8 @@ final class HeartbeatLoop {
                 log.log(.error, "OPERATOR CONFIRMS \(config.node(n)?.name ?? "?") IS OFF: counted as fenced without a device; "
                         + "if it is in fact running, its resources may now run twice")
                 apply(.fenceConfirm(n))
+            case .admin(let r):
+                apply(.admin(r))
             }
         }
     }

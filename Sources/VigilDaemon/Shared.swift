@@ -9,6 +9,7 @@ final class Shared: @unchecked Sendable {
         case leave, reload
         case fence(NodeID, FenceAction)
         case confirm(NodeID)
+        case admin(AdminRequest)
     }
 
     private let cond = Condition()

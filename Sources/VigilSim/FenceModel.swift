@@ -183,7 +183,8 @@ extension Simulation {
     /// resource the placement can put somewhere runs exactly there (and nowhere else).
     func checkResourcesRun(_ running: [Node]) {
         guard !config.resources.isEmpty, let first = running.first, first.view.quorate, first.pendingFences.isEmpty else { return }
-        var input = PlacementInput(units: config.resources.units, members: first.view.nodes, quorate: true)
+        var input = PlacementInput(units: first.adminUnits, members: first.view.nodes, quorate: true)
+        input.standby = first.adminState.standby
         for (rid, nodes) in resourceActive { if let n = nodes.first { input.current[rid] = n } }
         for (rid, p) in Placer.place(input) {
             let active = resourceActive[rid, default: []].filter { slots[Int($0.rawValue)].node != nil }

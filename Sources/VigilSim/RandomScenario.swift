@@ -49,9 +49,15 @@ public struct RandomScenario: Sendable {
         let quiet = RandomScenario.quietPeriod(timing) + extraQuiet
         t = t + quiet
         steps.append((t, .checkAgreement))
+        // Operator changes (resource sweeps): drawn from their own generator, like the fencing.
+        var arng = SeededRandom(seed: seed &* 0xBF58_476D_1CE4_E5B9)
         for _ in 0..<Int.random(in: 2...4, using: &rng) {
             let d = TimeSpan(nanoseconds: Int64.random(in: interval.nanoseconds...(timing.deadline.nanoseconds * 4), using: &rng))
             addFault(Fault.allCases.randomElement(using: &rng)!, at: t, for: d, ids: ids, &rng)
+            if fencing && arng.chance(0.6) {
+                let at = t + TimeSpan(nanoseconds: Int64.random(in: 0...d.nanoseconds, using: &arng))
+                steps.append((at, .admin(on: ids.randomElement(using: &arng)!, RandomScenario.adminRequest(ids, &arng))))
+            }
             t = t + d + quiet
             steps.append((t, .checkAgreement))
         }
@@ -100,6 +106,22 @@ public struct RandomScenario: Sendable {
         let wait = f.watchdog.map { $0.safeWait(config.timing) + $0.timeout } ?? .zero
         // Two attempts with a failing first level, a reboot, and time for the rebooted node to join.
         return wait + .ms(2 * (300 + 200)) + .ms(500) + quietPeriod(config.timing) + .ms(500)
+    }
+
+    /// A random operator change on the resources `addFencing` configures.
+    static func adminRequest(_ ids: [NodeID], _ rng: inout SeededRandom) -> AdminRequest {
+        let rid = ["g-ip", "g-db", "web1", "web2"].randomElement(using: &rng)!
+        let node = ids.randomElement(using: &rng)!
+        switch Int.random(in: 0..<8, using: &rng) {
+        case 0: return .standby(node, true)
+        case 1: return .standby(node, false)
+        case 2: return .move(rid, to: node)
+        case 3: return .move(rid, to: nil)
+        case 4: return .ban(rid, rng.chance(0.5) ? node : nil)
+        case 5: return .clear(rid)
+        case 6: return .cleanup(rid)
+        default: return .restart(rid)
+        }
     }
 
     private mutating func addFault(_ f: Fault, at t: Instant, for d: TimeSpan, ids: [NodeID], _ rng: inout SeededRandom) {

@@ -28,6 +28,10 @@ public enum Step: Sendable {
     case checkAgreement
     /// Operator: `vigilctl fence confirm` typed on the first node, for `target`.
     case fenceConfirm(on: NodeID, target: NodeID)
+    /// Operator: `vigilctl resource ...` / `vigilctl node ...` typed on a node.
+    case admin(on: NodeID, AdminRequest)
+    /// The resource dies on that node (its process exits); the next monitor there finds it stopped.
+    case failResource(on: NodeID, String)
 }
 
 enum SimEvent {
@@ -236,6 +240,11 @@ public final class Simulation {
         case let .fenceConfirm(on, target):
             confirmed.insert(target)
             apply(.fenceConfirm(target), to: on)
+        case let .admin(on, r):
+            _ = apply(.admin(r), to: on)
+        case let .failResource(on, rid):
+            guard resourceActive[rid]?.remove(on) != nil else { return }
+            _ = apply(.resourceDone(id: rid, .monitor, .stopped), to: on)
         }
     }
 

@@ -8,7 +8,9 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
     public var time: String
     /// link_up, link_down, peer_alive, peer_dead, view, quorum, paused, leaving, started, reloaded,
     /// fence_pending, fence_scheduled, fence_started, fence_result, fence_no_device, self_fence,
-    /// fence_refused, fence_gave_up, resource_state, resource_command, resource_escalate.
+    /// fence_refused, fence_gave_up, resource_state, resource_command, resource_escalate,
+    /// resource_admin (an operator's change: `detail`), resource_admin_refused (`reason`),
+    /// resource_failures_expired.
     public var type: String
     /// The node reporting the event.
     public var node: String
@@ -78,6 +80,20 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
             case let .escalate(id, n):
                 (type, resource, peer) = ("resource_escalate", id, name(n))
                 detail = "stopping \(id) failed on \(name(n)): it is fenced before \(id) runs anywhere else"
+            case let .admin(req, v):
+                (type, epoch) = ("resource_admin", v)
+                switch req {
+                case let .standby(n, on): (peer, detail) = (name(n), on ? "node \(name(n)) standby" : "node \(name(n)) online")
+                case let .move(id, to): (resource, peer, detail) = (id, to.map(name), "move \(id)" + (to.map { " to \(name($0))" } ?? " away"))
+                case let .ban(id, n): (resource, peer, detail) = (id, n.map(name), "ban \(id)" + (n.map { " from \(name($0))" } ?? " from its node"))
+                case .clear(let id): (resource, detail) = (id, "clear \(id)")
+                case .cleanup(let id): (resource, detail) = (id, "cleanup \(id)")
+                case .restart(let id): (resource, detail) = (id, "restart \(id)")
+                }
+            case .adminRefused(let why):
+                (type, reason) = ("resource_admin_refused", why)
+            case .failuresExpired(let id):
+                (type, resource, detail) = ("resource_failures_expired", id, "failure timeout of \(id) passed: fail count reset")
             }
         case .fence(let f):
             switch f {
@@ -125,6 +141,8 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
             return "fence \(result ?? "?") peer=\(peer ?? "?") by=\(executor ?? "?") level=\(level ?? 0) took=\(tookMs.map(format3ms) ?? "?")"
         case "resource_state": return "resource \(resource ?? "?") \(state ?? "?") fail_count=\(failCount ?? 0)"
         case "resource_command": return "resource \(resource ?? "?"): \(state ?? "?") on \(peer ?? "?")"
+        case "resource_admin": return "operator: \(detail ?? "?") (admin version \(epoch ?? 0))"
+        case "resource_admin_refused": return "operator request refused: \(reason ?? "?")"
         case "fence_refused": return "fence request refused peer=\(peer ?? "?"): \(reason ?? "?")"
         case "paused": return "own heartbeat loop ran late by \(latenessMs.map(format3ms) ?? "?") (excused for peers)"
         default: return type + (detail.map { " " + $0 } ?? "")

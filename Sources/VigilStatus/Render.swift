@@ -32,13 +32,18 @@ extension StatusSnapshot {
         out += table(rows)
         if let rs = resources {
             out.append("")
-            var rows = [["RESOURCE", "ACTIVE ON", "STATES", "FAIL COUNTS"]]
+            var rows = [["RESOURCE", "ACTIVE ON", "STATES", "FAIL COUNTS", "LAST FAILURE"]]
             for r in rs {
                 rows.append([r.id, r.activeOn.isEmpty ? "-" : r.activeOn.joined(separator: ","),
                              r.nodes.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " "),
-                             r.failCounts.isEmpty ? "-" : r.failCounts.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " ")])
+                             r.failCounts.isEmpty ? "-" : r.failCounts.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " "),
+                             r.lastFailure ?? "-"])
             }
             out += table(rows)
+            if let a = admin, !a.standby.isEmpty || !a.constraints.isEmpty {
+                if !a.standby.isEmpty { out.append("standby: " + a.standby.joined(separator: ", ")) }
+                for c in a.constraints { out.append("operator constraint: " + c + " (vigilctl resource clear to remove)") }
+            }
         }
         if let f = fencing {
             out.append("")

@@ -94,6 +94,17 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
         /// Per node that reported it: state and fail count.
         public var nodes: [String: String]
         public var failCounts: [String: Int]
+        /// The last failure seen on any node: "monitor failed on n3, 12.0 s ago" (nil: none since
+        /// this node started or since a cleanup).
+        public var lastFailure: String?
+    }
+
+    /// The operator's standing instructions (vigilctl resource/node ...).
+    public struct Admin: Codable, Sendable, Equatable {
+        public var version: UInt64
+        public var standby: [String]
+        /// "db: prefer n2 (move)", "db: never on n1 (ban)".
+        public var constraints: [String]
     }
 
     public var schema = 1
@@ -109,6 +120,7 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
     public var needsFencing: [NodeRef]
     public var fencing: Fencing?
     public var resources: [ResourceInfo]?
+    public var admin: Admin?
     public var frames: Frames
     public var interval: Double
     public var deadline: Double
@@ -172,8 +184,14 @@ extension StatusSnapshot {
                     if e.failCount > 0 { fails[name(n)] = Int(e.failCount) }
                     if e.state.mayBeActive && v.nodes.contains(n) { active.append(name(n)) }
                 }
-                return ResourceInfo(id: rid, activeOn: active, nodes: states, failCounts: fails)
+                let last = node.lastResourceFailures[rid].map {
+                    "\($0.state) on \(name($0.node)), \(formatMs((now - $0.at).milliseconds)) ago"
+                }
+                return ResourceInfo(id: rid, activeOn: active, nodes: states, failCounts: fails, lastFailure: last)
             }
+            let a = node.adminState
+            admin = Admin(version: a.version, standby: a.standby.map(name),
+                          constraints: a.constraints.map { "\($0.resource): " + ($0.kind == .ban ? "never on \(name($0.node)) (ban)" : "prefer \(name($0.node)) (move)") })
         }
         if node.config.fencing.enabled {
             let wd = node.config.fencing.watchdog == nil ? "off"

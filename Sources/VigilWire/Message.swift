@@ -28,6 +28,7 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case fenceOutcome = 10
     case resourceReport = 11
     case resourceCommand = 12
+    case adminState = 13
 }
 
 /// A resource's state on one node, as that node reports it (one byte on the wire).
@@ -60,6 +61,36 @@ public struct ResourceEntry: Equatable, Sendable {
 /// What the decision owner tells one node to do with one resource.
 public enum ResourceAction: UInt8, Sendable {
     case start = 1, stop = 2
+}
+
+/// The operator's standing instructions to the cluster (`vigilctl resource|node ...`), replicated
+/// whole: the copy with the highest (version, origin) wins everywhere (last writer wins; two
+/// operators changing it at the same moment on different nodes: one change is lost, both are told).
+public struct AdminState: Equatable, Sendable {
+    public enum Kind: UInt8, Sendable { case prefer = 1, ban = 2 }
+    public struct Constraint: Equatable, Sendable {
+        public var resource: String
+        public var node: NodeID
+        public var kind: Kind
+        public init(resource: String, node: NodeID, kind: Kind) {
+            self.resource = resource
+            self.node = node
+            self.kind = kind
+        }
+    }
+    public var version: UInt64 = 0
+    public var origin = NodeID(0)
+    /// Nodes that may run no resource.
+    public var standby = NodeSet.empty
+    /// Location constraints the operator added (move = prefer, ban = never).
+    public var constraints: [Constraint] = []
+    /// Per resource, counters: when one grows, every node clears the resource's fail count and
+    /// re-probes it (cleanup), or the node running it stops and starts it in place (restart).
+    public var cleanups: [String: UInt32] = [:]
+    public var restarts: [String: UInt32] = [:]
+    public init() {}
+
+    public func isNewer(than o: AdminState) -> Bool { (version, origin.rawValue) > (o.version, o.origin.rawValue) }
 }
 
 /// How a fence attempt ended (one byte on the wire).
@@ -121,6 +152,8 @@ public enum Message: Equatable, Sendable {
     /// The decision owner of `view` tells `node` to start or stop resource `id`. `seq` grows with
     /// every command of that owner: a late copy of an older command is ignored.
     case resourceCommand(view: ViewID, seq: UInt32, node: NodeID, id: String, action: ResourceAction)
+    /// The operator's instructions, whole (sent on each change and every second).
+    case adminState(AdminState)
 
     public var type: MessageType {
         switch self {
@@ -136,6 +169,7 @@ public enum Message: Equatable, Sendable {
         case .fenceOutcome: .fenceOutcome
         case .resourceReport: .resourceReport
         case .resourceCommand: .resourceCommand
+        case .adminState: .adminState
         }
     }
 
@@ -188,6 +222,24 @@ public enum Message: Equatable, Sendable {
             w.u16(node.rawValue)
             w.string(id)
             w.u8(action.rawValue)
+        case .adminState(let a):
+            w.u64(a.version)
+            w.u16(a.origin.rawValue)
+            w.u64(a.standby.bits)
+            w.u8(UInt8(min(a.constraints.count, 255)))
+            for c in a.constraints.prefix(255) {
+                w.string(c.resource)
+                w.u16(c.node.rawValue)
+                w.u8(c.kind.rawValue)
+            }
+            for counters in [a.cleanups, a.restarts] {
+                let sorted = counters.sorted { $0.key < $1.key }.prefix(255)
+                w.u8(UInt8(sorted.count))
+                for (k, v) in sorted {
+                    w.string(k)
+                    w.u32(v)
+                }
+            }
         }
     }
 
@@ -237,6 +289,25 @@ public enum Message: Equatable, Sendable {
             guard let v = view(&r), let seq = r.u32(), let n = r.u16(), NodeID(n).isValid, let id = r.string(),
                   let a = r.u8().flatMap(ResourceAction.init(rawValue:)) else { return nil }
             m = .resourceCommand(view: v, seq: seq, node: NodeID(n), id: id, action: a)
+        case .adminState:
+            guard let version = r.u64(), let o = r.u16(), let sb = r.u64(), let nc = r.u8() else { return nil }
+            var a = AdminState()
+            (a.version, a.origin, a.standby) = (version, NodeID(o), NodeSet(bits: sb))
+            for _ in 0..<nc {
+                guard let id = r.string(), let n = r.u16(), NodeID(n).isValid,
+                      let k = r.u8().flatMap(AdminState.Kind.init(rawValue:)) else { return nil }
+                a.constraints.append(.init(resource: id, node: NodeID(n), kind: k))
+            }
+            for i in 0..<2 {
+                guard let count = r.u8() else { return nil }
+                var d: [String: UInt32] = [:]
+                for _ in 0..<count {
+                    guard let k = r.string(), let v = r.u32() else { return nil }
+                    d[k] = v
+                }
+                if i == 0 { a.cleanups = d } else { a.restarts = d }
+            }
+            m = .adminState(a)
         }
         return r.remaining == 0 ? m : nil
     }

@@ -9,7 +9,7 @@ struct VigilCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigilctl",
         abstract: "Inspect and operate a Vigil cluster node through its control socket.",
-        subcommands: [Status.self, Links.self, Events.self, Check.self, Keygen.self, Validate.self, Leave.self, Reload.self, Fence.self])
+        subcommands: [Status.self, Links.self, Events.self, Check.self, Keygen.self, Validate.self, Leave.self, Reload.self, Fence.self, Resource.self, NodeCommand.self])
 }
 
 struct SocketOption: ParsableArguments {
@@ -200,5 +200,114 @@ struct FenceConfirm: ParsableCommand {
             throw ExitCode(1)
         }
         print(try ControlClient.request(s.socket, "fence confirm \(node)"), terminator: "")
+    }
+}
+
+/// Sends one operator change (`resource ...`, `node ...`) and waits for the core's answer
+/// (resource_admin or resource_admin_refused) on the event stream.
+func adminChange(_ socket: String, _ line: String) throws {
+    let last = try ControlClient.request(socket, "events").split(separator: "\n").last
+        .flatMap { try? JSONDecoder().decode(ClusterEvent.self, from: Data($0.utf8)) }?.seq ?? 0
+    let answer = try ControlClient.request(socket, line)
+    guard answer.contains("\"ok\":true") else {
+        eprint("vigilctl: \(answer.trimmingCharacters(in: .whitespacesAndNewlines))")
+        throw ExitCode(1)
+    }
+    let deadline = Date().addingTimeInterval(10)
+    try? ControlClient.stream(socket, "events follow", timeout: 0) { l in
+        if Date() > deadline {
+            eprint("vigilctl: no answer from vigild within 10 s")
+            Foundation.exit(1)
+        }
+        guard let e = try? JSONDecoder().decode(ClusterEvent.self, from: Data(l.utf8)), e.seq > last else { return }
+        switch e.type {
+        case "resource_admin":
+            print("done: \(e.detail ?? line) (admin version \(e.epoch ?? 0)); see vigilctl status")
+            Foundation.exit(0)
+        case "resource_admin_refused":
+            eprint("vigilctl: refused: \(e.reason ?? "?")")
+            Foundation.exit(1)
+        default:
+            break
+        }
+    }
+    eprint("vigilctl: the event stream ended before an answer")
+    throw ExitCode(1)
+}
+
+/// A `vigilctl resource|node ...` subcommand: the line it sends.
+protocol AdminCommand: ParsableCommand {
+    var s: SocketOption { get }
+    var line: String { get }
+}
+
+extension AdminCommand {
+    func run() throws { try adminChange(s.socket, line) }
+}
+
+struct Resource: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Move, ban, clear, clean up or restart a resource (root only).",
+        discussion: """
+            ID is a resource id or a group's name (the whole group).
+            vigilctl resource move db n2    prefer n2 above every configured score (until cleared)
+            vigilctl resource move db       ban db from the node it runs on now (until cleared)
+            vigilctl resource ban db [n1]   never run db on n1 (default: where it runs now)
+            vigilctl resource clear db      remove the move/ban constraints of db
+            vigilctl resource cleanup db    forget db's failures on every node; re-probe where it failed
+            vigilctl resource restart db    stop and start db where it runs
+            """,
+        subcommands: [Move.self, Ban.self, Clear.self, Cleanup.self, Restart.self])
+
+    struct Move: AdminCommand {
+        static let configuration = CommandConfiguration(abstract: "Prefer NODE (or leave the current node).")
+        @OptionGroup var s: SocketOption
+        @Argument var id: String
+        @Argument var node: String?
+        var line: String { "resource move \(id)" + (node.map { " " + $0 } ?? "") }
+    }
+    struct Ban: AdminCommand {
+        static let configuration = CommandConfiguration(abstract: "Never on NODE (default: the node it runs on).")
+        @OptionGroup var s: SocketOption
+        @Argument var id: String
+        @Argument var node: String?
+        var line: String { "resource ban \(id)" + (node.map { " " + $0 } ?? "") }
+    }
+    struct Clear: AdminCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove the operator's move/ban constraints of ID.")
+        @OptionGroup var s: SocketOption
+        @Argument var id: String
+        var line: String { "resource clear \(id)" }
+    }
+    struct Cleanup: AdminCommand {
+        static let configuration = CommandConfiguration(abstract: "Forget ID's failures everywhere; re-probe it where it failed.")
+        @OptionGroup var s: SocketOption
+        @Argument var id: String
+        var line: String { "resource cleanup \(id)" }
+    }
+    struct Restart: AdminCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop and start ID in place.")
+        @OptionGroup var s: SocketOption
+        @Argument var id: String
+        var line: String { "resource restart \(id)" }
+    }
+}
+
+struct NodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node", abstract: "Put a node in standby (it runs no resource) or back online (root only).",
+        subcommands: [Standby.self, Online.self])
+
+    struct Standby: AdminCommand {
+        static let configuration = CommandConfiguration(abstract: "NODE runs no resource: they move away (stopped there first).")
+        @OptionGroup var s: SocketOption
+        @Argument var node: String
+        var line: String { "node standby \(node)" }
+    }
+    struct Online: AdminCommand {
+        static let configuration = CommandConfiguration(abstract: "NODE may run resources again.")
+        @OptionGroup var s: SocketOption
+        @Argument var node: String
+        var line: String { "node online \(node)" }
     }
 }

@@ -247,4 +247,39 @@ final class ConfigTests: XCTestCase {
             XCTAssertTrue(d.line > 26, "points into the resource sections: \(d)")
         }
     }
+
+    /// Colocation (`with`), anti-colocation (`apart_from`) and failure_timeout reach the core.
+    func testColocationAndFailureTimeout() throws {
+        let text = Self.good + """
+
+            [[resource]]
+            id = "db"
+            agent = "ocf:heartbeat:Dummy"
+            failure_timeout = "60s"
+            [[resource]]
+            id = "web"
+            agent = "ocf:heartbeat:Dummy"
+            with = "db"
+            [[resource]]
+            id = "backup"
+            agent = "ocf:heartbeat:Dummy"
+            apart_from = ["db"]
+            """
+        let c = try ClusterConfig.load(text: text, file: "v.conf").get()
+        let units = c.resourcePolicy.units
+        XCTAssertEqual(units.map(\.with), [nil, "db", nil])
+        XCTAssertEqual(units.map(\.apart), [[], [], ["db"]])
+        XCTAssertEqual(c.resourcePolicy.failureTimeout, ["db": .seconds(60)])
+        let bad: [(String, String, String)] = [
+            ("with = \"db\"", "with = \"nope\"", "with names unknown resource 'nope'"),
+            ("apart_from = [\"db\"]", "apart_from = [\"backup\"]", "of the same group"),
+            ("apart_from = [\"db\"]", "with = \"web\"", "is itself placed 'with'"),
+        ]
+        for (from, to, msg) in bad {
+            let src = text.replacingOccurrences(of: from, with: to)
+            guard case .failure(let d) = ClusterConfig.load(text: src, file: "v.conf") else { XCTFail("\(to): accepted"); continue }
+            XCTAssertTrue(d.message.contains(msg), "\(to): \(d)")
+            XCTAssertTrue(d.line > 26, "points at the line: \(d)")
+        }
+    }
 }

@@ -75,4 +75,33 @@ final class PlacementTests: XCTestCase {
         XCTAssertEqual(p["r3"], .on(n1))
         XCTAssertEqual(p, place(units, members: [n2, n1]), "same input, same answer")
     }
+
+    /// Colocation: "web" runs where "ip" runs, follows it when it moves, and stops when it has no
+    /// place. Anti-colocation: "backup" never shares a node with "db", whichever is placed first.
+    func testColocationAndAntiColocation() {
+        let ip = PlacementUnit(resources: ["ip"], location: [n2: 10])
+        let web = PlacementUnit(resources: ["web"], location: [n1: 1000], with: "ip")
+        XCTAssertEqual(place([web, ip], members: [n1, n2, n3])["web"], .on(n2), "with beats web's own preference")
+        XCTAssertEqual(place([web, ip], members: [n1, n3]) { $0.current = ["ip": self.n2, "web": self.n2] }["web"],
+                       place([web, ip], members: [n1, n3]) { $0.current = ["ip": self.n2, "web": self.n2] }["ip"], "follows ip")
+        var banned = web
+        banned.location[n2] = PlacementUnit.never
+        if case .stopped = place([banned, ip], members: [n1, n2, n3])["web"]! {} else { XCTFail("web may not run on ip's node") }
+        let frozenIP = place([web, ip], members: [n1, n3]) { $0.current = ["ip": self.n2]; $0.unclean = NodeSet([self.n2]) }
+        if case .stopped = frozenIP["web"]! {} else { XCTFail("web must wait while ip is frozen: \(frozenIP)") }
+
+        let db = PlacementUnit(resources: ["db"], location: [n1: 100])
+        let backup = PlacementUnit(resources: ["backup"], location: [n1: 500], apart: ["db"])
+        for units in [[db, backup], [backup, db]] {
+            let p = place(units, members: [n1, n2])
+            XCTAssertNotEqual(p["db"], p["backup"], "\(units.map(\.resources)): \(p)")
+        }
+        // Declared on db's side instead: the same.
+        let db2 = PlacementUnit(resources: ["db"], apart: ["backup"])
+        let backup2 = PlacementUnit(resources: ["backup"], location: [n1: 500])
+        let p = place([backup2, db2], members: [n1, n2])
+        XCTAssertEqual(p["backup"], .on(n1))
+        XCTAssertEqual(p["db"], .on(n2))
+        if case .stopped = place([backup2, db2], members: [n1])["db"]! {} else { XCTFail("one node: db has no place apart from backup") }
+    }
 }

@@ -1,0 +1,129 @@
+/// The operator's instructions to the resource supervisor (`vigilctl resource ...`,
+/// `vigilctl node standby|online`), pure like the rest of the core.
+///
+/// They live in one replicated value (`AdminState`, wire type 13): any member of a quorate view
+/// may change it; the change gets version = highest seen + 1 and is broadcast at once and again
+/// every second, so newcomers and a new owner learn it. The copy with the highest (version,
+/// origin) wins (two operators changing it at the same instant on two nodes: the lower change is
+/// lost; both see the outcome in `vigilctl status`). It is kept in memory on every member: it
+/// survives any node's restart, not a restart of the whole cluster at once.
+///
+/// - standby: the node runs no resource (they move away, stopped there first).
+/// - move RESOURCE NODE: prefer NODE above any configured score (Pacemaker's cli-prefer);
+///   move RESOURCE (no node): ban the node it runs on now.
+/// - ban RESOURCE [NODE]: never on NODE (default: where it runs now). clear removes both.
+/// - cleanup RESOURCE: every node clears its fail count and re-probes it if it failed.
+/// - restart RESOURCE: the node running it stops it and starts it again in place (it never
+///   reports "stopped" in between, so the owner never starts it elsewhere meanwhile).
+public enum AdminRequest: Equatable, Sendable {
+    case standby(NodeID, Bool)
+    case move(String, to: NodeID?)
+    case ban(String, NodeID?)
+    case clear(String)
+    case cleanup(String)
+    case restart(String)
+}
+
+extension Node {
+    public var adminState: AdminState { supervisor.admin }
+
+    /// A prefer constraint from `move` outweighs any configured score plus stickiness.
+    static let moveScore = 10_000_000
+
+    mutating func adminRequest(_ r: AdminRequest, _ now: Instant, _ out: inout [Effect]) {
+        func refuse(_ why: String) { out.append(.notice(.resource(.adminRefused(why)))) }
+        guard !config.resources.isEmpty else { return refuse("no resources are configured") }
+        guard view.quorate else { return refuse("this node is not in a quorate view: changes are made on the quorate side") }
+        var a = supervisor.admin
+        let ids = Set(config.resources.ids)
+        func here(_ rid: String) -> NodeID? { supervisor.lastKnown[rid] }
+        switch r {
+        case let .standby(n, on):
+            guard config.nodes.contains(n) else { return refuse("unknown node \(n.rawValue)") }
+            if on { a.standby.insert(n) } else { a.standby.remove(n) }
+        case let .move(rid, to):
+            guard ids.contains(rid) else { return refuse("unknown resource '\(rid)'") }
+            let target: NodeID
+            let kind: AdminState.Kind
+            if let to {
+                guard config.nodes.contains(to) else { return refuse("unknown node \(to.rawValue)") }
+                (target, kind) = (to, .prefer)
+            } else {
+                guard let h = here(rid) else { return refuse("'\(rid)' runs nowhere now: say where to move it") }
+                (target, kind) = (h, .ban)
+            }
+            a.constraints.removeAll { $0.resource == rid && ($0.kind == .prefer || $0.node == target) }
+            a.constraints.append(.init(resource: rid, node: target, kind: kind))
+        case let .ban(rid, n):
+            guard ids.contains(rid) else { return refuse("unknown resource '\(rid)'") }
+            guard let target = n ?? here(rid) else { return refuse("'\(rid)' runs nowhere now: say which node to ban it from") }
+            guard config.nodes.contains(target) else { return refuse("unknown node \(target.rawValue)") }
+            a.constraints.removeAll { $0.resource == rid && $0.node == target }
+            a.constraints.append(.init(resource: rid, node: target, kind: .ban))
+        case .clear(let rid):
+            guard ids.contains(rid) else { return refuse("unknown resource '\(rid)'") }
+            a.constraints.removeAll { $0.resource == rid }
+        case .cleanup(let rid):
+            guard ids.contains(rid) else { return refuse("unknown resource '\(rid)'") }
+            a.cleanups[rid, default: 0] &+= 1
+        case .restart(let rid):
+            guard ids.contains(rid) else { return refuse("unknown resource '\(rid)'") }
+            guard let h = here(rid), view.nodes.contains(h), supervisor.reports[h]?.entries[rid]?.state == .running else {
+                return refuse("'\(rid)' is not running anywhere: nothing to restart")
+            }
+            a.restarts[rid, default: 0] &+= 1
+        }
+        a.version = supervisor.admin.version + 1
+        a.origin = id
+        supervisor.adminSeeded = true
+        adoptAdmin(a, now, &out)
+        broadcast(.adminState(a), &out)
+        out.append(.notice(.resource(.admin(r, version: a.version))))
+    }
+
+    /// Takes a newer copy; acts on grown cleanup/restart counters (not on the first copy a node
+    /// ever hears: those requests were made before it was here).
+    mutating func adoptAdmin(_ a: AdminState, _ now: Instant, _ out: inout [Effect]) {
+        let old = supervisor.admin
+        supervisor.admin = a
+        guard supervisor.adminSeeded else { return }
+        for (rid, c) in a.cleanups.sorted(by: { $0.key < $1.key }) where c != old.cleanups[rid] ?? 0 {
+            cleanupLocal(rid, &out)
+        }
+        for (rid, c) in a.restarts.sorted(by: { $0.key < $1.key }) where c != old.restarts[rid] ?? 0 {
+            guard var e = supervisor.local[rid], e.state == .running else { continue }
+            supervisor.restarting.insert(rid)
+            e.state = .stopping
+            out.append(.resource(ResourceOrder(id: rid, op: .stop)))
+            setLocal(e, &out)
+        }
+    }
+
+    /// Clears this node's fail count of `rid`; a failed resource is probed again.
+    private mutating func cleanupLocal(_ rid: String, _ out: inout [Effect]) {
+        guard var e = supervisor.local[rid] else { return }
+        supervisor.failedAt[rid] = nil
+        supervisor.lastFailure[rid] = nil
+        guard e.failCount > 0 || e.state == .failed else { return }
+        e.failCount = 0
+        if e.state == .failed {
+            e.state = .unknown
+            out.append(.resource(ResourceOrder(id: rid, op: .probe)))
+        }
+        setLocal(e, &out)
+    }
+
+    /// The placement units with the operator's constraints applied.
+    public var adminUnits: [PlacementUnit] {
+        var units = config.resources.units
+        for c in supervisor.admin.constraints {
+            guard let i = units.firstIndex(where: { $0.resources.contains(c.resource) }) else { continue }
+            switch c.kind {
+            case .ban: units[i].location[c.node] = PlacementUnit.never
+            case .prefer where units[i].location[c.node] != PlacementUnit.never: units[i].location[c.node] = Node.moveScore
+            case .prefer: break
+            }
+        }
+        return units
+    }
+}

@@ -1,0 +1,104 @@
+import VigilCore
+import VigilSim
+import XCTest
+
+/// The operator's commands and failure expiry over the real core in simulation: standby, move,
+/// ban, clear, cleanup, restart, failure_timeout; the invariants (never active twice) hold throughout.
+final class SupervisorSimTests: XCTestCase {
+    let n1 = NodeID(1), n2 = NodeID(2), n3 = NodeID(3)
+
+    private func cluster(failureTimeout: TimeSpan? = nil) -> Simulation {
+        var config = CoreConfig.uniform(nodes: 3, timing: Timing(interval: .ms(10), deadline: .ms(40)))
+        config.fencing.enabled = true
+        for n in config.nodes { config.fencing.levels[n] = [["power"]] }
+        config.resources = ResourcePolicy(units: [
+            PlacementUnit(resources: ["db"], location: [n1: 50], migrationThreshold: 2),
+            PlacementUnit(resources: ["web"], with: "db"),
+        ])
+        if let failureTimeout { config.resources.failureTimeout["db"] = failureTimeout }
+        let sim = Simulation(config: config, links: [LinkModel(), LinkModel()], seed: 11)
+        sim.devices = ["power": FenceDeviceModel(.works, latencyMs: 20...50)]
+        for n in config.nodes { sim.schedule(.start(n), at: .zero) }
+        sim.run(until: .seconds(2))
+        return sim
+    }
+
+    private var t = Instant.seconds(2)
+
+    /// Runs one step, then a second of cluster time.
+    private func step(_ sim: Simulation, _ s: Step) {
+        sim.schedule(s, at: t)
+        t = t + .seconds(1)
+        sim.run(until: t)
+    }
+
+    private func on(_ sim: Simulation, _ rid: String) -> Set<NodeID> { sim.resourceActive[rid, default: []] }
+
+    func testStandbyMoveBanClear() {
+        let sim = cluster()
+        var notices: [ResourceNotice] = []
+        sim.observer = { _, node, n in if node == NodeID(2), case .resource(let r) = n { notices.append(r) } }
+        XCTAssertEqual(on(sim, "db"), [n1])
+        XCTAssertEqual(on(sim, "web"), [n1], "web follows db")
+
+        step(sim, .admin(on: n2, .standby(n1, true)))
+        XCTAssertEqual(on(sim, "db"), [n2], "standby: away from n1")
+        XCTAssertEqual(on(sim, "web"), [n2])
+        XCTAssertEqual(sim.node(n3)?.adminState.standby, NodeSet([n1]), "replicated")
+
+        step(sim, .admin(on: n3, .standby(n1, false)))
+        XCTAssertEqual(on(sim, "db"), [n2], "online again: stickiness keeps db on n2")
+
+        step(sim, .admin(on: n1, .move("db", to: n3)))
+        XCTAssertEqual(on(sim, "db"), [n3])
+        XCTAssertEqual(on(sim, "web"), [n3])
+
+        step(sim, .admin(on: n1, .move("db", to: nil)))
+        XCTAssertEqual(on(sim, "db"), [n1], "moved away from n3 (banned there)")
+        XCTAssertEqual(sim.node(n2)?.adminState.constraints, [.init(resource: "db", node: n3, kind: .ban)])
+
+        step(sim, .admin(on: n2, .clear("db")))
+        XCTAssertEqual(on(sim, "db"), [n1], "clear removes constraints; nothing moves needlessly")
+        XCTAssertEqual(sim.node(n3)?.adminState.constraints, [])
+
+        step(sim, .admin(on: n2, .ban("nosuch", nil)))
+        XCTAssertTrue(notices.contains(.adminRefused("unknown resource 'nosuch'")), "\(notices.suffix(3))")
+        XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
+    }
+
+    func testFailuresCleanupAndRestart() {
+        let sim = cluster()
+        var ops: [(NodeID, ResourceState)] = []
+        sim.observer = { _, node, n in if case .resource(.state("db", let st, _)) = n { ops.append((node, st)) } }
+        step(sim, .failResource(on: n1, "db"))
+        XCTAssertEqual(on(sim, "db"), [n1], "restarted in place after the first failure")
+        XCTAssertEqual(sim.node(n1)?.localResources["db"]?.failCount, 1)
+        step(sim, .failResource(on: n1, "db"))
+        XCTAssertEqual(on(sim, "db"), [n2], "moved after the migration threshold (2)")
+        XCTAssertEqual(sim.node(n3)?.lastResourceFailures["db"]?.node, n1)
+
+        step(sim, .admin(on: n3, .cleanup("db")))
+        XCTAssertEqual(sim.node(n1)?.localResources["db"]?.failCount, 0, "cleanup clears the fail count")
+        XCTAssertNil(sim.node(n1)?.lastResourceFailures["db"])
+
+        ops.removeAll()
+        step(sim, .admin(on: n3, .restart("db")))
+        XCTAssertEqual(on(sim, "db"), [n2], "restarted in place")
+        XCTAssertEqual(ops.filter { $0.0 == n2 }.map(\.1), [.stopping, .starting, .running], "stop, start: never reported stopped")
+        XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
+    }
+
+    func testFailureTimeoutExpires() {
+        let sim = cluster(failureTimeout: .seconds(3))
+        step(sim, .failResource(on: n1, "db"))
+        XCTAssertEqual(sim.node(n1)?.localResources["db"]?.failCount, 1)
+        step(sim, .failResource(on: n1, "db"))
+        XCTAssertEqual(on(sim, "db"), [n2])
+        t = t + .seconds(3)
+        sim.run(until: t)
+        XCTAssertEqual(sim.node(n1)?.localResources["db"]?.failCount, 0, "forgotten after failure_timeout")
+        step(sim, .admin(on: n2, .move("db", to: n1)))
+        XCTAssertEqual(on(sim, "db"), [n1], "n1 is eligible again")
+        XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
+    }
+}
