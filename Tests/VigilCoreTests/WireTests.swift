@@ -17,7 +17,24 @@ final class WireTests: XCTestCase {
         .leave,
         .probe(stamp: 123_456_789),
         .probeReply(to: NodeID(3), stamp: 987_654_321),
+        .fenceState(pending: [Member(NodeID(3), 7)], fenced: [Member(NodeID(4), 2)]),
+        .fenceStarted(target: Member(NodeID(3), 7), level: 2, boundMs: 30_000),
+        .fenceOutcome(target: Member(NodeID(3), 7), result: .timeout, level: 1, tookMs: 812),
+        .resourceReport(version: 9, probed: true, entries: [ResourceEntry(id: "db", state: .running, failCount: 1)]),
+        .resourceCommand(view: ViewID(epoch: 4, coordinator: NodeID(1)), seq: 5, node: NodeID(2), id: "db", action: .stop),
+        .adminState(WireTests.admin),
     ]
+
+    static var admin: AdminState {
+        var a = AdminState()
+        a.version = 12
+        a.origin = NodeID(2)
+        a.standby = NodeSet([NodeID(5)])
+        a.constraints = [.init(resource: "db", node: NodeID(1), kind: .ban), .init(resource: "web", node: NodeID(3), kind: .prefer)]
+        a.cleanups = ["db": 2]
+        a.restarts = ["web": 1, "db": 4]
+        return a
+    }
 
     func testEveryMessageRoundTrips() {
         var a = codec(1), b = codec(2)
