@@ -92,7 +92,7 @@ final class ResourceLabTests: XCTestCase {
             id = "stuck"
             agent = "ocf:\(provider):HangStop"
             params = ["state={DIR}/%n/stuck.state"]
-            prefer = ["n3:100"]
+            prefer = ["n3:200"]  # above the stickiness: if it started before n3 joined, it moves there
             stop_timeout = "1s"
             """, self)
         XCTAssertNotNil(lab.event(3, within: 15) { $0.type == "resource_state" && $0.resource == "stuck" && $0.state == "running" })
@@ -105,5 +105,114 @@ final class ResourceLabTests: XCTestCase {
         XCTAssertNotNil(fenced)
         let started = lab.event(1, within: 10, after: seq) { $0.type == "resource_command" && $0.resource == "stuck" && $0.state == "start" }
         if let s = started, let f = fenced { XCTAssertGreaterThanOrEqual(s.time, f.time, "started elsewhere only after the fence") }
+    }
+
+    /// The operator's commands against real daemons: move, standby, online, clear, cleanup,
+    /// restart, each answered ("done: ...") and carried out by the cluster.
+    func testOperatorCommands() throws {
+        try requireDummy()
+        let lab = try Lab(fenceConfig: resourceConfig(), self)
+        XCTAssertNotNil(running(lab, 3))
+        func activeOn() -> [String] { (try? lab.status(2).resources?.first { $0.id == "dummy" }?.activeOn) ?? nil ?? [] }
+        func waitActive(_ want: [String], _ what: String) {
+            let deadline = Date().addingTimeInterval(15)
+            while activeOn() != want && Date() < deadline { usleep(50_000) }
+            XCTAssertEqual(activeOn(), want, what)
+        }
+        var r = lab.ctl(1, "resource", "move", "dummy", "n1")
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("done: move dummy to n1"), r.output)
+        waitActive(["n1"], "moved to n1")
+        r = lab.ctl(2, "node", "standby", "n1")
+        XCTAssertEqual(r.status, 0, r.output)
+        waitActive(["n3"], "n1 in standby: back to its preferred node n3")
+        let s = try lab.status(3)
+        XCTAssertEqual(s.admin?.standby, ["n1"])
+        XCTAssertEqual(s.admin?.constraints, ["dummy: prefer n1 (move)"])
+        XCTAssertTrue(try lab.status(1).humanTable.contains("standby: n1"))
+        XCTAssertEqual(lab.ctl(3, "node", "online", "n1").status, 0)
+        waitActive(["n1"], "online again: the move constraint brings it back")
+        XCTAssertEqual(lab.ctl(3, "resource", "clear", "dummy").status, 0)
+        XCTAssertEqual(try lab.status(2).admin?.constraints, [])
+        waitActive(["n3"], "cleared: its configured preference for n3 (200) beats stickiness (100)")
+
+        // A failure on n3, then cleanup: the fail count is gone everywhere.
+        let seq = lab.lastSeq(3)
+        unlink("\(lab.dir)/n3/dummy.state")
+        XCTAssertNotNil(lab.event(3, within: 10, after: seq) { $0.type == "resource_state" && $0.state == "failed" })
+        XCTAssertNotNil(running(lab, 3, after: seq), "restarted in place")
+        XCTAssertEqual(try lab.status(2).resources?.first?.failCounts["n3"], 1)
+        XCTAssertNotNil(try lab.status(2).resources?.first?.lastFailure)
+        XCTAssertEqual(lab.ctl(2, "resource", "cleanup", "dummy").status, 0)
+        let deadline = Date().addingTimeInterval(10)
+        while (try? lab.status(2).resources?.first?.failCounts["n3"]) != nil && Date() < deadline { usleep(50_000) }
+        XCTAssertNil(try lab.status(2).resources?.first?.failCounts["n3"], "cleanup cleared the fail count")
+
+        let before = lab.lastSeq(3)
+        r = lab.ctl(1, "resource", "restart", "dummy")
+        XCTAssertEqual(r.status, 0, r.output)
+        let stopping = lab.event(3, within: 10, after: before) { $0.type == "resource_state" && $0.state == "stopping" }
+        XCTAssertNotNil(stopping)
+        XCTAssertNotNil(running(lab, 3, after: stopping?.seq ?? before), "restarted in place")
+        XCTAssertEqual(activeOn(), ["n3"])
+
+        r = lab.ctl(1, "resource", "ban", "nosuch")
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.output.contains("usage"), r.output)
+    }
+
+    /// IPaddr2 (unchanged) moves a virtual IP between namespaces: on n3's eth0 first; after n3 is
+    /// cut off and fenced, on exactly one survivor's eth0, and gone from n3 (fence_lab's power-off).
+    func testVirtualIPMovesBetweenNamespaces() throws {
+        try requireDummy()
+        let lab = try Lab(fenceConfig: """
+            [[resource]]
+            id = "vip"
+            agent = "ocf:heartbeat:IPaddr2"
+            params = ["ip=198.18.0.222", "cidr_netmask=24", "nic=eth0"]
+            prefer = ["n3:200"]
+            monitor_interval = "1s"
+            """, self)
+        func holders() -> [Int] {
+            (1...3).filter { lab.lab("exec", "\($0)", "ip", "-o", "-4", "addr", "show", "dev", "eth0").output.contains("198.18.0.222/") }
+        }
+        XCTAssertNotNil(lab.event(3, within: 15) { $0.type == "resource_state" && $0.resource == "vip" && $0.state == "running" })
+        XCTAssertEqual(holders(), [3])
+        let seqs = [lab.lastSeq(1), lab.lastSeq(2)]
+        lab.lab("cut", "3")
+        let fenced = lab.event(1, within: 20, after: seqs[0]) { $0.type == "fence_result" && $0.peer == "n3" && $0.result == "success" }
+        XCTAssertNotNil(fenced)
+        let started = [1, 2].compactMap { n in
+            lab.event(n, within: 10, after: seqs[n - 1]) { $0.type == "resource_state" && $0.resource == "vip" && $0.state == "running" && $0.time >= (fenced?.time ?? "") }.map { _ in n }
+        }
+        XCTAssertEqual(started.count, 1, "running on one survivor")
+        XCTAssertEqual(holders(), started, "the address is on that survivor's eth0 only")
+    }
+
+    /// The demo a newcomer runs: PostgreSQL + virtual IP on shared storage (Filesystem, pgsql,
+    /// IPaddr2, all unchanged); a client queries through the virtual IP; the active node is cut off,
+    /// fenced, and the group comes back on another node; the client's queries answer again.
+    func testPostgresGroupFailsOverAfterFencing() throws {
+        guard getuid() == 0 else { throw XCTSkip("lab tests need root") }
+        guard FileManager.default.fileExists(atPath: "/usr/lib/ocf/resource.d/heartbeat/pgsql"),
+              (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql"))?.isEmpty == false else {
+            throw XCTSkip("postgresql and resource-agents missing: apt-get install postgresql resource-agents bc")
+        }
+        let name = "t" + String(String(UInt32.random(in: 0..<UInt32.max), radix: 36).prefix(6))
+        addTeardownBlock { Lab.run(["down"], lab: name) }
+        let r = Lab.run(["demo"], lab: name)
+        print(r.output)
+        XCTAssertEqual(r.status, 0, "the demo failed:\n\(r.output)")
+        XCTAssertTrue(r.output.contains("answered again from n"), r.output)
+        let answers = r.output.split(separator: "\n").filter { $0.hasPrefix("client ") && $0.contains("server up since") }
+        XCTAssertGreaterThanOrEqual(answers.count, 8, "answers before and after the failover")
+        // On the survivor that now runs it: the fence came before the group's first start there.
+        let survivor = r.output.contains("answered again from n2") ? 2 : 3
+        let events = Lab.run(["ctl", "\(survivor)", "events"], lab: name).output.split(separator: "\n")
+            .compactMap { try? JSONDecoder().decode(ClusterEvent.self, from: Data($0.utf8)) }
+        let fenced = try XCTUnwrap(events.first { $0.type == "fence_result" && $0.peer == "n1" && $0.result == "success" })
+        let fsStarts = events.filter { $0.type == "resource_state" && $0.resource == "fs" && $0.state == "starting" && $0.node == "n\(survivor)" }
+        XCTAssertFalse(fsStarts.isEmpty)
+        for e in fsStarts { XCTAssertGreaterThanOrEqual(e.time, fenced.time, "the shared disk is mounted only after n1 is fenced") }
     }
 }
