@@ -162,11 +162,15 @@ class PacemakerFailover:
         d = self.dir(n)
         script = (f"hostname n{n} && mount --bind {d}/etc /etc/corosync && mount --bind {d}/lib /var/lib/corosync && "
                   f"mount --bind {d}/log /var/log/corosync && mount --bind {d}/pcmk-lib /var/lib/pacemaker && "
-                  f"mount --bind {d}/pcmk-log /var/log/pacemaker && mount -t tmpfs tmpfs /run && "
-                  f"mkdir -p /run/resource-agents && echo $$ > {d}/shell.pid && corosync && exec pacemakerd")
-        env = dict(os.environ, PCMK_logfile="/var/log/pacemaker/pacemaker.log")
-        subprocess.Popen(["ip", "netns", "exec", ns(n), "unshare", "-m", "-u", "sh", "-c", script],
-                         stdout=open(f"{d}/stdout.log", "a"), stderr=subprocess.STDOUT, env=env)
+                  f"mount --bind {d}/pcmk-log /var/log/pacemaker && "
+                  # A private /run (pid files, agents' state), with the lab's state directory moved back in.
+                  # (and /run/netns: the fence agent finds the lab's nodes there).
+                  f"mount --rbind /run /mnt && mount -t tmpfs tmpfs /run && mkdir -p /run/vigil-lab /run/netns && "
+                  f"mount --rbind /mnt/vigil-lab /run/vigil-lab && mount --rbind /mnt/netns /run/netns && "
+                  f"mkdir -p /run/resource-agents && echo $$ > {d}/shell.pid && corosync && "
+                  f"PCMK_logfile=/var/log/pacemaker/pacemaker.log exec pacemakerd")
+        # Under the lab's reaper (as vigild runs): what fence_lab kills is reaped at once.
+        lab("spawn", str(n), f"{d}/reaper.pid", f"{d}/stdout.log", "unshare", "-m", "-u", "sh", "-c", script)
 
     def cli(self, n, *args, check=False):
         """A Pacemaker command line tool inside node n's namespaces."""

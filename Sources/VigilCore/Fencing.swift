@@ -183,6 +183,7 @@ extension Node {
             fence.lastAlive[n] = nil
         }
         fence.others[n] = nil
+        supervisor.decideSoon = true
     }
 
     private mutating func sendFenceState(_ now: Instant, _ out: inout [Effect]) {

@@ -15,7 +15,7 @@
 ///    the others; stopped if that one is stopped or frozen). Anti-colocation (`apart`): never on a
 ///    node where one of those is placed, whichever of the two was declared apart.
 /// 5. Score = location score + stickiness if it runs there now; the highest wins; ties go to the
-///    node running fewer resources, then the lowest node id.
+///    node it runs on now, then the node running fewer resources, then the lowest node id.
 public struct PlacementUnit: Equatable, Sendable {
     /// Resource ids, in start order (one for a plain resource, several for a group).
     public var resources: [String]
@@ -121,7 +121,7 @@ public enum Placer {
             for other in input.units where other.apart.contains(where: u.resources.contains) {
                 for r in other.resources { if let n = node(of: r) { allowed.remove(n) } }
             }
-            var best: (score: Int, load: Int, node: NodeID)?
+            var best: (score: Int, stay: Int, load: Int, node: NodeID)?
             for n in allowed {
                 let loc = u.location[n] ?? 0
                 if loc == PlacementUnit.never { continue }
@@ -130,8 +130,10 @@ public enum Placer {
                 if let s = u.spread, spreadUsed[s]?.contains(n) == true { continue }
                 let score = loc.addingReportingOverflow(n == here ? u.stickiness : 0).partialValue
                 let l = load[n] ?? 0
-                if let b = best, (b.score, -b.load, -Int(b.node.rawValue)) >= (score, -l, -Int(n.rawValue)) { continue }
-                best = (score, l, n)
+                // Ties: where it runs now, then the node with fewer resources, then the lowest id.
+                let stay = n == here ? 1 : 0
+                if let b = best, (b.score, b.stay, -b.load, -Int(b.node.rawValue)) >= (score, stay, -l, -Int(n.rawValue)) { continue }
+                best = (score, stay, l, n)
             }
             guard let b = best else {
                 setAll(u, .stopped(reason: "no eligible node"))

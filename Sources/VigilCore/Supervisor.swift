@@ -83,7 +83,10 @@ struct SupervisorState: Equatable, Sendable {
     /// (per resource: two commands sent together may arrive in either order).
     var commandSeq: UInt32 = 0
     /// (The owner can change within one view, when a pending node is fenced: so keyed by sender too.)
-    var obeyed: [String: (ViewID, NodeID, UInt32)] = [:]
+    var obeyed: [String: CommandAck] = [:]
+    /// Owner: starts sent to another node that its reports have not yet shown it obeyed (resource
+    /// -> node -> command seq). Until then that node counts as possibly running the resource.
+    var unackedStarts: [String: [NodeID: UInt32]] = [:]
     /// Latest report version seen per node incarnation: older copies arriving late are ignored.
     var versions: [NodeID: (Incarnation, UInt32)] = [:]
     /// The operator's instructions (Admin.swift); seeded once this node heard any copy or made one.
@@ -95,14 +98,17 @@ struct SupervisorState: Equatable, Sendable {
     /// When each local resource last failed (failure timeout), and the last failure seen anywhere.
     var failedAt: [String: Instant] = [:]
     var lastFailure: [String: ResourceFailure] = [:]
+    /// Something the placement depends on changed (a fence succeeded): decide at the next tick.
+    var decideSoon = false
 
     static func == (a: SupervisorState, b: SupervisorState) -> Bool {
         a.local == b.local && a.probesSent == b.probesSent && a.reports == b.reports && a.lastKnown == b.lastKnown
             && a.version == b.version && a.sent == b.sent && a.commandSeq == b.commandSeq
-            && a.obeyed.mapValues { "\($0.0)/\($0.1)/\($0.2)" } == b.obeyed.mapValues { "\($0.0)/\($0.1)/\($0.2)" }
+            && a.obeyed == b.obeyed && a.unackedStarts == b.unackedStarts
             && a.versions.mapValues { [$0.0, UInt64($0.1)] } == b.versions.mapValues { [$0.0, UInt64($0.1)] }
             && a.admin == b.admin && a.adminSeeded == b.adminSeeded && a.lastAdminSent == b.lastAdminSent
             && a.restarting == b.restarting && a.failedAt == b.failedAt && a.lastFailure == b.lastFailure
+            && a.decideSoon == b.decideSoon
     }
 }
 
@@ -137,10 +143,17 @@ extension Node {
             supervisor.lastAdminSent = now
             broadcast(.adminState(supervisor.admin), &out)
         }
-        if owner == id && now - supervisor.lastDecision >= config.timing.interval * 5 {
-            supervisor.lastDecision = now
-            decide(now, &out)
-        }
+        if supervisor.decideSoon || now - supervisor.lastDecision >= config.timing.interval * 5 { decideIfOwner(now, &out) }
+    }
+
+    /// The owner decides at once when a state it depends on changed (an operation ended here, a
+    /// report changed, a fence succeeded), not only on its periodic round: each step of a group's
+    /// start follows the previous one without waiting.
+    mutating func decideIfOwner(_ now: Instant, _ out: inout [Effect]) {
+        supervisor.decideSoon = false
+        guard owner == id, !config.resources.isEmpty, !leaving else { return }
+        supervisor.lastDecision = now
+        decide(now, &out)
     }
 
     private var probedAll: Bool { supervisor.local.values.allSatisfy { $0.state != .unknown } }
@@ -148,7 +161,11 @@ extension Node {
     private mutating func sendReport(_ now: Instant, _ out: inout [Effect]) {
         supervisor.changed = false
         supervisor.lastReportSent = now
-        let entries = supervisor.local.values.sorted { $0.id < $1.id }
+        let entries = supervisor.local.values.sorted { $0.id < $1.id }.map {
+            var e = $0
+            e.ack = supervisor.obeyed[e.id] ?? .none
+            return e
+        }
         noteReport(from: id, probed: probedAll, entries: entries, now)
         supervisor.version &+= 1
         broadcast(.resourceReport(version: supervisor.version, probed: probedAll, entries: entries), &out)
@@ -161,7 +178,16 @@ extension Node {
             if e.state == .failed || e.state == .stopFailed, before[e.id]?.state != e.state {
                 supervisor.lastFailure[e.id] = ResourceFailure(node: n, state: e.state, at: now)
             }
-            if e.state.mayBeActive { supervisor.lastKnown[e.id] = n }
+            // A report made before our start reached that node says nothing about the start.
+            var startInFlight = false
+            if let seq = supervisor.unackedStarts[e.id]?[n] {
+                if e.ack.view == view.id && e.ack.from == id && e.ack.seq >= seq {
+                    supervisor.unackedStarts[e.id]?[n] = nil
+                } else {
+                    startInFlight = true
+                }
+            }
+            if e.state.mayBeActive || startInFlight { supervisor.lastKnown[e.id] = n }
             else if supervisor.lastKnown[e.id] == n { supervisor.lastKnown[e.id] = nil }
         }
     }
@@ -173,11 +199,14 @@ extension Node {
             if let (inc, v) = supervisor.versions[sender.node], inc == sender.incarnation, v >= version { return }
             if let (inc, _) = supervisor.versions[sender.node], inc > sender.incarnation { return }
             supervisor.versions[sender.node] = (sender.incarnation, version)
+            let before = supervisor.reports[sender.node]
             noteReport(from: sender.node, probed: probed, entries: entries, now)
+            if supervisor.reports[sender.node] != before { decideIfOwner(now, &out) }
         case let .resourceCommand(v, seq, node, rid, action):
             guard node == id, v == view.id, owner == sender.node else { return }
-            if let (ov, on, os) = supervisor.obeyed[rid], ov == v, on == sender.node, os >= seq { return }
-            supervisor.obeyed[rid] = (v, sender.node, seq)
+            if let a = supervisor.obeyed[rid], a.view == v, a.from == sender.node, a.seq >= seq { return }
+            supervisor.obeyed[rid] = CommandAck(view: v, from: sender.node, seq: seq)
+            supervisor.changed = true  // the owner learns from the next report that this command arrived
             command(rid, action, &out)
         case .adminState(let a):
             if a.isNewer(than: supervisor.admin) { adoptAdmin(a, now, &out) }
@@ -237,6 +266,7 @@ extension Node {
         }
         setLocal(e, &out)
         sendReport(now, &out)
+        decideIfOwner(now, &out)
         // A stop that failed keeps the node here (it must be fenced, not leave "cleanly").
         if leavingAfterStop && !supervisor.local.values.contains(where: { $0.state.mayBeActive }) {
             handleLeave(&out)
@@ -261,6 +291,16 @@ extension Node {
                 if e.state == .stopFailed, needsFencing[n] == nil {
                     out.append(.notice(.resource(.escalate(id: rid, node: n))))
                     requireFencing(n, now, &out)
+                }
+            }
+        }
+        // A start sent and not yet seen obeyed: that node may be running it.
+        for (rid, starts) in supervisor.unackedStarts {
+            for n in starts.keys.sorted() {
+                if members.contains(n) {
+                    if !(active[rid]?.contains(n) ?? false) { active[rid, default: []].append(n) }
+                } else {
+                    supervisor.unackedStarts[rid]?[n] = nil  // gone: lastKnown (set at the send) holds it
                 }
             }
         }
@@ -321,6 +361,10 @@ extension Node {
             command(rid, action, &out)
         } else {
             supervisor.commandSeq &+= 1
+            if action == .start {
+                supervisor.unackedStarts[rid, default: [:]][n] = supervisor.commandSeq
+                supervisor.lastKnown[rid] = n
+            }
             broadcast(.resourceCommand(view: view.id, seq: supervisor.commandSeq, node: n, id: rid, action: action), &out)
         }
     }

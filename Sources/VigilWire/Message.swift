@@ -51,11 +51,28 @@ public struct ResourceEntry: Equatable, Sendable {
     public var id: String
     public var state: ResourceState
     public var failCount: UInt8
-    public init(id: String, state: ResourceState, failCount: UInt8) {
+    /// The last command this node obeyed for the resource (so the owner knows whether a report
+    /// was made before or after its command arrived).
+    public var ack: CommandAck
+    public init(id: String, state: ResourceState, failCount: UInt8, ack: CommandAck = .none) {
         self.id = id
         self.state = state
         self.failCount = failCount
+        self.ack = ack
     }
+}
+
+/// Which owner's command, in which view, with which sequence number.
+public struct CommandAck: Equatable, Sendable {
+    public var view: ViewID
+    public var from: NodeID
+    public var seq: UInt32
+    public init(view: ViewID, from: NodeID, seq: UInt32) {
+        self.view = view
+        self.from = from
+        self.seq = seq
+    }
+    public static let none = CommandAck(view: .none, from: NodeID(0), seq: 0)
 }
 
 /// What the decision owner tells one node to do with one resource.
@@ -215,6 +232,9 @@ public enum Message: Equatable, Sendable {
                 w.string(e.id)
                 w.u8(e.state.rawValue)
                 w.u8(e.failCount)
+                Message.put(e.ack.view, &w)
+                w.u16(e.ack.from.rawValue)
+                w.u32(e.ack.seq)
             }
         case let .resourceCommand(view, seq, node, id, action):
             Message.put(view, &w)
@@ -281,8 +301,9 @@ public enum Message: Equatable, Sendable {
             guard let version = r.u32(), let p = r.u8(), p <= 1, let n = r.u8() else { return nil }
             var entries: [ResourceEntry] = []
             for _ in 0..<n {
-                guard let id = r.string(), let st = r.u8().flatMap(ResourceState.init(rawValue:)), let fc = r.u8() else { return nil }
-                entries.append(ResourceEntry(id: id, state: st, failCount: fc))
+                guard let id = r.string(), let st = r.u8().flatMap(ResourceState.init(rawValue:)), let fc = r.u8(),
+                      let av = view(&r), let af = r.u16(), let aseq = r.u32() else { return nil }
+                entries.append(ResourceEntry(id: id, state: st, failCount: fc, ack: CommandAck(view: av, from: NodeID(af), seq: aseq)))
             }
             m = .resourceReport(version: version, probed: p == 1, entries: entries)
         case .resourceCommand:
