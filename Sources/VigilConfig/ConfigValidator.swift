@@ -8,7 +8,7 @@ struct ConfigValidator {
     static let sections: [String: (array: Bool, keys: Set<String>)] = [
         "cluster": (false, ["name", "id", "key"]),
         "timing": (false, ["interval", "deadline"]),
-        "quorum": (false, ["expected_votes", "two_node", "wait_for_all"]),
+        "quorum": (false, ["expected_votes", "two_node", "wait_for_all", "no_quorum_policy"]),
         "link": (true, ["name", "mode", "group", "port", "ttl"]),
         "node": (true, ["id", "name", "votes", "addresses", "fence_delay"]),
     ].merging(fencingSections) { a, _ in a }.merging(resourceSections) { a, _ in a }
@@ -181,8 +181,16 @@ struct ConfigValidator {
             warnings.append(diag(s?.section.line ?? 1, .warning, "two nodes without two_node: losing either stops the cluster",
                                  "set two_node = true under [quorum]"))
         }
-        return QuorumPolicy(votes: votes, expectedVotes: expected, twoNode: twoNode,
-                            waitForAll: try s?.bool("wait_for_all") ?? twoNode)
+        var q = QuorumPolicy(votes: votes, expectedVotes: expected, twoNode: twoNode,
+                             waitForAll: try s?.bool("wait_for_all") ?? twoNode)
+        switch try s?.string("no_quorum_policy") ?? "stop" {
+        case "stop": q.stopResourcesWithoutQuorum = true
+        case "freeze": q.stopResourcesWithoutQuorum = false
+        case let other:
+            throw diag(s!.line("no_quorum_policy"), .error, "no_quorum_policy '\(other)' is unknown",
+                       "use \"stop\" (stop local resources when quorum is lost) or \"freeze\" (leave them)")
+        }
+        return q
     }
 
     func diag(_ line: Int, _ sev: Diagnostic.Severity, _ m: String, _ fix: String?) -> Diagnostic {

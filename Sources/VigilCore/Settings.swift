@@ -39,6 +39,9 @@ public struct QuorumPolicy: Equatable, Sendable {
     public var expectedVotes: Int
     public var twoNode: Bool
     public var waitForAll: Bool
+    /// What a node that loses quorum does with its resources: stop them (Pacemaker's default) or
+    /// leave them as they are (freeze). Either way the quorate side fences it before recovering them.
+    public var stopResourcesWithoutQuorum = true
 
     public init(votes: [NodeID: Int], expectedVotes: Int? = nil, twoNode: Bool = false, waitForAll: Bool? = nil) {
         self.votes = votes

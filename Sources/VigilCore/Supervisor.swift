@@ -53,6 +53,8 @@ public enum ResourceNotice: Equatable, Sendable {
     case adminRefused(String)
     /// This node forgot the failures of `id` (its failure timeout passed).
     case failuresExpired(id: String)
+    /// This node lost quorum and stops `id` (no_quorum_policy = "stop").
+    case stopWithoutQuorum(id: String)
 }
 
 /// The last failure seen of a resource, on any node.
@@ -100,6 +102,8 @@ struct SupervisorState: Equatable, Sendable {
     var lastFailure: [String: ResourceFailure] = [:]
     /// Something the placement depends on changed (a fence succeeded): decide at the next tick.
     var decideSoon = false
+    /// This incarnation has been in a quorate view (quorum can only be *lost* after that).
+    var wasQuorate = false
 
     static func == (a: SupervisorState, b: SupervisorState) -> Bool {
         a.local == b.local && a.probesSent == b.probesSent && a.reports == b.reports && a.lastKnown == b.lastKnown
@@ -108,7 +112,7 @@ struct SupervisorState: Equatable, Sendable {
             && a.versions.mapValues { [$0.0, UInt64($0.1)] } == b.versions.mapValues { [$0.0, UInt64($0.1)] }
             && a.admin == b.admin && a.adminSeeded == b.adminSeeded && a.lastAdminSent == b.lastAdminSent
             && a.restarting == b.restarting && a.failedAt == b.failedAt && a.lastFailure == b.lastFailure
-            && a.decideSoon == b.decideSoon
+            && a.decideSoon == b.decideSoon && a.wasQuorate == b.wasQuorate
     }
 }
 
@@ -117,6 +121,9 @@ extension Node {
     public var resourceReports: [NodeID: [String: ResourceEntry]] { supervisor.reports.mapValues(\.entries) }
     public var localResources: [String: ResourceEntry] { supervisor.local }
     public var lastResourceFailures: [String: ResourceFailure] { supervisor.lastFailure }
+
+    /// How long a freshly started owner waits for all configured nodes before placing resources.
+    public static let placementStartupWait = TimeSpan.seconds(2)
 
     /// The node that decides placement and fences: lowest member of a quorate view not itself pending.
     var owner: NodeID? { view.quorate ? view.nodes.subtracting(NodeSet(needsFencing.keys)).min : nil }
@@ -129,6 +136,17 @@ extension Node {
             for id in policy.ids {
                 supervisor.local[id] = ResourceEntry(id: id, state: .unknown, failCount: 0)
                 out.append(.resource(ResourceOrder(id: id, op: .probe)))
+            }
+        }
+        if view.quorate {
+            supervisor.wasQuorate = true
+        } else if supervisor.wasQuorate && config.quorum.stopResourcesWithoutQuorum {
+            // Quorum lost (no_quorum_policy = "stop"): stop what runs here, in reverse order.
+            for e in supervisor.local.values.sorted(by: { $0.id > $1.id })
+            where e.state == .running || e.state == .starting || e.state == .failed {
+                out.append(.notice(.resource(.stopWithoutQuorum(id: e.id))))
+                supervisor.restarting.remove(e.id)
+                command(e.id, .stop, &out)
             }
         }
         for (rid, t) in supervisor.failedAt.sorted(by: { $0.key < $1.key }) {
@@ -277,6 +295,10 @@ extension Node {
     private mutating func decide(_ now: Instant, _ out: inout [Effect]) {
         let members = view.nodes
         guard members.allSatisfy({ supervisor.reports[$0]?.probed == true }) else { return }
+        // At start-up, wait a little for every configured node to join before placing anything
+        // (Pacemaker's dc-deadtime, shorter): nodes booted together should not see resources
+        // started on the first two and then moved to their preferred third.
+        guard members.count == config.nodes.count || now - startedAt >= Node.placementStartupWait else { return }
         // Forget what ran on nodes since fenced; escalate failed stops to fencing.
         for (rid, n) in supervisor.lastKnown where !members.contains(n) && (needsFencing[n] == nil || !config.fenceGate) {
             supervisor.lastKnown[rid] = nil

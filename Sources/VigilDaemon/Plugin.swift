@@ -53,7 +53,13 @@ enum Plugin {
         posix_spawnattr_setsigdefault(&attr, &defaults)
         posix_spawnattr_setsigmask(&attr, &empty)
         posix_spawnattr_setpgroup(&attr, 0)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        // Normal scheduling: the heartbeat thread runs SCHED_FIFO, and a plugin (or the database a
+        // resource agent starts) must never inherit that and compete with it.
+        var normal = sched_param(sched_priority: 0)
+        posix_spawnattr_setschedpolicy(&attr, SCHED_OTHER)
+        posix_spawnattr_setschedparam(&attr, &normal)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK
+                                              | POSIX_SPAWN_SETSCHEDULER))
 
         var base: [(String, String)] = [("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), ("LANG", "C.UTF-8")]
         if let home = getenv("HOME") { base.append(("HOME", String(cString: home))) }

@@ -51,7 +51,16 @@ func spawnThread(_ name: String, _ body: @escaping @Sendable () -> Void) {
     final class Box { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
     let box = Unmanaged.passRetained(Box(body)).toOpaque()
     var t = pthread_t()
-    let r = pthread_create(&t, nil, { raw in
+    // Helper threads run at normal priority even when started from the SCHED_FIFO heartbeat thread
+    // (threads inherit their creator's policy by default).
+    var attr = pthread_attr_t()
+    pthread_attr_init(&attr)
+    defer { pthread_attr_destroy(&attr) }
+    var normal = sched_param(sched_priority: 0)
+    pthread_attr_setinheritsched(&attr, Int32(PTHREAD_EXPLICIT_SCHED))
+    pthread_attr_setschedpolicy(&attr, SCHED_OTHER)
+    pthread_attr_setschedparam(&attr, &normal)
+    let r = pthread_create(&t, &attr, { raw in
         let b = Unmanaged<AnyObject>.fromOpaque(raw!).takeRetainedValue() as! Box
         b.body()
         return nil

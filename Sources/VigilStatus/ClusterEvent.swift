@@ -10,7 +10,7 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
     /// fence_pending, fence_scheduled, fence_started, fence_result, fence_no_device, self_fence,
     /// fence_refused, fence_gave_up, resource_state, resource_command, resource_escalate,
     /// resource_admin (an operator's change: `detail`), resource_admin_refused (`reason`),
-    /// resource_failures_expired.
+    /// resource_failures_expired, resource_stop_no_quorum.
     public var type: String
     /// The node reporting the event.
     public var node: String
@@ -92,6 +92,8 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
                 }
             case .adminRefused(let why):
                 (type, reason) = ("resource_admin_refused", why)
+            case .stopWithoutQuorum(let id):
+                (type, resource, detail) = ("resource_stop_no_quorum", id, "quorum lost: stopping \(id) here (no_quorum_policy = stop)")
             case .failuresExpired(let id):
                 (type, resource, detail) = ("resource_failures_expired", id, "failure timeout of \(id) passed: fail count reset")
             }

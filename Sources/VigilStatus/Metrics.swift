@@ -39,6 +39,15 @@ extension StatusSnapshot {
             metric("watchdog_fed", "gauge", "1 while this node feeds its hardware watchdog.",
                    [("", f.watchdog == "armed, fed" ? 1 : 0)])
         }
+        if let rs = resources {
+            metric("resource_active", "gauge", "Members on which the resource may be active (1 when healthy, 2+ never).",
+                   rs.map { ("resource=\"\($0.id)\"", Double($0.activeOn.count)) })
+            metric("resource_running", "gauge", "1 per node that reports the resource running.",
+                   rs.flatMap { r in r.nodes.sorted { $0.key < $1.key }.map { ("resource=\"\(r.id)\",node=\"\($0.key)\"", $0.value == "running" ? 1.0 : 0) } })
+            metric("resource_fail_count", "gauge", "Failures counted per resource and node (reset by cleanup or failure_timeout).",
+                   rs.flatMap { r in r.failCounts.sorted { $0.key < $1.key }.map { ("resource=\"\(r.id)\",node=\"\($0.key)\"", Double($0.value)) } })
+            metric("standby_nodes", "gauge", "Nodes the operator put in standby.", [("", Double(admin?.standby.count ?? 0))])
+        }
         var up: [(String, Double)] = [], loss: [(String, Double)] = [], age: [(String, Double)] = [], rtt: [(String, Double)] = []
         for n in nodes where n.state != "self" {
             for l in n.links {

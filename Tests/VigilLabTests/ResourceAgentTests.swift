@@ -56,6 +56,38 @@ final class ResourceAgentTests: XCTestCase {
         XCTAssertEqual(AgentRef("lsb:nginx"), .lsb("nginx"))
     }
 
+    /// An LSB init script (TEST-ONLY, in a temporary init.d): monitor runs `status` (0 running,
+    /// 3 stopped, 1 dead with a pid file -> failed), start/stop by their exit codes, no parameters.
+    func testLSBScriptByExitCodes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-initd-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+            #!/bin/sh
+            s=\(dir)/svc.state
+            case "$1" in
+              start) [ -f \(dir)/broken ] && exit 1; touch $s; exit 0 ;;
+              stop) rm -f $s; exit 0 ;;
+              status) [ -f $s ] && exit 0; [ -f \(dir)/stale.pid ] && exit 1; exit 3 ;;
+              *) exit 3 ;;
+            esac
+            """.write(toFile: dir + "/svc", atomically: true, encoding: .utf8)
+        chmod(dir + "/svc", 0o755)
+        var r = ResourceAgentRunner()
+        r.lsbDir = dir
+        let svc = try XCTUnwrap(AgentRef("lsb:svc"))
+        func act(_ a: String) -> AgentResult { r.run(svc, action: a, instance: "svc", params: [], timeout: .seconds(5)).result }
+        XCTAssertEqual(act("monitor"), .notRunning, "status 3: stopped")
+        XCTAssertEqual(act("start"), .ok)
+        XCTAssertEqual(act("monitor"), .ok, "status 0: running")
+        XCTAssertEqual(act("stop"), .ok)
+        FileManager.default.createFile(atPath: dir + "/stale.pid", contents: nil)
+        XCTAssertEqual(act("monitor"), .genericError, "status 1: dead but a pid file remains")
+        FileManager.default.createFile(atPath: dir + "/broken", contents: nil)
+        XCTAssertEqual(act("start"), .genericError)
+        XCTAssertEqual(r.run(.lsb("absent"), action: "start", instance: "a", params: [], timeout: .seconds(5)).result, .notInstalled)
+    }
+
     /// `vigilctl validate` reads each OCF agent's meta-data: unknown and missing required parameters
     /// are errors at file:line.
     func testResourceParametersAreCheckedAgainstMetaData() throws {

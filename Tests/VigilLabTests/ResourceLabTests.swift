@@ -155,6 +155,9 @@ final class ResourceLabTests: XCTestCase {
         XCTAssertNotNil(stopping)
         XCTAssertNotNil(running(lab, 3, after: stopping?.seq ?? before), "restarted in place")
         XCTAssertEqual(activeOn(), ["n3"])
+        let metrics = Lab.metrics(lab, 1)
+        XCTAssertTrue(metrics.contains("vigil_resource_active{resource=\"dummy\"} 1"), metrics)
+        XCTAssertTrue(metrics.contains("vigil_resource_running{resource=\"dummy\",node=\"n3\"} 1"), metrics)
 
         r = lab.ctl(1, "resource", "ban", "nosuch")
         XCTAssertNotEqual(r.status, 0)
@@ -214,5 +217,16 @@ final class ResourceLabTests: XCTestCase {
         let fsStarts = events.filter { $0.type == "resource_state" && $0.resource == "fs" && $0.state == "starting" && $0.node == "n\(survivor)" }
         XCTAssertFalse(fsStarts.isEmpty)
         for e in fsStarts { XCTAssertGreaterThanOrEqual(e.time, fenced.time, "the shared disk is mounted only after n1 is fenced") }
+        // What agents start runs at normal priority, never at vigild's SCHED_FIFO (it would compete
+        // with the heartbeat thread; seen once as a node declared dead while its database started).
+        let pids = Spawn.run(["/usr/sbin/ip", "netns", "pids", "\(name)-n\(survivor)"]).output.split(separator: "\n")
+        var postgres = 0
+        for p in pids {
+            guard let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8), stat.contains("(postgres)") else { continue }
+            let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+            postgres += 1
+            XCTAssertEqual(fields.count > 38 ? fields[38] : "?", "0", "postgres \(p) runs SCHED_OTHER (policy 0): \(stat)")
+        }
+        XCTAssertGreaterThan(postgres, 0, "postgres runs on n\(survivor)")
     }
 }

@@ -7,7 +7,7 @@ import XCTest
 final class SupervisorSimTests: XCTestCase {
     let n1 = NodeID(1), n2 = NodeID(2), n3 = NodeID(3)
 
-    private func cluster(failureTimeout: TimeSpan? = nil) -> Simulation {
+    private func cluster(failureTimeout: TimeSpan? = nil, fenceLatencyMs: ClosedRange<Int64> = 20...50) -> Simulation {
         var config = CoreConfig.uniform(nodes: 3, timing: Timing(interval: .ms(10), deadline: .ms(40)))
         config.fencing.enabled = true
         for n in config.nodes { config.fencing.levels[n] = [["power"]] }
@@ -17,7 +17,7 @@ final class SupervisorSimTests: XCTestCase {
         ])
         if let failureTimeout { config.resources.failureTimeout["db"] = failureTimeout }
         let sim = Simulation(config: config, links: [LinkModel(), LinkModel()], seed: 11)
-        sim.devices = ["power": FenceDeviceModel(.works, latencyMs: 20...50)]
+        sim.devices = ["power": FenceDeviceModel(.works, latencyMs: fenceLatencyMs)]
         for n in config.nodes { sim.schedule(.start(n), at: .zero) }
         sim.run(until: .seconds(2))
         return sim
@@ -99,6 +99,25 @@ final class SupervisorSimTests: XCTestCase {
         XCTAssertEqual(sim.node(n1)?.localResources["db"]?.failCount, 0, "forgotten after failure_timeout")
         step(sim, .admin(on: n2, .move("db", to: n1)))
         XCTAssertEqual(on(sim, "db"), [n1], "n1 is eligible again")
+        XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
+    }
+
+    /// no_quorum_policy = "stop" (the default): a node cut off from the others stops its resources
+    /// by itself, before the majority's (slow, here 1.5 s) fence reaches it; the majority starts them
+    /// only after the fence.
+    func testMinorityStopsItsResourcesWithoutQuorum() throws {
+        let sim = cluster(fenceLatencyMs: 1500...1500)
+        var stops: [NodeID] = []
+        sim.observer = { _, node, n in if case .resource(.stopWithoutQuorum("db")) = n { stops.append(node) } }
+        XCTAssertEqual(on(sim, "db"), [n1])
+        sim.schedule(.partition([[n1], [n2, n3]]), at: t)
+        t = t + .seconds(1)
+        sim.run(until: t)
+        XCTAssertEqual(stops, [n1])
+        XCTAssertEqual(on(sim, "db"), [], "stopped on n1 by itself; not started elsewhere before the fence")
+        t = t + .seconds(4)
+        sim.run(until: t)
+        XCTAssertEqual(on(sim, "db"), [n2], "started after n1 was fenced")
         XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
     }
 }
