@@ -65,6 +65,8 @@ public struct ResourceFailure: Equatable, Sendable {
 }
 
 struct PeerReport: Equatable, Sendable {
+    /// The view the sender was in when it made the report.
+    var view = ViewID.none
     var probed: Bool
     var entries: [String: ResourceEntry]
 }
@@ -184,14 +186,14 @@ extension Node {
             e.ack = supervisor.obeyed[e.id] ?? .none
             return e
         }
-        noteReport(from: id, probed: probedAll, entries: entries, now)
+        noteReport(from: id, view: view.id, probed: probedAll, entries: entries, now)
         supervisor.version &+= 1
-        broadcast(.resourceReport(version: supervisor.version, probed: probedAll, entries: entries), &out)
+        broadcast(.resourceReport(view: view.id, version: supervisor.version, probed: probedAll, entries: entries), &out)
     }
 
-    private mutating func noteReport(from n: NodeID, probed: Bool, entries: [ResourceEntry], _ now: Instant) {
+    private mutating func noteReport(from n: NodeID, view v: ViewID, probed: Bool, entries: [ResourceEntry], _ now: Instant) {
         let before = supervisor.reports[n]?.entries ?? [:]
-        supervisor.reports[n] = PeerReport(probed: probed, entries: Dictionary(entries.map { ($0.id, $0) }) { a, _ in a })
+        supervisor.reports[n] = PeerReport(view: v, probed: probed, entries: Dictionary(entries.map { ($0.id, $0) }) { a, _ in a })
         for e in entries {
             if e.state == .failed || e.state == .stopFailed, before[e.id]?.state != e.state {
                 supervisor.lastFailure[e.id] = ResourceFailure(node: n, state: e.state, at: now)
@@ -213,12 +215,12 @@ extension Node {
     mutating func receiveResource(_ m: Message, from sender: Member, _ now: Instant, _ out: inout [Effect]) {
         guard !config.resources.isEmpty else { return }
         switch m {
-        case let .resourceReport(version, probed, entries):
+        case let .resourceReport(rview, version, probed, entries):
             if let (inc, v) = supervisor.versions[sender.node], inc == sender.incarnation, v >= version { return }
             if let (inc, _) = supervisor.versions[sender.node], inc > sender.incarnation { return }
             supervisor.versions[sender.node] = (sender.incarnation, version)
             let before = supervisor.reports[sender.node]
-            noteReport(from: sender.node, probed: probed, entries: entries, now)
+            noteReport(from: sender.node, view: rview, probed: probed, entries: entries, now)
             if supervisor.reports[sender.node] != before { decideIfOwner(now, &out) }
         case let .resourceCommand(v, seq, node, rid, action):
             guard node == id, v == view.id, owner == sender.node else { return }
@@ -294,7 +296,10 @@ extension Node {
     /// The owner's decision: stop what runs where it should not, then start where it should.
     private mutating func decide(_ now: Instant, _ out: inout [Effect]) {
         let members = view.nodes
-        guard members.allSatisfy({ supervisor.reports[$0]?.probed == true }) else { return }
+        // Only from reports every member made in this view: a member obeys no command of an older
+        // view once it has installed this one, so such reports include every start the previous
+        // owner got through (seed 258: a start sent by the old owner just before a merge).
+        guard members.allSatisfy({ supervisor.reports[$0]?.probed == true && supervisor.reports[$0]?.view == view.id }) else { return }
         // At start-up, wait a little for every configured node to join before placing anything
         // (Pacemaker's dc-deadtime, shorter): nodes booted together should not see resources
         // started on the first two and then moved to their preferred third.
@@ -381,6 +386,7 @@ extension Node {
         out.append(.notice(.resource(.command(id: rid, node: n, action: action))))
         if n == id {
             command(rid, action, &out)
+            sendReport(now, &out)  // our own report must show it before the next decision (seed 64)
         } else {
             supervisor.commandSeq &+= 1
             if action == .start {

@@ -162,10 +162,11 @@ public enum Message: Equatable, Sendable {
     case fenceStarted(target: Member, level: UInt8, boundMs: UInt32)
     /// The sender's attempt on `target` ended.
     case fenceOutcome(target: Member, result: FenceResult, level: UInt8, tookMs: UInt32)
-    /// The sender's local resources: whether it has probed them all, and each one's state.
+    /// The sender's local resources: whether it has probed them all, and each one's state, as of
+    /// its view `view` (the owner places only from reports all made in its own current view).
     /// `version` grows with every report of one incarnation (the same report goes out on every
     /// link, so an older one can arrive after a newer one).
-    case resourceReport(version: UInt32, probed: Bool, entries: [ResourceEntry])
+    case resourceReport(view: ViewID, version: UInt32, probed: Bool, entries: [ResourceEntry])
     /// The decision owner of `view` tells `node` to start or stop resource `id`. `seq` grows with
     /// every command of that owner: a late copy of an older command is ignored.
     case resourceCommand(view: ViewID, seq: UInt32, node: NodeID, id: String, action: ResourceAction)
@@ -224,7 +225,8 @@ public enum Message: Equatable, Sendable {
             w.u8(result.rawValue)
             w.u8(level)
             w.u32(took)
-        case let .resourceReport(version, probed, entries):
+        case let .resourceReport(view, version, probed, entries):
+            Message.put(view, &w)
             w.u32(version)
             w.u8(probed ? 1 : 0)
             w.u8(UInt8(min(entries.count, 255)))
@@ -298,14 +300,14 @@ public enum Message: Equatable, Sendable {
                   let took = r.u32() else { return nil }
             m = .fenceOutcome(target: t, result: res, level: l, tookMs: took)
         case .resourceReport:
-            guard let version = r.u32(), let p = r.u8(), p <= 1, let n = r.u8() else { return nil }
+            guard let rv = view(&r), let version = r.u32(), let p = r.u8(), p <= 1, let n = r.u8() else { return nil }
             var entries: [ResourceEntry] = []
             for _ in 0..<n {
                 guard let id = r.string(), let st = r.u8().flatMap(ResourceState.init(rawValue:)), let fc = r.u8(),
                       let av = view(&r), let af = r.u16(), let aseq = r.u32() else { return nil }
                 entries.append(ResourceEntry(id: id, state: st, failCount: fc, ack: CommandAck(view: av, from: NodeID(af), seq: aseq)))
             }
-            m = .resourceReport(version: version, probed: p == 1, entries: entries)
+            m = .resourceReport(view: rv, version: version, probed: p == 1, entries: entries)
         case .resourceCommand:
             guard let v = view(&r), let seq = r.u32(), let n = r.u16(), NodeID(n).isValid, let id = r.string(),
                   let a = r.u8().flatMap(ResourceAction.init(rawValue:)) else { return nil }

@@ -20,7 +20,7 @@ final class WireTests: XCTestCase {
         .fenceState(pending: [Member(NodeID(3), 7)], fenced: [Member(NodeID(4), 2)]),
         .fenceStarted(target: Member(NodeID(3), 7), level: 2, boundMs: 30_000),
         .fenceOutcome(target: Member(NodeID(3), 7), result: .timeout, level: 1, tookMs: 812),
-        .resourceReport(version: 9, probed: true, entries: [ResourceEntry(id: "db", state: .running, failCount: 1,
+        .resourceReport(view: ViewID(epoch: 4, coordinator: NodeID(1)), version: 9, probed: true, entries: [ResourceEntry(id: "db", state: .running, failCount: 1,
                                                                         ack: CommandAck(view: ViewID(epoch: 4, coordinator: NodeID(1)), from: NodeID(1), seq: 77))]),
         .resourceCommand(view: ViewID(epoch: 4, coordinator: NodeID(1)), seq: 5, node: NodeID(2), id: "db", action: .stop),
         .adminState(WireTests.admin),
