@@ -300,10 +300,13 @@ extension Node {
         // view once it has installed this one, so such reports include every start the previous
         // owner got through (seed 258: a start sent by the old owner just before a merge).
         guard members.allSatisfy({ supervisor.reports[$0]?.probed == true && supervisor.reports[$0]?.view == view.id }) else { return }
-        // At start-up, wait a little for every configured node to join before placing anything
+        // At cluster start-up, wait a little for every configured node to join before placing anything
         // (Pacemaker's dc-deadtime, shorter): nodes booted together should not see resources
         // started on the first two and then moved to their preferred third.
-        guard members.count == config.nodes.count || now - startedAt >= Node.placementStartupWait else { return }
+        // Only when nothing runs yet: once resources run, a node that just restarted and became the
+        // owner must not hold back a failover.
+        guard members.count == config.nodes.count || now - startedAt >= Node.placementStartupWait
+                || !supervisor.lastKnown.isEmpty else { return }
         // Forget what ran on nodes since fenced; escalate failed stops to fencing.
         for (rid, n) in supervisor.lastKnown where !members.contains(n) && (needsFencing[n] == nil || !config.fenceGate) {
             supervisor.lastKnown[rid] = nil
