@@ -15,10 +15,10 @@ Pacemaker runs per node inside the node's network namespace and its own mount na
 /etc/corosync, /var/lib/corosync, /var/lib/pacemaker, /var/log/pacemaker, a private /run), like
 the membership bench's Corosync. Only processes inside the lab's namespaces are stopped, by PID.
 """
-import json, os, re, shutil, subprocess, sys, time
+import json, os, shutil, subprocess, sys, time
 import xml.etree.ElementTree as ET
 
-from bench_systems import LAB, NODES, STATE, ROOT, lab, ns, ns_pids, sh, wait
+from bench_systems import LAB, NODES, STATE, ROOT, lab, ns, sh, wait
 
 VIP = "198.18.0.200"
 PGPORT = 5433

@@ -125,7 +125,7 @@ extension Node {
     public var lastResourceFailures: [String: ResourceFailure] { supervisor.lastFailure }
 
     /// How long a freshly started owner waits for all configured nodes before placing resources.
-    public static let placementStartupWait = TimeSpan.seconds(2)
+    static let placementStartupWait = TimeSpan.seconds(2)
 
     /// The node that decides placement and fences: lowest member of a quorate view not itself pending.
     var owner: NodeID? { view.quorate ? view.nodes.subtracting(NodeSet(needsFencing.keys)).min : nil }

@@ -215,16 +215,8 @@ extension FenceLabTests {
         func log(_ i: Int) -> [String] {
             ((try? String(contentsOfFile: "\(prefix)-n\(i).log", encoding: .utf8)) ?? "").split(separator: "\n").map { String($0.split(separator: " ").last ?? "") }
         }
-        func waitFor(_ what: String, _ i: Int, within: Double) -> Bool {
-            let end = Date().addingTimeInterval(within)
-            while Date() < end {
-                if log(i).contains(what) { return true }
-                usleep(50_000)
-            }
-            return false
-        }
-        let end = Date().addingTimeInterval(10)
-        while Date() < end && !(1...3).allSatisfy({ FileManager.default.fileExists(atPath: "\(prefix)-n\($0)") }) { usleep(20_000) }
+        func waitFor(_ what: String, _ i: Int, within: Double) -> Bool { Lab.waitUntil(within: within) { log(i).contains(what) } }
+        Lab.waitUntil(within: 10) { (1...3).allSatisfy { FileManager.default.fileExists(atPath: "\(prefix)-n\($0)") } }
         let lab = try Lab(extra: ["--no-fencing"], fenceConfig: """
             [fencing]
             enabled = true

@@ -103,6 +103,18 @@ final class Lab {
         }
     }
 
+    /// Polls `condition` every 20 ms until it holds or `seconds` pass; returns whether it held.
+    /// (The one place lab tests poll; events are better waited for with `event`.)
+    @discardableResult
+    static func waitUntil(within seconds: Double, _ condition: () -> Bool) -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while !condition() {
+            guard Date() < end else { return false }
+            usleep(20_000)
+        }
+        return true
+    }
+
     /// Latest event seq on a node (to wait only for what happens next).
     func lastSeq(_ node: Int) -> UInt64 {
         let r = ctl(node, "events")

@@ -115,8 +115,7 @@ final class ResourceLabTests: XCTestCase {
         XCTAssertNotNil(running(lab, 3))
         func activeOn() -> [String] { (try? lab.status(2).resources?.first { $0.id == "dummy" }?.activeOn) ?? nil ?? [] }
         func waitActive(_ want: [String], _ what: String) {
-            let deadline = Date().addingTimeInterval(15)
-            while activeOn() != want && Date() < deadline { usleep(50_000) }
+            Lab.waitUntil(within: 15) { activeOn() == want }
             XCTAssertEqual(activeOn(), want, what)
         }
         var r = lab.ctl(1, "resource", "move", "dummy", "n1")
@@ -144,8 +143,7 @@ final class ResourceLabTests: XCTestCase {
         XCTAssertEqual(try lab.status(2).resources?.first?.failCounts["n3"], 1)
         XCTAssertNotNil(try lab.status(2).resources?.first?.lastFailure)
         XCTAssertEqual(lab.ctl(2, "resource", "cleanup", "dummy").status, 0)
-        let deadline = Date().addingTimeInterval(10)
-        while (try? lab.status(2).resources?.first?.failCounts["n3"]) != nil && Date() < deadline { usleep(50_000) }
+        Lab.waitUntil(within: 10) { (try? lab.status(2).resources?.first?.failCounts["n3"]) == nil }
         XCTAssertNil(try lab.status(2).resources?.first?.failCounts["n3"], "cleanup cleared the fail count")
 
         let before = lab.lastSeq(3)
