@@ -12,7 +12,8 @@
 /// - move RESOURCE NODE: prefer NODE above any configured score (Pacemaker's cli-prefer);
 ///   move RESOURCE (no node): ban the node it runs on now.
 /// - ban RESOURCE [NODE]: never on NODE (default: where it runs now). clear removes both.
-/// - cleanup RESOURCE: every node clears its fail count and re-probes it if it failed.
+/// - cleanup RESOURCE: every node clears its fail count and re-probes it if it failed (or was
+///   not installed there).
 /// - restart RESOURCE: the node running it stops it and starts it again in place (it never
 ///   reports "stopped" in between, so the owner never starts it elsewhere meanwhile).
 public enum AdminRequest: Equatable, Sendable {
@@ -99,14 +100,16 @@ extension Node {
         }
     }
 
-    /// Clears this node's fail count of `rid`; a failed resource is probed again.
+    /// Clears this node's fail count of `rid`; a failed resource, or one with a hard error here
+    /// (agent not installed: perhaps it is now), is probed again.
     private mutating func cleanupLocal(_ rid: String, _ out: inout [Effect]) {
         guard var e = supervisor.local[rid] else { return }
         supervisor.failedAt[rid] = nil
         supervisor.lastFailure[rid] = nil
         guard e.failCount > 0 || e.state == .failed else { return }
+        let hard = e.failCount == ResourceEntry.infinity
         e.failCount = 0
-        if e.state == .failed {
+        if e.state == .failed || (hard && e.state == .stopped) {
             e.state = .unknown
             out.append(.resource(ResourceOrder(id: rid, op: .probe)))
         }

@@ -7,7 +7,8 @@
 /// 1. A resource last seen on a node that still needs fencing is *frozen*: it is placed nowhere
 ///    new until that node is fenced (it may still be running there).
 /// 2. Eligible nodes: members of a quorate view, not in standby, not pending fencing, location
-///    score not "never", fail count below the migration threshold, and no other resource of the
+///    score not "never", fail count below the migration threshold and not INFINITY (a hard error
+///    there: agent not installed), and no other resource of the
 ///    same spread set already placed there (N+M: at most one per node).
 /// 3. A group is placed as one unit (its first resource's preferences and the sum of its
 ///    members' fail counts), on one node.
@@ -125,8 +126,8 @@ public enum Placer {
             for n in allowed {
                 let loc = u.location[n] ?? 0
                 if loc == PlacementUnit.never { continue }
-                let fails = u.resources.reduce(0) { $0 + (input.failCounts[$1]?[n] ?? 0) }
-                if fails >= u.migrationThreshold { continue }
+                let counts = u.resources.map { input.failCounts[$0]?[n] ?? 0 }
+                if counts.reduce(0, +) >= u.migrationThreshold || counts.contains(Int(ResourceEntry.infinity)) { continue }
                 if let s = u.spread, spreadUsed[s]?.contains(n) == true { continue }
                 let score = loc.addingReportingOverflow(n == here ? u.stickiness : 0).partialValue
                 let l = load[n] ?? 0

@@ -39,6 +39,11 @@ public struct ResourceOrder: Equatable, Sendable {
 /// How an operation ended, as the shell read the agent's exit code.
 public enum ResourceOutcome: String, Sendable {
     case running, stopped, failed, stopFailed
+    /// A hard error: this node cannot run the resource at all (agent or unit not installed here,
+    /// OCF 5; arguments invalid here, OCF 2). As in Pacemaker, the fail count here becomes
+    /// INFINITY: not started here again until `cleanup` or the failure timeout. From a probe it
+    /// also means "not running here" (nothing can run from an agent that is not there).
+    case unavailable
 }
 
 public enum ResourceNotice: Equatable, Sendable {
@@ -279,9 +284,14 @@ extension Node {
         case (_, .stopped): e.state = op == .monitor ? .failed : .stopped
         case (_, .failed): e.state = .failed
         case (_, .stopFailed): e.state = .stopFailed
+        case (.probe, .unavailable): e.state = .stopped
+        case (_, .unavailable): e.state = .failed  // stopped next (a stop of what is not installed is a success)
         }
-        if e.state == .failed && (op == .start || op == .monitor) {
-            e.failCount = e.failCount &+ (e.failCount < 255 ? 1 : 0)
+        if outcome == .unavailable {
+            e.failCount = ResourceEntry.infinity
+            supervisor.failedAt[rid] = now
+        } else if e.state == .failed && (op == .start || op == .monitor) {
+            e.failCount = min(e.failCount &+ 1, ResourceEntry.infinity - 1)
             supervisor.failedAt[rid] = now
         }
         setLocal(e, &out)

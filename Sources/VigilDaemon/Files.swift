@@ -22,12 +22,13 @@ public enum Files {
         case .success(let c):
             // Fence devices: the program must exist and its metadata must know every parameter.
             let (devices, fenceErrors) = DeviceFence.validate(c)
-            let errors = fenceErrors + ResourceCheck.validate(c)
+            let found = fenceErrors + ResourceCheck.validate(c)
+            let errors = found.filter { $0.severity == .error }
             if !errors.isEmpty {
                 errors.forEach { eprint($0.description) }
                 return 1
             }
-            for w in c.warnings { print(w) }
+            for w in c.warnings + found.filter({ $0.severity == .warning }) { print(w) }
             print("\(path): OK")
             for d in devices { print("fence device \(d.spec.name): \(d.path) (\(d.spec.kind.rawValue)), nodes \(c.nodes.filter { d.spec.nodes.contains($0.id) }.map(\.name).joined(separator: ","))") }
             c.derivedValues.forEach { print($0) }
@@ -78,6 +79,24 @@ public enum Files {
         defer { close(fd) }
         fchmod(fd, 0o600)
         guard SocketIO.writeFile(fd, hex) else { throw SystemError("cannot write \(path)") }
+    }
+}
+
+extension Files {
+    /// Replaces `path` whole (a temporary file renamed over it): readers see the old or the new.
+    static func replace(_ path: String, with text: String, mode: mode_t = 0o644) -> Bool {
+        let tmp = path + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { return false }
+        let ok = SocketIO.writeFile(fd, text)
+        close(fd)
+        guard ok, rename(tmp, path) == 0 else {
+            let e = errno
+            unlink(tmp)
+            errno = e
+            return false
+        }
+        return true
     }
 }
 

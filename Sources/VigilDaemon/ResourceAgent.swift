@@ -111,6 +111,10 @@ public enum AgentResult: Equatable, Sendable, CustomStringConvertible {
 public struct ResourceAgentRunner: Sendable {
     public var ocfRoot = "/usr/lib/ocf"
     public var lsbDir = "/etc/init.d"
+    /// `systemd:` resources: the systemctl to run and the directory whose presence says systemd
+    /// is PID 1 (sd_booted(3)); run-time drop-ins go there too.
+    public var systemctlPath = "/bin/systemctl"
+    public var systemdRunDir = "/run/systemd/system"
     public init() {}
 
     public struct Outcome: Sendable {
@@ -132,10 +136,8 @@ public struct ResourceAgentRunner: Sendable {
     /// get start, stop, status. `interval` is the monitor's interval (0 for probes and one-offs).
     public func run(_ agent: AgentRef, action: String, instance: String, params: [(String, String)],
                     timeout: TimeSpan, interval: TimeSpan = .zero) -> Outcome {
-        guard let path = path(agent) else {
-            return Outcome(result: .cannotRun("systemd resources need systemd as PID 1 (not supported yet)"),
-                           stdout: "", stderr: "", duration: .zero)
-        }
+        if case .systemd(let unit) = agent { return runSystemd(unit, action: action, timeout: timeout) }
+        guard let path = path(agent) else { return Outcome(result: .cannotRun("no agent path"), stdout: "", stderr: "", duration: .zero) }
         // A missing agent is "not installed" (5), as Pacemaker reports it, without running anything.
         guard access(path, X_OK) == 0 else {
             return Outcome(result: .notInstalled, stdout: "", stderr: "\(path): not found or not executable", duration: .zero)
@@ -184,7 +186,11 @@ public enum ResourceCheck {
         var out: [Diagnostic] = []
         for r in c.resources {
             guard let agent = AgentRef(r.agent) else { continue }  // the config parser already refused it
-            guard let path = runner.path(agent) else { continue }  // systemd units: checked when run
+            if case .systemd(let unit) = agent {
+                out += systemdUnit(unit, r, c, runner)
+                continue
+            }
+            guard let path = runner.path(agent) else { continue }
             guard access(path, X_OK) == 0 else {
                 out.append(Diagnostic(file: c.file, line: r.line, severity: .error,
                                       message: "resource '\(r.id)': agent \(r.agent) not found at \(path)",
@@ -208,6 +214,33 @@ public enum ResourceCheck {
                                       message: "resource '\(r.id)' (\(r.agent)): required parameter '\(k)' is missing",
                                       fix: "add \"\(k)=...\" to params"))
             }
+        }
+        return out
+    }
+
+    /// A unit takes no parameters (an error). Warnings: systemd not PID 1 here, the unit not found
+    /// here (either way this node cannot run it), or enabled (systemd would start it at boot,
+    /// beside the cluster's copy).
+    static func systemdUnit(_ name: String, _ r: ResourceSpec, _ c: ClusterConfig, _ runner: ResourceAgentRunner) -> [Diagnostic] {
+        let unit = ResourceAgentRunner.unitName(name)
+        func diag(_ line: Int, _ sev: Diagnostic.Severity, _ msg: String, _ fix: String) -> Diagnostic {
+            Diagnostic(file: c.file, line: line, severity: sev, message: "resource '\(r.id)' (systemd:\(name)): " + msg, fix: fix)
+        }
+        var out: [Diagnostic] = []
+        if !r.params.isEmpty {
+            out.append(diag(r.paramsLine, .error, "systemd units take no parameters", "put them in the unit or a drop-in, and remove 'params'"))
+        }
+        guard access(runner.systemdRunDir, F_OK) == 0 else {
+            return out + [diag(r.line, .warning, "systemd is not PID 1 here: this node cannot run it (its probe bans it here)", "run it where systemd runs")]
+        }
+        let show = Plugin.run(runner.systemctlPath, args: ["show", "--property=LoadState,UnitFileState", "--", unit], timeout: .seconds(10))
+        let props = show.stdout.split(separator: "\n")
+        if props.contains("LoadState=not-found") {
+            // A warning: nodes may differ in what they have installed; the probe bans it where missing.
+            out.append(diag(r.line, .warning, "\(unit) not found by systemd here: this node cannot run it",
+                            "install the unit or fix 'agent' (systemctl status \(unit))"))
+        } else if props.contains("UnitFileState=enabled") {
+            out.append(diag(r.line, .warning, "\(unit) is enabled: systemd starts it at boot beside the cluster", "systemctl disable \(unit)"))
         }
         return out
     }

@@ -63,13 +63,18 @@ final class ResourceRunner: @unchecked Sendable {
         logOutput(log, "resource \(id) \(op.rawValue)", stdout: r.stdout, stderr: r.stderr, lines: 20)
         let outcome: ResourceOutcome
         switch (op, r.result) {
-        case (.stop, .ok), (.stop, .notRunning): outcome = .stopped
+        // Stopping what is not installed here is a success (OCF: nothing of it can run).
+        case (.stop, .ok), (.stop, .notRunning), (.stop, .notInstalled): outcome = .stopped
         case (.stop, _): outcome = .stopFailed
         case (_, .ok): outcome = .running
         case (.probe, .notRunning), (.monitor, .notRunning): outcome = .stopped
+        // Hard errors (Pacemaker bans the node for them): not installed here; from a start or a
+        // monitor also invalid arguments. A probe's "invalid arguments" proves nothing about
+        // whether it runs, so it stays an ordinary failure (stopped, then placed).
+        case (_, .notInstalled), (.start, .invalidArgument), (.monitor, .invalidArgument): outcome = .unavailable
         default: outcome = .failed
         }
- let level: Log.Level = outcome == .failed || outcome == .stopFailed ? .error : op == .monitor ? .debug : .notice
+        let level: Log.Level = outcome == .failed || outcome == .stopFailed || outcome == .unavailable ? .error : op == .monitor ? .debug : .notice
         log.log(level, "resource \(id) \(op.rawValue): \(r.result) -> \(outcome.rawValue) (\(r.duration.milliseconds.rounded1) ms)")
         return outcome
     }

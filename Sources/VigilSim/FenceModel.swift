@@ -159,6 +159,10 @@ extension Simulation {
         if case .paused = slots[i].state {  // the agent runs, the frozen daemon hears of it later
             return queue.push(.resourceOp(m, order), at: now + .ms(10))
         }
+        if agentMissing[order.id]?.contains(m.node) == true {
+            _ = apply(.resourceDone(id: order.id, order.op, order.op == .stop ? .stopped : .unavailable), to: m.node)
+            return
+        }
         let outcome: ResourceOutcome
         switch order.op {
         case .probe, .monitor:

@@ -85,6 +85,9 @@ public final class Simulation {
     var confirmed: Set<NodeID> = []
     /// Ground truth: where each resource is really active.
     public internal(set) var resourceActive: [String: Set<NodeID>] = [:]
+    /// Nodes where a resource's agent is not installed: its probe, start and monitor there end
+    /// "unavailable" (a hard error), its stop "stopped".
+    public var agentMissing: [String: Set<NodeID>] = [:]
 
     public init(config: CoreConfig, links: [LinkModel], seed: UInt64) {
         self.config = config

@@ -1,6 +1,9 @@
 import VigilCore
 
 extension StatusSnapshot {
+    /// A fail count as Pacemaker prints it: 255 is INFINITY (a hard error on that node).
+    static func failCount(_ n: Int) -> String { n == Int(ResourceEntry.infinity) ? "INFINITY" : String(n) }
+
     /// The one-line summary used for systemd's STATUS= and `vigilctl check`.
     public var summaryLine: String {
         guard let v = view else { return "starting: listening for peers" + (leaving ? ", leaving" : "") }
@@ -36,7 +39,7 @@ extension StatusSnapshot {
             for r in rs {
                 rows.append([r.id, r.activeOn.isEmpty ? "-" : r.activeOn.joined(separator: ","),
                              r.nodes.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " "),
-                             r.failCounts.isEmpty ? "-" : r.failCounts.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " "),
+                             r.failCounts.isEmpty ? "-" : r.failCounts.sorted { $0.key < $1.key }.map { "\($0.key):" + Self.failCount($0.value) }.joined(separator: " "),
                              r.lastFailure ?? "-"])
             }
             out += table(rows)

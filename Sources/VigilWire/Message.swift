@@ -48,6 +48,9 @@ public enum ResourceState: UInt8, Sendable, CaseIterable, CustomStringConvertibl
 }
 
 public struct ResourceEntry: Equatable, Sendable {
+    /// The fail count of a hard error (Pacemaker's INFINITY): never placed on that node again
+    /// until cleared; ordinary failures count up to one less.
+    public static let infinity: UInt8 = 255
     public var id: String
     public var state: ResourceState
     public var failCount: UInt8

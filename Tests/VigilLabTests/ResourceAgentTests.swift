@@ -1,4 +1,5 @@
 import Foundation
+import VigilConfig
 import VigilCore
 import VigilDaemon
 import XCTest
@@ -59,6 +60,30 @@ final class ResourceAgentTests: XCTestCase {
         XCTAssertEqual(r.run(.ocf(provider: "test", type: "Env"), action: "start", instance: "web1", params: [("port", "8080")], timeout: .seconds(5)).result, .ok)
         XCTAssertNil(AgentRef("ocf:../../bin:sh"), "no path tricks in agent names")
         XCTAssertEqual(AgentRef("lsb:nginx"), .lsb("nginx"))
+    }
+
+    /// `systemd:` where systemd is not PID 1 (a directory that does not exist stands for the
+    /// missing /run/systemd/system): every action but stop says "not installed" with the reason,
+    /// which the supervisor reads as "not running, never here"; the config check refuses
+    /// parameters (file:line) and only warns about the missing systemd.
+    func testSystemdUnitWithoutSystemd() throws {
+        var r = ResourceAgentRunner()
+        r.systemdRunDir = "/nonexistent/vigil-test/systemd/system"
+        let unit = try XCTUnwrap(AgentRef("systemd:web"))
+        let probe = r.run(unit, action: "monitor", instance: "web", params: [], timeout: .seconds(5))
+        XCTAssertEqual(probe.result, .notInstalled)
+        XCTAssertTrue(probe.stderr.contains("systemd is not PID 1 on this node"), probe.stderr)
+        XCTAssertTrue(probe.stderr.contains("web.service"), "a bare name is a service: \(probe.stderr)")
+        XCTAssertEqual(r.run(unit, action: "start", instance: "web", params: [], timeout: .seconds(5)).result, .notInstalled)
+
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-sdcheck-\(UUID().uuidString).conf").path
+        let example = Lab.root.appendingPathComponent("docs/examples/lab3.conf").path
+        let text = try String(contentsOfFile: example, encoding: .utf8) + "\n[[resource]]\nid = \"web\"\nagent = \"systemd:web\"\nparams = [\"port=80\"]\n"
+        let c = try ClusterConfig.load(text: text, file: file).get()
+        let found = ResourceCheck.validate(c, runner: r)
+        let error = try XCTUnwrap(found.first { $0.severity == .error })
+        XCTAssertTrue(error.description.contains("\(file):") && error.message.contains("systemd units take no parameters"), error.description)
+        XCTAssertTrue(found.contains { $0.severity == .warning && $0.message.contains("systemd is not PID 1 here") }, "\(found)")
     }
 
     /// An LSB init script (TEST-ONLY, in a temporary init.d): monitor runs `status` (0 running,
@@ -128,3 +153,4 @@ final class ResourceAgentTests: XCTestCase {
         XCTAssertFalse(r.output.contains("resource 'd'"), "Dummy's parameters are fine: \(r.output)")
     }
 }
+

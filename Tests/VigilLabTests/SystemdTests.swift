@@ -1,17 +1,22 @@
 import Foundation
 import Glibc
+import VigilStatus
 import XCTest
 
 /// units/vigild.service under a real systemd, PID 1 of a private PID + mount namespace (see
 /// ../shared/notes/systemd-in-namespace.md). The unit runs vigild for lab node n1 in its network
 /// namespace (NetworkNamespacePath=); n2 and n3 are ordinary lab daemons.
 final class SystemdTests: XCTestCase {
-    func testNotifyStatusAndWatchdogUnderSystemd() throws {
+    private func requireSystemd() throws {
         guard FileManager.default.isExecutableFile(atPath: "/lib/systemd/systemd") else { throw XCTSkip("no systemd installed") }
         // The unit's StateDirectory= makes /var/lib/vigil on this machine: remove it if we made it.
         if !FileManager.default.fileExists(atPath: "/var/lib/vigil") {
             addTeardownBlock { try? FileManager.default.removeItem(atPath: "/var/lib/vigil") }
         }
+    }
+
+    func testNotifyStatusAndWatchdogUnderSystemd() throws {
+        try requireSystemd()
         // A long deadline makes the join wait (deadline + 2 intervals) long enough to see "activating".
         let lab = try Lab(nodes: 3, extra: ["--interval", "100ms", "--deadline", "2s"], self)
         XCTAssertEqual(lab.lab("stop", "1").status, 0)
@@ -37,14 +42,66 @@ final class SystemdTests: XCTestCase {
     }
 }
 
-/// A systemd as PID 1 of a new PID + mount namespace, seeing only our units.
+extension SystemdTests {
+    /// A `systemd:` resource: n1 and n2 each run vigild under their own systemd (with
+    /// units/vigild-agents.conf, as the docs ask of nodes that run resources), n3 is an ordinary
+    /// lab node without systemd. The unit (TEST-ONLY, `sleep infinity`) starts on n1 through n1's
+    /// systemd, gets the cluster's drop-in (Restart=no), is restarted in place after it is killed
+    /// behind the cluster's back, and moves to n2's systemd on `vigilctl resource move`. On n3
+    /// the probe says "not installed" (no systemd): fail count INFINITY there, never started.
+    func testSystemdUnitResource() throws {
+        try requireSystemd()
+        let lab = try Lab(nodes: 3, extra: ["--no-start"], fenceConfig: """
+            [[resource]]
+            id = "web"
+            agent = "systemd:vigil-test-web"
+            prefer = ["n1:200"]
+            monitor_interval = "1s"
+            migration_threshold = 3
+            """, self)
+        XCTAssertEqual(lab.lab("start", "3").status, 0)
+        let unit = """
+            [Unit]
+            Description=TEST-ONLY service, run as a vigil systemd: resource
+            [Service]
+            ExecStart=/bin/sleep infinity
+            Restart=always
+            """
+        let sd = try [1, 2].map { try PrivateSystemd(lab: lab, node: $0, agents: true, units: ["vigil-test-web.service": unit], self) }
+        func web() -> StatusSnapshot.ResourceInfo? { try? lab.status(3).resources?.first { $0.id == "web" } }
+        func state(_ i: Int) -> String { sd[i].show("vigil-test-web.service", "ActiveState")["ActiveState"] ?? "?" }
+
+        XCTAssertTrue(Lab.waitUntil(within: 40) { web()?.activeOn == ["n1"] && state(0) == "active" },
+                      "started on n1 by n1's systemd: \(String(describing: web())), n1 \(state(0)), n2 \(state(1))")
+        XCTAssertEqual(state(1), "inactive")
+        XCTAssertEqual(web()?.failCounts["n3"], 255, "n3 has no systemd: not installed there (INFINITY)")
+        let props = sd[0].show("vigil-test-web.service", "Restart,DropInPaths,MainPID")
+        XCTAssertEqual(props["Restart"], "no", "the cluster's drop-in: \(props)")
+        XCTAssertTrue(props["DropInPaths"]?.contains("/run/systemd/system/vigil-test-web.service.d/50-vigil.conf") == true, "\(props)")
+
+        // Killed behind the cluster's back: systemd leaves it (Restart=no), the monitor sees it.
+        XCTAssertEqual(sd[0].systemctl("kill", "--signal=SIGKILL", "vigil-test-web.service").status, 0)
+        XCTAssertTrue(Lab.waitUntil(within: 20) {
+            web()?.failCounts["n1"] == 1 && web()?.activeOn == ["n1"] && state(0) == "active"
+                && sd[0].show("vigil-test-web.service", "MainPID")["MainPID"] != props["MainPID"]
+        }, "restarted in place with fail count 1: \(String(describing: web())), n1 \(state(0))")
+
+        XCTAssertEqual(lab.ctl(3, "resource", "move", "web", "n2").status, 0)
+        XCTAssertTrue(Lab.waitUntil(within: 20) { web()?.activeOn == ["n2"] && state(1) == "active" && state(0) != "active" },
+                      "moved to n2's systemd: \(String(describing: web())), n1 \(state(0)), n2 \(state(1))")
+    }
+}
+
+/// A systemd as PID 1 of a new PID + mount namespace, seeing only our units (and run-time units
+/// and drop-ins in its own /run/systemd/system): it runs units/vigild.service for lab node
+/// `node`, with units/vigild-agents.conf if `agents`, and the test's `units` (file name -> text).
 final class PrivateSystemd {
     let dir: String
     let unshare: pid_t
     let systemd: pid_t
 
-    init(lab: Lab, _ test: XCTestCase) throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-sd-\(lab.name)").path
+    init(lab: Lab, node: Int = 1, agents: Bool = false, units extraUnits: [String: String] = [:], _ test: XCTestCase) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-sd-\(lab.name)-n\(node)").path
         let units = dir + "/units"
         try FileManager.default.createDirectory(atPath: units + "/vigild.service.d", withIntermediateDirectories: true)
         let unit = Lab.root.appendingPathComponent("units/vigild.service").path
@@ -52,12 +109,16 @@ final class PrivateSystemd {
         let state = "/run/vigil-lab/\(lab.name)"
         // The unit's PrivateTmp= and ProtectHome= hide /tmp, /root and /home, where a checkout may
         // live: run a copy of the binary from the lab's state directory.
-        _ = Spawn.run(["cp", Lab.bin + "/vigild", state + "/vigild"])
+        if !FileManager.default.fileExists(atPath: state + "/vigild") { _ = Spawn.run(["cp", Lab.bin + "/vigild", state + "/vigild"]) }
+        if agents {
+            _ = Spawn.run(["cp", Lab.root.appendingPathComponent("units/vigild-agents.conf").path, units + "/vigild.service.d/agents.conf"])
+        }
+        for (file, text) in extraUnits { try text.write(toFile: units + "/" + file, atomically: true, encoding: .utf8) }
         try """
             [Service]
             ExecStart=
-            ExecStart=\(state)/vigild --config \(state)/lab.conf --node n1 --control /run/vigil/vigild.sock --metrics off
-            NetworkNamespacePath=/run/netns/\(lab.name)-n1
+            ExecStart=\(state)/vigild --config \(state)/lab.conf --node n\(node) --control /run/vigil/vigild.sock --metrics off
+            NetworkNamespacePath=/run/netns/\(lab.name)-n\(node)
             WatchdogSec=1s
             """.write(toFile: units + "/vigild.service.d/test.conf", atomically: true, encoding: .utf8)
         try "[Unit]\nDescription=vigil test\nWants=vigild.service\n".write(toFile: units + "/test.target", atomically: true, encoding: .utf8)
@@ -76,7 +137,7 @@ final class PrivateSystemd {
             mkdir -p /run/systemd /run/netns /run/vigil-lab
             mount --rbind \(dir)/keep/netns /run/netns
             mount --rbind \(dir)/keep/lab /run/vigil-lab
-            export SYSTEMD_UNIT_PATH=\(units)
+            export SYSTEMD_UNIT_PATH=\(units):/run/systemd/system
             exec /lib/systemd/systemd --system --unit=test.target --log-target=null
             """.write(toFile: dir + "/inner.sh", atomically: true, encoding: .utf8)
         guard let u = Spawn.start(["unshare", "--pid", "--fork", "--mount-proc", "--mount", "--uts", "sh", dir + "/inner.sh"],
@@ -113,8 +174,8 @@ final class PrivateSystemd {
     }
     func systemctl(_ args: String...) -> (status: Int32, output: String) { nsenter(["systemctl", "--no-pager"] + args) }
 
-    func show() -> [String: String] {
-        let r = systemctl("show", "vigild.service", "-p", "ActiveState,SubState,StatusText,NRestarts,Result,MainPID")
+    func show(_ unit: String = "vigild.service", _ props: String = "ActiveState,SubState,StatusText,NRestarts,Result,MainPID") -> [String: String] {
+        let r = systemctl("show", unit, "-p", props)
         guard r.status == 0 else { return [:] }
         var out: [String: String] = [:]
         for line in r.output.split(separator: "\n") {

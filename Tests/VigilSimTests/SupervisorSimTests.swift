@@ -7,7 +7,8 @@ import XCTest
 final class SupervisorSimTests: XCTestCase {
     let n1 = NodeID(1), n2 = NodeID(2), n3 = NodeID(3)
 
-    private func cluster(failureTimeout: TimeSpan? = nil, fenceLatencyMs: ClosedRange<Int64> = 20...50) -> Simulation {
+    private func cluster(failureTimeout: TimeSpan? = nil, fenceLatencyMs: ClosedRange<Int64> = 20...50,
+                         agentMissing: [String: Set<NodeID>] = [:]) -> Simulation {
         var config = CoreConfig.uniform(nodes: 3, timing: Timing(interval: .ms(10), deadline: .ms(40)))
         config.fencing.enabled = true
         for n in config.nodes { config.fencing.levels[n] = [["power"]] }
@@ -18,6 +19,7 @@ final class SupervisorSimTests: XCTestCase {
         if let failureTimeout { config.resources.failureTimeout["db"] = failureTimeout }
         let sim = Simulation(config: config, links: [LinkModel(), LinkModel()], seed: 11)
         sim.devices = ["power": FenceDeviceModel(.works, latencyMs: fenceLatencyMs)]
+        sim.agentMissing = agentMissing
         for n in config.nodes { sim.schedule(.start(n), at: .zero) }
         sim.run(until: .seconds(2))
         return sim
@@ -85,6 +87,28 @@ final class SupervisorSimTests: XCTestCase {
         step(sim, .admin(on: n3, .restart("db")))
         XCTAssertEqual(on(sim, "db"), [n2], "restarted in place")
         XCTAssertEqual(ops.filter { $0.0 == n2 }.map(\.1), [.stopping, .starting, .running], "stop, start: never reported stopped")
+        XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
+    }
+
+    /// db's agent is missing on n1, its preferred node: the probe there says "not installed", a
+    /// hard error (fail count INFINITY), so db runs elsewhere and never on n1 - not after a move
+    /// there, and not after a cleanup (which probes again and finds the same).
+    func testAgentNotInstalledBansTheNode() {
+        let sim = cluster(agentMissing: ["db": [n1]])
+        XCTAssertEqual(on(sim, "db"), [n2], "not on n1 (not installed), on the next node")
+        XCTAssertEqual(sim.node(n1)?.localResources["db"]?.failCount, ResourceEntry.infinity)
+        XCTAssertEqual(sim.node(n1)?.localResources["db"]?.state, .stopped)
+        step(sim, .admin(on: n3, .move("db", to: n1)))
+        XCTAssertEqual(on(sim, "db"), [n2], "a move does not override a hard error")
+        step(sim, .admin(on: n3, .clear("db")))
+        step(sim, .admin(on: n3, .cleanup("db")))
+        XCTAssertEqual(sim.node(n1)?.localResources["db"]?.failCount, ResourceEntry.infinity, "probed again: still missing")
+        XCTAssertEqual(on(sim, "db"), [n2])
+        sim.agentMissing = [:]  // installed now
+        step(sim, .admin(on: n3, .cleanup("db")))
+        XCTAssertEqual(sim.node(n1)?.localResources["db"]?.failCount, 0)
+        step(sim, .admin(on: n3, .move("db", to: n1)))
+        XCTAssertEqual(on(sim, "db"), [n1], "eligible again once installed and cleaned up")
         XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
     }
 
