@@ -9,6 +9,12 @@
 /// survives any node's restart, not a restart of the whole cluster at once.
 ///
 /// - standby: the node runs no resource (they move away, stopped there first).
+/// - maintenance: what runs on the node is left alone - not monitored, not stopped, restarted or
+///   moved, and not started elsewhere while it may be active there - and nothing new is placed
+///   there (Pacemaker's node maintenance attribute); the operator may stop and start services
+///   there by hand. Back out of maintenance, the node probes every resource again and the
+///   cluster takes over from what it finds. Fencing is unaffected: a node in maintenance that is
+///   lost uncleanly is fenced like any other.
 /// - move RESOURCE NODE: prefer NODE above any configured score (Pacemaker's cli-prefer);
 ///   move RESOURCE (no node): ban the node it runs on now.
 /// - ban RESOURCE [NODE]: never on NODE (default: where it runs now). clear removes both.
@@ -18,6 +24,7 @@
 ///   reports "stopped" in between, so the owner never starts it elsewhere meanwhile).
 public enum AdminRequest: Equatable, Sendable {
     case standby(NodeID, Bool)
+    case maintenance(NodeID, Bool)
     case move(String, to: NodeID?)
     case ban(String, NodeID?)
     case clear(String)
@@ -42,6 +49,9 @@ extension Node {
         case let .standby(n, on):
             guard config.nodes.contains(n) else { return refuse("unknown node \(n.rawValue)") }
             if on { a.standby.insert(n) } else { a.standby.remove(n) }
+        case let .maintenance(n, on):
+            guard config.nodes.contains(n) else { return refuse("unknown node \(n.rawValue)") }
+            if on { a.maintenance.insert(n) } else { a.maintenance.remove(n) }
         case let .move(rid, to):
             guard ids.contains(rid) else { return refuse("unknown resource '\(rid)'") }
             let target: NodeID
@@ -72,6 +82,7 @@ extension Node {
             guard let h = here(rid), view.nodes.contains(h), supervisor.reports[h]?.entries[rid]?.state == .running else {
                 return refuse("'\(rid)' is not running anywhere: nothing to restart")
             }
+            guard !a.maintenance.contains(h) else { return refuse("'\(rid)' runs on n\(h.rawValue), which is in maintenance") }
             a.restarts[rid, default: 0] &+= 1
         }
         a.version = supervisor.admin.version + 1
@@ -87,6 +98,8 @@ extension Node {
     mutating func adoptAdmin(_ a: AdminState, _ now: Instant, _ out: inout [Effect]) {
         let old = supervisor.admin
         supervisor.admin = a
+        // Maintenance of this node, also on the first copy heard (a daemon restarted meanwhile).
+        if a.maintenance.contains(id) != old.maintenance.contains(id) { maintenanceChanged(a.maintenance.contains(id), &out) }
         guard supervisor.adminSeeded else { return }
         for (rid, c) in a.cleanups.sorted(by: { $0.key < $1.key }) where c != old.cleanups[rid] ?? 0 {
             cleanupLocal(rid, &out)
@@ -97,6 +110,20 @@ extension Node {
             e.state = .stopping
             out.append(.resource(ResourceOrder(id: rid, op: .stop)))
             setLocal(e, &out)
+        }
+    }
+
+    /// Into maintenance: stop monitoring what runs here. Out of it: probe everything again (the
+    /// operator may have stopped or started things by hand); the owner waits for the probes.
+    private mutating func maintenanceChanged(_ on: Bool, _ out: inout [Effect]) {
+        for var e in supervisor.local.values.sorted(by: { $0.id < $1.id }) {
+            if on {
+                out.append(.resource(ResourceOrder(id: e.id, op: .unmonitor)))
+            } else if e.state == .running || e.state == .stopped || e.state == .failed {
+                e.state = .unknown
+                out.append(.resource(ResourceOrder(id: e.id, op: .probe)))
+                setLocal(e, &out)
+            }
         }
     }
 

@@ -6,7 +6,8 @@
 /// Rules, in order:
 /// 1. A resource last seen on a node that still needs fencing is *frozen*: it is placed nowhere
 ///    new until that node is fenced (it may still be running there).
-/// 2. Eligible nodes: members of a quorate view, not in standby, not pending fencing, location
+/// 2. Eligible nodes: members of a quorate view, not in standby or maintenance (a unit running on
+///    a node in maintenance stays there, whatever else holds), not pending fencing, location
 ///    score not "never", fail count below the migration threshold and not INFINITY (a hard error
 ///    there: agent not installed), and no other resource of the
 ///    same spread set already placed there (N+M: at most one per node).
@@ -51,6 +52,8 @@ public struct PlacementInput: Equatable, Sendable {
     public var members: NodeSet
     public var quorate: Bool
     public var standby: NodeSet = .empty
+    /// Nodes in maintenance: units running there stay there, untouched; nothing new goes there.
+    public var maintenance: NodeSet = .empty
     /// Nodes lost uncleanly and not yet fenced.
     public var unclean: NodeSet = .empty
     /// Where each resource runs now (or was last known to run).
@@ -91,13 +94,20 @@ public enum Placer {
                 load[n, default: 0] += u.resources.count
                 continue
             }
+            if let n = u.resources.lazy.compactMap({ input.current[$0] })
+                .first(where: { input.maintenance.contains($0) && input.members.contains($0) }) {
+                setAll(u, .on(n))  // unmanaged while the node is in maintenance
+                if let s = u.spread { spreadUsed[s, default: .empty].insert(n) }
+                load[n, default: 0] += u.resources.count
+                continue
+            }
             pending.append(u)
         }
         guard input.quorate else {
             for u in pending { setAll(u, .stopped(reason: "no quorum")) }
             return out
         }
-        let eligibleBase = input.members.subtracting(input.standby).subtracting(input.unclean)
+        let eligibleBase = input.members.subtracting(input.standby).subtracting(input.maintenance).subtracting(input.unclean)
         // Units running somewhere keep priority in config order; the rest follow; units colocated
         // with another come after every other.
         let free = pending.filter { $0.with == nil }

@@ -29,6 +29,8 @@ public struct ResourcePolicy: Equatable, Sendable {
 /// What the shell must run on this node.
 public enum ResourceOp: String, Sendable {
     case probe, start, stop, monitor
+    /// Stop the recurring monitor (the node went into maintenance); nothing is run or reported.
+    case unmonitor
 }
 
 public struct ResourceOrder: Equatable, Sendable {
@@ -147,7 +149,7 @@ extension Node {
         }
         if view.quorate {
             supervisor.wasQuorate = true
-        } else if supervisor.wasQuorate && config.quorum.stopResourcesWithoutQuorum {
+        } else if supervisor.wasQuorate && config.quorum.stopResourcesWithoutQuorum && !supervisor.admin.maintenance.contains(id) {
             // Quorum lost (no_quorum_policy = "stop"): stop what runs here, in reverse order.
             for e in supervisor.local.values.sorted(by: { $0.id > $1.id })
             where e.state == .running || e.state == .starting || e.state == .failed {
@@ -278,6 +280,8 @@ extension Node {
         switch (op, outcome) {
         case (.monitor, .failed) where onFail == .ignore:
             return
+        case (.monitor, _) where supervisor.admin.maintenance.contains(id):
+            return  // in flight when the node went into maintenance: unmanaged now
         case (.monitor, _) where e.state != .running:
             return  // a late monitor of something already being stopped
         case (_, .running): e.state = .running
@@ -344,14 +348,20 @@ extension Node {
                 }
             }
         }
-        for (rid, n) in supervisor.lastKnown { current[rid] = active[rid]?.sorted().first ?? n }
+        let maintenance = supervisor.admin.maintenance.intersection(members)
+        for (rid, n) in supervisor.lastKnown {
+            current[rid] = active[rid]?.first(where: maintenance.contains) ?? active[rid]?.sorted().first ?? n
+        }
         var input = PlacementInput(units: adminUnits, members: members, quorate: view.quorate)
         input.standby = supervisor.admin.standby
+        input.maintenance = maintenance
         input.unclean = config.fenceGate ? NodeSet(needsFencing.keys) : .empty
         input.current = current
         input.failCounts = failCounts
         let placed = Placer.place(input)
         for u in input.units {
+            // Unmanaged: anything of the unit possibly active on a node in maintenance.
+            if u.resources.contains(where: { active[$0]?.contains(where: maintenance.contains) ?? false }) { continue }
             guard case .on(let target)? = placed[u.resources.first!] else {
                 // Frozen: wait for the fence. Stopped: stop everywhere.
                 if case .stopped? = placed[u.resources.first!] {

@@ -133,7 +133,7 @@ final class ControlServer: @unchecked Sendable {
     }
 
     /// `resource move ID [NODE]`, `resource ban ID [NODE]`, `resource clear|cleanup|restart ID`,
-    /// `node standby|online NODE`: root only; handed to the core, which answers with a
+    /// `node standby|online|maintenance|ready NODE`: root only; handed to the core, which answers with a
     /// resource_admin or resource_admin_refused event.
     private func adminRequest(_ c: Int32, _ line: String) {
         let w = line.split(separator: " ").map(String.init)
@@ -141,11 +141,15 @@ final class ControlServer: @unchecked Sendable {
         guard peerUID(c) == 0 else { return answer("{\"error\":\"changing resources: only root may do it\"}") }
         guard !resourceIDs.isEmpty else { return answer("{\"error\":\"no resources are configured\"}") }
         func node(_ i: Int) -> NodeID?? { w.count > i ? nodes[w[i]].map { .some($0) } : .some(nil) }
-        let usage = "{\"error\":\"usage: resource move|ban ID [NODE], resource clear|cleanup|restart ID, node standby|online NODE "
+        let usage = "{\"error\":\"usage: resource move|ban ID [NODE], resource clear|cleanup|restart ID, node standby|online|maintenance|ready NODE "
             + "(resources: \(resourceIDs.joined(separator: ", ")); nodes: \(nodes.keys.sorted().joined(separator: ", ")))\"}"
         var request: AdminRequest?
-        if w.count == 3, w[0] == "node", let n = nodes[w[2]], w[1] == "standby" || w[1] == "online" {
-            request = .standby(n, w[1] == "standby")
+        if w.count == 3, w[0] == "node", let n = nodes[w[2]] {
+            switch w[1] {
+            case "standby", "online": request = .standby(n, w[1] == "standby")
+            case "maintenance", "ready": request = .maintenance(n, w[1] == "maintenance")
+            default: break
+            }
         } else if w.count >= 3, w[0] == "resource", let rid = resolve(w[2]) {
             switch (w[1], w.count, node(3)) {
             case ("move", 3...4, .some(let n)): request = .move(rid, to: n)

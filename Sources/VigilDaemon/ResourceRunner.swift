@@ -15,6 +15,8 @@ final class ResourceRunner: @unchecked Sendable {
     private var done: [Done] = []
     /// Resources running here, monitored: id -> next monitor.
     private var monitored: [String: Instant] = [:]
+    /// Resources whose monitor was cancelled (maintenance); a monitor in flight is not rescheduled.
+    private var unmonitored: Set<String> = []
     private let specs: [String: ResourceSpec]
     private let nodeName: String
     private let agents = ResourceAgentRunner()
@@ -31,6 +33,14 @@ final class ResourceRunner: @unchecked Sendable {
     func start() { spawnThread("vigild-monitor") { [self] in monitorLoop() } }
 
     func submit(_ o: ResourceOrder) {
+        if o.op == .unmonitor {  // maintenance: no more monitors until the next probe or start
+            cond.locked {
+                monitored[o.id] = nil
+                unmonitored.insert(o.id)
+            }
+            return
+        }
+        cond.locked { unmonitored.remove(o.id) }
         if o.op == .stop || o.op == .start { cond.locked { monitored[o.id] = nil } }
         spawnThread("vigild-resource") { [self] in
             let outcome = run(o.id, o.op)
@@ -42,7 +52,7 @@ final class ResourceRunner: @unchecked Sendable {
 
     private func finish(_ d: Done) {
         cond.lock()
-        if d.outcome == .running, let s = specs[d.id], s.monitorInterval > .zero {
+        if d.outcome == .running, let s = specs[d.id], s.monitorInterval > .zero, !unmonitored.contains(d.id) {
             monitored[d.id] = Clock.monotonic() + s.monitorInterval
         } else if d.outcome != .running {
             monitored[d.id] = nil
@@ -87,7 +97,7 @@ final class ResourceRunner: @unchecked Sendable {
                 cond.locked { monitored[id] = nil }
                 let outcome = run(id, .monitor)
                 if outcome == .running {
-                    if let s = specs[id] { cond.locked { monitored[id] = Clock.monotonic() + s.monitorInterval } }
+                    if let s = specs[id] { cond.locked { if !unmonitored.contains(id) { monitored[id] = Clock.monotonic() + s.monitorInterval } } }
                 } else {
                     finish(Done(id: id, op: .monitor, outcome: outcome))
                 }

@@ -177,6 +177,8 @@ extension Simulation {
         case .stop:
             resourceActive[order.id]?.remove(m.node)
             outcome = .stopped
+        case .unmonitor:
+            return  // recurring monitors are not simulated
         }
         apply(.resourceDone(id: order.id, order.op, outcome), to: m.node)
     }
@@ -187,6 +189,8 @@ extension Simulation {
     /// resource the placement can put somewhere runs exactly there (and nowhere else).
     func checkResourcesRun(_ running: [Node]) {
         guard !config.resources.isEmpty, let first = running.first, first.view.quorate, first.pendingFences.isEmpty else { return }
+        // A node in maintenance leaves its resources unmanaged (perhaps stopped, still counted there).
+        guard first.adminState.maintenance.intersection(first.view.nodes).isEmpty else { return }
         var input = PlacementInput(units: first.adminUnits, members: first.view.nodes, quorate: true)
         input.standby = first.adminState.standby
         for (rid, nodes) in resourceActive { if let n = nodes.first { input.current[rid] = n } }

@@ -112,7 +112,9 @@ public struct RandomScenario: Sendable {
     static func adminRequest(_ ids: [NodeID], _ rng: inout SeededRandom) -> AdminRequest {
         let rid = ["g-ip", "g-db", "web1", "web2"].randomElement(using: &rng)!
         let node = ids.randomElement(using: &rng)!
-        switch Int.random(in: 0..<8, using: &rng) {
+        switch Int.random(in: 0..<11, using: &rng) {
+        case 8: return .maintenance(node, true)
+        case 9, 10: return .maintenance(node, false)
         case 0: return .standby(node, true)
         case 1: return .standby(node, false)
         case 2: return .move(rid, to: node)

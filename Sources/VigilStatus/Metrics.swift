@@ -47,6 +47,7 @@ extension StatusSnapshot {
             metric("resource_fail_count", "gauge", "Failures counted per resource and node (reset by cleanup or failure_timeout).",
                    rs.flatMap { r in r.failCounts.sorted { $0.key < $1.key }.map { ("resource=\"\(r.id)\",node=\"\($0.key)\"", Double($0.value)) } })
             metric("standby_nodes", "gauge", "Nodes the operator put in standby.", [("", Double(admin?.standby.count ?? 0))])
+            metric("maintenance_nodes", "gauge", "Nodes the operator put in maintenance.", [("", Double(admin?.maintenance.count ?? 0))])
         }
         var up: [(String, Double)] = [], loss: [(String, Double)] = [], age: [(String, Double)] = [], rtt: [(String, Double)] = []
         for n in nodes where n.state != "self" {

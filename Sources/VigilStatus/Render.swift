@@ -43,8 +43,11 @@ extension StatusSnapshot {
                              r.lastFailure ?? "-"])
             }
             out += table(rows)
-            if let a = admin, !a.standby.isEmpty || !a.constraints.isEmpty {
+            if let a = admin {
                 if !a.standby.isEmpty { out.append("standby: " + a.standby.joined(separator: ", ")) }
+                if !a.maintenance.isEmpty {
+                    out.append("maintenance: " + a.maintenance.joined(separator: ", ") + " (resources there are not monitored, stopped or moved; vigilctl node ready to end)")
+                }
                 for c in a.constraints { out.append("operator constraint: " + c + " (vigilctl resource clear to remove)") }
             }
         }

@@ -103,6 +103,8 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
     public struct Admin: Codable, Sendable, Equatable {
         public var version: UInt64
         public var standby: [String]
+        /// Nodes in maintenance (what runs there is left alone).
+        public var maintenance: [String]
         /// "db: prefer n2 (move)", "db: never on n1 (ban)".
         public var constraints: [String]
     }
@@ -190,7 +192,7 @@ extension StatusSnapshot {
                 return ResourceInfo(id: rid, activeOn: active, nodes: states, failCounts: fails, lastFailure: last)
             }
             let a = node.adminState
-            admin = Admin(version: a.version, standby: a.standby.map(name),
+            admin = Admin(version: a.version, standby: a.standby.map(name), maintenance: a.maintenance.map(name),
                           constraints: a.constraints.map { "\($0.resource): " + ($0.kind == .ban ? "never on \(name($0.node)) (ban)" : "prefer \(name($0.node)) (move)") })
         }
         if node.config.fencing.enabled {

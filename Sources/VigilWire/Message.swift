@@ -102,6 +102,9 @@ public struct AdminState: Equatable, Sendable {
     public var origin = NodeID(0)
     /// Nodes that may run no resource.
     public var standby = NodeSet.empty
+    /// Nodes in maintenance: what runs there is left alone (not monitored, stopped, started or
+    /// moved), nothing new is placed there.
+    public var maintenance = NodeSet.empty
     /// Location constraints the operator added (move = prefer, ban = never).
     public var constraints: [Constraint] = []
     /// Per resource, counters: when one grows, every node clears the resource's fail count and
@@ -251,6 +254,7 @@ public enum Message: Equatable, Sendable {
             w.u64(a.version)
             w.u16(a.origin.rawValue)
             w.u64(a.standby.bits)
+            w.u64(a.maintenance.bits)
             w.u8(UInt8(min(a.constraints.count, 255)))
             for c in a.constraints.prefix(255) {
                 w.string(c.resource)
@@ -316,9 +320,9 @@ public enum Message: Equatable, Sendable {
                   let a = r.u8().flatMap(ResourceAction.init(rawValue:)) else { return nil }
             m = .resourceCommand(view: v, seq: seq, node: NodeID(n), id: id, action: a)
         case .adminState:
-            guard let version = r.u64(), let o = r.u16(), let sb = r.u64(), let nc = r.u8() else { return nil }
+            guard let version = r.u64(), let o = r.u16(), let sb = r.u64(), let mt = r.u64(), let nc = r.u8() else { return nil }
             var a = AdminState()
-            (a.version, a.origin, a.standby) = (version, NodeID(o), NodeSet(bits: sb))
+            (a.version, a.origin, a.standby, a.maintenance) = (version, NodeID(o), NodeSet(bits: sb), NodeSet(bits: mt))
             for _ in 0..<nc {
                 guard let id = r.string(), let n = r.u16(), NodeID(n).isValid,
                       let k = r.u8().flatMap(AdminState.Kind.init(rawValue:)) else { return nil }

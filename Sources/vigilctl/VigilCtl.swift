@@ -295,8 +295,8 @@ struct Resource: ParsableCommand {
 
 struct NodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "node", abstract: "Put a node in standby (it runs no resource) or back online (root only).",
-        subcommands: [Standby.self, Online.self])
+        commandName: "node", abstract: "Put a node in standby (it runs no resource) or maintenance (its resources are left alone), or back (root only).",
+        subcommands: [Standby.self, Online.self, Maintenance.self, Ready.self])
 
     struct Standby: AdminCommand {
         static let configuration = CommandConfiguration(abstract: "NODE runs no resource: they move away (stopped there first).")
@@ -309,5 +309,19 @@ struct NodeCommand: ParsableCommand {
         @OptionGroup var s: SocketOption
         @Argument var node: String
         var line: String { "node online \(node)" }
+    }
+    struct Maintenance: AdminCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Leave what runs on NODE alone: not monitored, stopped, restarted or moved; nothing new starts there.")
+        @OptionGroup var s: SocketOption
+        @Argument var node: String
+        var line: String { "node maintenance \(node)" }
+    }
+    struct Ready: AdminCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "End NODE's maintenance: it probes every resource again and the cluster manages them from what it finds.")
+        @OptionGroup var s: SocketOption
+        @Argument var node: String
+        var line: String { "node ready \(node)" }
     }
 }

@@ -31,6 +31,7 @@ final class WireTests: XCTestCase {
         a.version = 12
         a.origin = NodeID(2)
         a.standby = NodeSet([NodeID(5)])
+        a.maintenance = NodeSet([NodeID(2), NodeID(64)])
         a.constraints = [.init(resource: "db", node: NodeID(1), kind: .ban), .init(resource: "web", node: NodeID(3), kind: .prefer)]
         a.cleanups = ["db": 2]
         a.restarts = ["web": 1, "db": 4]

@@ -108,7 +108,7 @@ final class ResourceLabTests: XCTestCase {
     }
 
     /// The operator's commands against real daemons: move, standby, online, clear, cleanup,
-    /// restart, each answered ("done: ...") and carried out by the cluster.
+    /// restart, maintenance, ready, each answered ("done: ...") and carried out by the cluster.
     func testOperatorCommands() throws {
         try requireDummy()
         let lab = try Lab(fenceConfig: resourceConfig(), self)
@@ -160,6 +160,23 @@ final class ResourceLabTests: XCTestCase {
         r = lab.ctl(1, "resource", "ban", "nosuch")
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.output.contains("usage"), r.output)
+
+        // Maintenance of n3: Dummy stopped by hand there is left alone (no monitor sees it, no
+        // start anywhere); back to ready, n3 probes it (stopped) and the cluster starts it again.
+        let m = lab.lastSeq(3)
+        r = lab.ctl(2, "node", "maintenance", "n3")
+        XCTAssertTrue(r.status == 0 && r.output.contains("done: node n3 maintenance"), r.output)
+        XCTAssertTrue(Lab.waitUntil(within: 10) { (try? lab.status(3).admin?.maintenance) == ["n3"] })
+        XCTAssertTrue(try lab.status(1).humanTable.contains("maintenance: n3"))
+        XCTAssertEqual(lab.ctl(1, "resource", "restart", "dummy").status, 1, "refused: it runs on a node in maintenance")
+        unlink("\(lab.dir)/n3/dummy.state")
+        // Monitors run every second: three seconds without a reaction (a deadline, not a sync).
+        XCTAssertNil(lab.event(3, within: 3, after: m) { $0.type == "resource_state" && $0.state == "failed" }, "not monitored")
+        XCTAssertEqual(activeOn(), ["n3"], "still counted where it was; started nowhere else")
+        XCTAssertTrue(Lab.metrics(lab, 2).contains("vigil_maintenance_nodes 1"))
+        XCTAssertEqual(lab.ctl(1, "node", "ready", "n3").status, 0)
+        XCTAssertNotNil(running(lab, 3, after: m), "probed (stopped) and started again on n3")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(lab.dir)/n3/dummy.state"))
     }
 
     /// IPaddr2 (unchanged) moves a virtual IP between namespaces: on n3's eth0 first; after n3 is

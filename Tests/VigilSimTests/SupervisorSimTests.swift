@@ -112,6 +112,33 @@ final class SupervisorSimTests: XCTestCase {
         XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
     }
 
+    /// Node maintenance: what runs on n1 is left alone - a failure there is not acted on, a move
+    /// does not stop it, and nothing of it starts elsewhere; nothing new goes to n1. Back to
+    /// ready, n1 probes again and the cluster acts on what it finds.
+    func testMaintenanceLeavesResourcesAlone() {
+        let sim = cluster()
+        XCTAssertEqual(on(sim, "db"), [n1])
+        var commands: [NodeID] = []
+        sim.observer = { _, node, n in if case .resource(.command(_, _, _)) = n { commands.append(node) } }
+        step(sim, .admin(on: n2, .maintenance(n1, true)))
+        XCTAssertEqual(sim.node(n3)?.adminState.maintenance, NodeSet([n1]))
+        step(sim, .failResource(on: n1, "db"))  // the operator stops it by hand, say
+        XCTAssertEqual(on(sim, "db"), [], "not restarted, not started elsewhere")
+        XCTAssertEqual(sim.node(n1)?.localResources["db"]?.state, .running, "its monitor result is not taken")
+        step(sim, .admin(on: n2, .move("db", to: n2)))
+        XCTAssertEqual(on(sim, "db"), [], "unmanaged: a move waits for the node to be ready")
+        XCTAssertTrue(commands.isEmpty, "no command was sent: \(commands)")
+        step(sim, .admin(on: n3, .restart("db")))
+        step(sim, .admin(on: n3, .maintenance(n1, false)))
+        XCTAssertEqual(on(sim, "db"), [n2], "ready: n1 probed db (stopped) and the move took effect")
+        XCTAssertEqual(on(sim, "web"), [n2])
+
+        step(sim, .admin(on: n3, .maintenance(n3, true)))
+        step(sim, .admin(on: n3, .ban("db", n2)))
+        XCTAssertEqual(on(sim, "db"), [n1], "not to n3 (maintenance): to n1")
+        XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
+    }
+
     func testFailureTimeoutExpires() {
         let sim = cluster(failureTimeout: .seconds(3))
         step(sim, .failResource(on: n1, "db"))
