@@ -33,6 +33,9 @@ public struct ClusterConfig: Sendable, Equatable {
     public var name: String
     public var clusterID: UInt32
     public var keyFile: String
+    /// What a node keeps across restarts besides the fence history: the operator's resource
+    /// instructions (`admin-state.json`). "%n" is the node's name.
+    public var stateDir = "/var/lib/vigil"
     public var timing: Timing
     public var quorum: QuorumPolicy
     public var links: [LinkSpec]

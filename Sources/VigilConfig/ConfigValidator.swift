@@ -6,7 +6,7 @@ struct ConfigValidator {
     init(_ doc: ConfigDocument) { self.doc = doc }
 
     static let sections: [String: (array: Bool, keys: Set<String>)] = [
-        "cluster": (false, ["name", "id", "key"]),
+        "cluster": (false, ["name", "id", "key", "state_dir"]),
         "timing": (false, ["interval", "deadline"]),
         "quorum": (false, ["expected_votes", "two_node", "wait_for_all", "no_quorum_policy"]),
         "link": (true, ["name", "mode", "group", "port", "ttl"]),
@@ -45,8 +45,10 @@ struct ConfigValidator {
                                  "deadline = 3 to 5 intervals is the usual choice"))
         }
         let resources = try readResources(nodes: nodes, fencing: fencing)
-        return ClusterConfig(file: doc.file, name: name, clusterID: UInt32(id), keyFile: key, timing: timing,
-                             quorum: quorum, links: links, nodes: nodes, fencing: fencing, resources: resources, warnings: warnings)
+        var c = ClusterConfig(file: doc.file, name: name, clusterID: UInt32(id), keyFile: key, timing: timing,
+                              quorum: quorum, links: links, nodes: nodes, fencing: fencing, resources: resources, warnings: warnings)
+        c.stateDir = try cluster.string("state_dir") ?? c.stateDir
+        return c
     }
 
     private func checkShape() throws(Diagnostic) {

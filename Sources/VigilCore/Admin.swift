@@ -5,8 +5,9 @@
 /// may change it; the change gets version = highest seen + 1 and is broadcast at once and again
 /// every second, so newcomers and a new owner learn it. The copy with the highest (version,
 /// origin) wins (two operators changing it at the same instant on two nodes: the lower change is
-/// lost; both see the outcome in `vigilctl status`). It is kept in memory on every member: it
-/// survives any node's restart, not a restart of the whole cluster at once.
+/// lost; both see the outcome in `vigilctl status`). Every member keeps it, and the daemon saves
+/// each newer copy to its state directory and hands it back at start-up (`Event.restoreAdmin`),
+/// so it survives a restart of the whole cluster too.
 ///
 /// - standby: the node runs no resource (they move away, stopped there first).
 /// - maintenance: what runs on the node is left alone - not monitored, not stopped, restarted or

@@ -20,6 +20,9 @@ public enum Event: Sendable {
     case resourceDone(id: String, ResourceOp, ResourceOutcome)
     /// Operator: standby, move, ban, clear, cleanup, restart (see Admin.swift).
     case admin(AdminRequest)
+    /// The operator's instructions as this node last saved them (read back at start-up): taken
+    /// if newer than what the node has, without acting on its cleanup/restart counters.
+    case restoreAdmin(AdminState)
 }
 
 /// Output of a node's step function, to be carried out by the shell (or the simulator) in order.
@@ -131,6 +134,8 @@ public struct Node: Sendable {
             resourceDone(rid, op, outcome, now, &out)
         case .admin(let r):
             adminRequest(r, now, &out)
+        case .restoreAdmin(let a):
+            if a.isNewer(than: supervisor.admin) { adoptAdmin(a, now, &out) }
         }
         return out
     }

@@ -299,6 +299,11 @@ extension Node {
             supervisor.failedAt[rid] = now
         }
         setLocal(e, &out)
+        // Found or started running while in maintenance (a probe after a restart or a cleanup):
+        // not monitored.
+        if outcome == .running && supervisor.admin.maintenance.contains(id) {
+            out.append(.resource(ResourceOrder(id: rid, op: .unmonitor)))
+        }
         sendReport(now, &out)
         decideIfOwner(now, &out)
         // A stop that failed keeps the node here (it must be fenced, not leave "cleanly").

@@ -74,9 +74,11 @@ public enum Daemon {
                     + (config.fencing.policy.watchdog.map { ", self-fencing by \(config.fencing.watchdogDevice) (timeout \($0.timeout), quorum-loss bound \($0.quorumLossBound))" } ?? ""))
         }
         var resources: ResourceRunner?
+        var adminStore: AdminStore?
         if !config.resources.isEmpty {
             resources = ResourceRunner(config: config, nodeName: me.name, log: log, wake: wake)
             resources?.start()
+            adminStore = AdminStore(config: config, nodeName: me.name, log: log)
         }
         let control = try ControlServer(path: o.controlPath, group: o.controlGroup, shared: shared, wake: wake, log: log,
                                         nodes: Dictionary(config.nodes.map { ($0.name, $0.id) }) { a, _ in a }, history: history,
@@ -93,7 +95,8 @@ public enum Daemon {
         Realtime.apply(priority: o.realtimePriority, lockMemory: o.lockMemory, log: log)
         let loop = HeartbeatLoop(node: Node(id: me.id, incarnation: incarnation, config: config.core, key: key),
                                  config: config, sockets: sockets, shared: shared, log: log, systemd: systemd, wake: wake,
-                                 fencing: runner, history: history, hardwareWatchdog: hardwareWatchdog, resources: resources)
+                                 fencing: runner, history: history, hardwareWatchdog: hardwareWatchdog, resources: resources,
+                                 adminStore: adminStore)
         loop.run(reload: {
             switch Files.loadConfig(o.configPath) {
             case .success(let c): return c

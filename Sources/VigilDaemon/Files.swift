@@ -88,7 +88,7 @@ extension Files {
         let tmp = path + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { return false }
-        let ok = SocketIO.writeFile(fd, text)
+        let ok = SocketIO.writeFile(fd, text) && fsync(fd) == 0
         close(fd)
         guard ok, rename(tmp, path) == 0 else {
             let e = errno

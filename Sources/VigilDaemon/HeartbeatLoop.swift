@@ -27,14 +27,16 @@ final class HeartbeatLoop {
     private let history: FenceHistory?
     private let hardwareWatchdog: HardwareWatchdog?
     private let resources: ResourceRunner?
+    private let adminStore: AdminStore?
     /// Plugin detail of this node's latest attempt per target, for the history record.
     private var fenceDetail: [NodeID: String] = [:]
     private var fenceResults: [String: Int] = [:]
 
     init(node: Node, config: ClusterConfig, sockets: [LinkSocket], shared: Shared, log: Log, systemd: Systemd, wake: WakePipe,
          fencing: FenceRunner? = nil, history: FenceHistory? = nil, hardwareWatchdog: HardwareWatchdog? = nil,
-         resources: ResourceRunner? = nil) {
+         resources: ResourceRunner? = nil, adminStore: AdminStore? = nil) {
         self.resources = resources
+        self.adminStore = adminStore
         self.fencing = fencing
         self.history = history
         self.hardwareWatchdog = hardwareWatchdog
@@ -50,6 +52,7 @@ final class HeartbeatLoop {
     /// Runs until the node has left the cluster.
     func run(reload: () -> ClusterConfig?) {
         apply(.start)
+        if let a = adminStore?.restored { apply(.restoreAdmin(a)) }
         var fds = sockets.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
         fds.append(pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0))
         while !done {
@@ -146,6 +149,7 @@ final class HeartbeatLoop {
                 if let resources { resources.submit(order) } else { log.log(.error, "no resource runner for \(order.id)") }
             }
         }
+        adminStore?.note(node.adminState)
     }
 
     private func observe(_ n: Notice) {

@@ -40,7 +40,7 @@ final class ResourceRunner: @unchecked Sendable {
             }
             return
         }
-        cond.locked { unmonitored.remove(o.id) }
+        _ = cond.locked { unmonitored.remove(o.id) }
         if o.op == .stop || o.op == .start { cond.locked { monitored[o.id] = nil } }
         spawnThread("vigild-resource") { [self] in
             let outcome = run(o.id, o.op)

@@ -179,6 +179,30 @@ final class ResourceLabTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(lab.dir)/n3/dummy.state"))
     }
 
+    /// The operator's instructions survive a restart of the whole cluster: each node saved them
+    /// in its state directory and reads them back; the cluster keeps the highest copy.
+    func testOperatorInstructionsSurviveAFullRestart() throws {
+        try requireDummy()
+        let lab = try Lab(fenceConfig: resourceConfig(), self)
+        XCTAssertNotNil(running(lab, 3))
+        XCTAssertEqual(lab.ctl(1, "node", "standby", "n3").status, 0)
+        XCTAssertEqual(lab.ctl(2, "resource", "ban", "dummy", "n1").status, 0)
+        func admin(_ n: Int) -> StatusSnapshot.Admin? { try? lab.status(n).admin }
+        XCTAssertTrue(Lab.waitUntil(within: 15) { (try? lab.status(3).resources?.first?.activeOn) == ["n2"] }, "standby n3, banned from n1: on n2")
+        let saved = admin(1)
+        XCTAssertTrue(Lab.waitUntil(within: 10) {
+            (1...3).allSatisfy { FileManager.default.fileExists(atPath: "\(lab.dir)/n\($0)/admin-state.json") }
+        }, "every node saved it")
+        for n in [3, 1, 2] { XCTAssertEqual(lab.lab("stop", "\(n)").status, 0) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(lab.dir)/n2/dummy.state"), "stopped before its node left")
+        for n in 1...3 { XCTAssertEqual(lab.lab("start", "\(n)").status, 0) }
+        XCTAssertTrue(Lab.waitUntil(within: 20) { admin(3)?.version == saved?.version && admin(3)?.standby == ["n3"] },
+                      "restored: \(String(describing: admin(3))) (saved \(String(describing: saved)))")
+        XCTAssertEqual(admin(1)?.constraints, ["dummy: never on n1 (ban)"])
+        XCTAssertTrue(Lab.waitUntil(within: 20) { (try? lab.status(1).resources?.first?.activeOn) == ["n2"] },
+                      "placed as before the restart: \(String(describing: try? lab.status(1).resources))")
+    }
+
     /// IPaddr2 (unchanged) moves a virtual IP between namespaces: on n3's eth0 first; after n3 is
     /// cut off and fenced, on exactly one survivor's eth0, and gone from n3 (fence_lab's power-off).
     func testVirtualIPMovesBetweenNamespaces() throws {
