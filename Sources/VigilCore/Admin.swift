@@ -106,11 +106,12 @@ extension Node {
             cleanupLocal(rid, &out)
         }
         for (rid, c) in a.restarts.sorted(by: { $0.key < $1.key }) where c != old.restarts[rid] ?? 0 {
-            guard var e = supervisor.local[rid], e.state == .running else { continue }
-            supervisor.restarting.insert(rid)
-            e.state = .stopping
-            out.append(.resource(ResourceOrder(id: rid, op: .stop)))
-            setLocal(e, &out)
+            guard supervisor.local[rid]?.state == .running,
+                  let u = config.resources.units.first(where: { $0.resources.contains(rid) }),
+                  let i = u.resources.firstIndex(of: rid) else { continue }
+            // The member and every later member running here: stopped in reverse, started in order.
+            supervisor.restarting.formUnion(u.resources[i...].filter { supervisor.local[$0]?.state == .running })
+            continueRestart(rid, &out)
         }
     }
 

@@ -104,8 +104,11 @@ struct SupervisorState: Equatable, Sendable {
     var admin = AdminState()
     var adminSeeded = false
     var lastAdminSent = Instant.zero
-    /// Local resources being restarted in place (stop, then start without reporting "stopped").
+    /// Local resources being restarted in place (stop, then start without reporting "stopped"):
+    /// still to stop, and stopped but held (reported "starting") until the earlier members of
+    /// their group are back. A group member's restart takes every later member with it.
     var restarting: Set<String> = []
+    var heldStarts: Set<String> = []
     /// When each local resource last failed (failure timeout), and the last failure seen anywhere.
     var failedAt: [String: Instant] = [:]
     var lastFailure: [String: ResourceFailure] = [:]
@@ -120,7 +123,7 @@ struct SupervisorState: Equatable, Sendable {
             && a.obeyed == b.obeyed && a.unackedStarts == b.unackedStarts
             && a.versions.mapValues { [$0.0, UInt64($0.1)] } == b.versions.mapValues { [$0.0, UInt64($0.1)] }
             && a.admin == b.admin && a.adminSeeded == b.adminSeeded && a.lastAdminSent == b.lastAdminSent
-            && a.restarting == b.restarting && a.failedAt == b.failedAt && a.lastFailure == b.lastFailure
+            && a.restarting == b.restarting && a.heldStarts == b.heldStarts && a.failedAt == b.failedAt && a.lastFailure == b.lastFailure
             && a.decideSoon == b.decideSoon && a.wasQuorate == b.wasQuorate
     }
 }
@@ -150,13 +153,8 @@ extension Node {
         if view.quorate {
             supervisor.wasQuorate = true
         } else if supervisor.wasQuorate && config.quorum.stopResourcesWithoutQuorum && !supervisor.admin.maintenance.contains(id) {
-            // Quorum lost (no_quorum_policy = "stop"): stop what runs here, in reverse order.
-            for e in supervisor.local.values.sorted(by: { $0.id > $1.id })
-            where e.state == .running || e.state == .starting || e.state == .failed {
-                out.append(.notice(.resource(.stopWithoutQuorum(id: e.id))))
-                supervisor.restarting.remove(e.id)
-                command(e.id, .stop, &out)
-            }
+            // Quorum lost (no_quorum_policy = "stop"): stop what runs here, groups in reverse order.
+            for rid in stopLocalInOrder(&out) { out.append(.notice(.resource(.stopWithoutQuorum(id: rid)))) }
         }
         for (rid, t) in supervisor.failedAt.sorted(by: { $0.key < $1.key }) {
             guard let limit = policy.failureTimeout[rid], now - t >= limit, var e = supervisor.local[rid] else { continue }
@@ -251,6 +249,9 @@ extension Node {
             e.state = .starting
             out.append(.resource(ResourceOrder(id: rid, op: .start)))
         case .stop where e.state == .running || e.state == .failed || e.state == .starting:
+            // A stop from the owner (or on leaving, or without quorum) overrides a restart.
+            supervisor.restarting.remove(rid)
+            supervisor.heldStarts.remove(rid)
             e.state = .stopping
             out.append(.resource(ResourceOrder(id: rid, op: .stop)))
         default:
@@ -270,10 +271,12 @@ extension Node {
         guard var e = supervisor.local[rid] else { return }
         let onFail = config.resources.onFail[rid] ?? .restart
         if op == .stop, supervisor.restarting.remove(rid) != nil, outcome == .stopped, !leaving, !leavingAfterStop {
-            // Restart in place: straight from stopping to starting (never "stopped" in a report).
+            // Restart in place: straight from stopping to (held) starting, never "stopped" in a
+            // report; the rest of the group follows in order.
             e.state = .starting
-            out.append(.resource(ResourceOrder(id: rid, op: .start)))
+            supervisor.heldStarts.insert(rid)
             setLocal(e, &out)
+            continueRestart(rid, &out)
             sendReport(now, &out)
             return
         }
@@ -299,6 +302,10 @@ extension Node {
             supervisor.failedAt[rid] = now
         }
         setLocal(e, &out)
+        if leavingAfterStop && op == .stop { _ = stopLocalInOrder(&out) }  // the next of each group
+        if op == .start, config.resources.units.contains(where: { $0.resources.contains(rid) && $0.resources.contains(where: supervisor.heldStarts.contains) }) {
+            if outcome == .running { continueRestart(rid, &out) } else { releaseHeld(rid, &out) }
+        }
         // Found or started running while in maintenance (a probe after a restart or a cleanup):
         // not monitored.
         if outcome == .running && supervisor.admin.maintenance.contains(id) {
@@ -370,22 +377,28 @@ extension Node {
             guard case .on(let target)? = placed[u.resources.first!] else {
                 // Frozen: wait for the fence. Stopped: stop everywhere.
                 if case .stopped? = placed[u.resources.first!] {
-                    for rid in u.resources.reversed() { for n in active[rid] ?? [] { send(rid, .stop, to: n, now, &out) } }
+                    var everywhere: [NodeID: Int] = [:]
+                    for rid in u.resources { for n in active[rid] ?? [] { everywhere[n] = 0 } }
+                    stopInReverse(u, from: everywhere, active, now, &out)
                 }
                 continue
             }
-            var elsewhere = false
-            for rid in u.resources.reversed() {
-                for n in active[rid] ?? [] where n != target || state(rid, on: n) == .failed {
-                    elsewhere = true
+            // A member that must stop on a node (it runs away from the target, or failed) takes
+            // every later member there with it, in reverse order.
+            // on_fail = block leaves a failed member (and its group) as it is; fence fences its node.
+            var stopFrom: [NodeID: Int] = [:]
+            var held: Set<NodeID> = []
+            for (i, rid) in u.resources.enumerated() {
+                for n in active[rid] ?? [] where stopFrom[n] == nil && !held.contains(n) && (n != target || state(rid, on: n) == .failed) {
                     switch (state(rid, on: n), config.resources.onFail[rid] ?? .restart) {
-                    case (.failed, .block): continue
-                    case (.failed, .fence): requireFencing(n, now, &out)
-                    default: send(rid, .stop, to: n, now, &out)
+                    case (.failed, .block): held.insert(n)
+                    case (.failed, .fence): held.insert(n); requireFencing(n, now, &out)
+                    default: stopFrom[n] = i
                     }
                 }
             }
-            guard !elsewhere else { continue }
+            stopInReverse(u, from: stopFrom, active, now, &out)
+            guard stopFrom.isEmpty && held.isEmpty else { continue }
             for rid in u.resources {
                 switch state(rid, on: target) {
                 case .running: continue
@@ -395,6 +408,66 @@ extension Node {
                 break
             }
         }
+    }
+
+    /// The next step of an in-place restart of `rid`'s group here: stop the last member still to
+    /// stop; once none is left, start the first held member (the next follows its start).
+    mutating func continueRestart(_ rid: String, _ out: inout [Effect]) {
+        guard let u = config.resources.units.first(where: { $0.resources.contains(rid) }) else { return }
+        if let next = u.resources.last(where: supervisor.restarting.contains) {
+            if var e = supervisor.local[next], e.state == .running {
+                e.state = .stopping  // not `command`: that would cancel the restart
+                out.append(.resource(ResourceOrder(id: next, op: .stop)))
+                setLocal(e, &out)
+            }
+            return
+        }
+        guard view.quorate else { return releaseHeld(rid, &out) }  // quorum lost meanwhile: stay stopped
+        guard !u.resources.contains(where: { supervisor.local[$0]?.state == .starting && !supervisor.heldStarts.contains($0) }),
+              let first = u.resources.first(where: supervisor.heldStarts.contains) else { return }
+        supervisor.heldStarts.remove(first)
+        out.append(.resource(ResourceOrder(id: first, op: .start)))
+    }
+
+    /// A restarted member failed to start: the members held after it are simply stopped (the
+    /// owner decides from there).
+    private mutating func releaseHeld(_ rid: String, _ out: inout [Effect]) {
+        guard let u = config.resources.units.first(where: { $0.resources.contains(rid) }) else { return }
+        for m in u.resources where supervisor.heldStarts.remove(m) != nil {
+            if var e = supervisor.local[m] {
+                e.state = .stopped
+                setLocal(e, &out)
+            }
+        }
+    }
+
+    /// On each node, stops the last member of `u` (from index `from[node]` on) still possibly
+    /// active there: a group stops in reverse order, one member at a time (its report of the
+    /// stop brings the next decision).
+    private mutating func stopInReverse(_ u: PlacementUnit, from: [NodeID: Int], _ active: [String: [NodeID]],
+                                        _ now: Instant, _ out: inout [Effect]) {
+        for (n, first) in from.sorted(by: { $0.key < $1.key }) {
+            guard let i = u.resources.indices.last(where: { $0 >= first && active[u.resources[$0]]?.contains(n) == true }) else { continue }
+            let rid = u.resources[i]
+            switch (state(rid, on: n), config.resources.onFail[rid] ?? .restart) {
+            case (.failed, .block): continue
+            case (.failed, .fence): requireFencing(n, now, &out)
+            default: send(rid, .stop, to: n, now, &out)
+            }
+        }
+    }
+
+    /// Stops what may run on this node, each group in reverse order: a member only once every
+    /// later member is stopped here (the rest follow as those stops end). Returns what it stopped.
+    mutating func stopLocalInOrder(_ out: inout [Effect]) -> [String] {
+        var stopped: [String] = []
+        for u in config.resources.units {
+            guard let last = u.resources.last(where: { supervisor.local[$0]?.state.mayBeActive ?? false }),
+                  let e = supervisor.local[last], e.state == .running || e.state == .starting || e.state == .failed else { continue }
+            command(last, .stop, &out)
+            stopped.append(last)
+        }
+        return stopped
     }
 
     /// A member whose resource cannot be stopped cleanly: it must be fenced before anything moves.
@@ -430,7 +503,7 @@ extension Node {
         let active = supervisor.local.values.filter { $0.state.mayBeActive }
         guard !active.isEmpty else { return false }
         leavingAfterStop = true
-        for e in active.sorted(by: { $0.id > $1.id }) where e.state != .stopping { command(e.id, .stop, &out) }
+        _ = stopLocalInOrder(&out)
         return true
     }
 }

@@ -163,6 +163,7 @@ extension Simulation {
             _ = apply(.resourceDone(id: order.id, order.op, order.op == .stop ? .stopped : .unavailable), to: m.node)
             return
         }
+        checkGroupOrder(order, on: m.node)
         let outcome: ResourceOutcome
         switch order.op {
         case .probe, .monitor:
@@ -185,6 +186,22 @@ extension Simulation {
 }
 
 extension Simulation {
+    /// Groups start in order and stop in reverse order on each node: a member starts only where
+    /// every earlier member runs, and stops only where no later member runs (a file system is
+    /// never unmounted under a running database).
+    func checkGroupOrder(_ order: ResourceOrder, on n: NodeID) {
+        guard order.op == .start || order.op == .stop,
+              let u = config.resources.units.first(where: { $0.resources.contains(order.id) }), u.resources.count > 1,
+              let i = u.resources.firstIndex(of: order.id) else { return }
+        let here = { (rid: String) in self.resourceActive[rid, default: []].contains(n) }
+        if order.op == .start, let missing = u.resources[..<i].first(where: { !here($0) }) {
+            invariants.fail("group-order", n, "\(order.id) started while \(missing) (earlier in its group) is not running there", at: now)
+        }
+        if order.op == .stop, let later = u.resources[(i + 1)...].first(where: here) {
+            invariants.fail("group-order", n, "\(order.id) stopped while \(later) (later in its group) still runs there", at: now)
+        }
+    }
+
     /// Liveness after a quiet period: in a quorate cluster with nothing left to fence, every
     /// resource the placement can put somewhere runs exactly there (and nowhere else).
     func checkResourcesRun(_ running: [Node]) {

@@ -139,6 +139,26 @@ final class SupervisorSimTests: XCTestCase {
         XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
     }
 
+    /// Restarting a group member restarts it and every later member, in group order: the later
+    /// ones stop first and start last (the sim also checks the order of every start and stop).
+    func testGroupMemberRestartTakesLaterMembers() {
+        var config = CoreConfig.uniform(nodes: 3, timing: Timing(interval: .ms(10), deadline: .ms(40)))
+        config.resources = ResourcePolicy(units: [PlacementUnit(resources: ["fs", "pg", "ip"], location: [n1: 50])])
+        let sim = Simulation(config: config, links: [LinkModel(), LinkModel()], seed: 5)
+        for n in config.nodes { sim.schedule(.start(n), at: .zero) }
+        sim.run(until: .seconds(2))
+        XCTAssertEqual(["fs", "pg", "ip"].map { on(sim, $0) }, [[n1], [n1], [n1]])
+        var seen: [String] = []
+        sim.observer = { _, node, n in
+            if node == self.n1, case .resource(.state(let rid, let st, _)) = n { seen.append("\(rid) \(st)") }
+        }
+        step(sim, .admin(on: n3, .restart("pg")))
+        XCTAssertEqual(seen, ["ip stopping", "ip starting", "pg stopping", "pg starting", "pg running", "ip running"],
+                       "ip stops first (then is held, reported starting), pg stops, pg starts, then ip")
+        XCTAssertEqual(["fs", "pg", "ip"].map { on(sim, $0) }, [[n1], [n1], [n1]])
+        XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
+    }
+
     func testFailureTimeoutExpires() {
         let sim = cluster(failureTimeout: .seconds(3))
         step(sim, .failResource(on: n1, "db"))
