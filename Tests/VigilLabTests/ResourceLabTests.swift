@@ -267,5 +267,30 @@ final class ResourceLabTests: XCTestCase {
             XCTAssertEqual(fields.count > 38 ? fields[38] : "?", "0", "postgres \(p) runs SCHED_OTHER (policy 0): \(stat)")
         }
         XCTAssertGreaterThan(postgres, 0, "postgres runs on n\(survivor)")
+
+        // A planned move of the whole group: stopped on the survivor in reverse order, one member
+        // after the other (the database before its file system is unmounted), started on the
+        // target in order, answering through the virtual IP again; nothing is fenced.
+        let target = survivor == 2 ? 3 : 2
+        let seq = events.map(\.seq).max() ?? 0
+        let move = Lab.run(["ctl", "\(survivor)", "resource", "move", "db", "n\(target)"], lab: name)
+        XCTAssertEqual(move.status, 0, move.output)
+        func group(_ n: Int) -> [String]? {
+            guard let out = Optional(Lab.run(["ctl", "\(n)", "status", "--json"], lab: name).output),
+                  let st = try? JSONDecoder().decode(StatusSnapshot.self, from: Data(out.utf8)) else { return nil }
+            return ["fs", "pg", "vip"].map { id in st.resources?.first { $0.id == id }?.activeOn.joined(separator: ",") ?? "?" }
+        }
+        XCTAssertTrue(Lab.waitUntil(within: 90) { group(target) == Array(repeating: "n\(target)", count: 3) },
+                      "moved to n\(target): \(String(describing: group(target)))")
+        let after = Lab.run(["ctl", "\(survivor)", "events"], lab: name).output.split(separator: "\n")
+            .compactMap { try? JSONDecoder().decode(ClusterEvent.self, from: Data($0.utf8)) }.filter { $0.seq > seq }
+        let stops = after.filter { $0.type == "resource_state" && $0.node == "n\(survivor)" && ["stopping", "stopped"].contains($0.state ?? "") }
+            .map { "\($0.resource ?? "?") \($0.state ?? "?")" }
+        XCTAssertEqual(stops, ["vip stopping", "vip stopped", "pg stopping", "pg stopped", "fs stopping", "fs stopped"])
+        XCTAssertFalse(after.contains { $0.type == "fence_result" }, "a planned move fences nothing")
+        let psql = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql").sorted().last)
+        let q = Spawn.run(["/usr/sbin/ip", "netns", "exec", "\(name)-client", "/usr/lib/postgresql/\(psql)/bin/psql", "-h", "198.18.0.200",
+                           "-p", "5433", "-U", "postgres", "-d", "postgres", "-Atc", "select 41 + 1"])
+        XCTAssertEqual(q.output.trimmingCharacters(in: .whitespacesAndNewlines), "42", "answers through the virtual IP from n\(target)")
     }
 }
