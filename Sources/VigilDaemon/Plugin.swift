@@ -26,8 +26,13 @@ struct PluginRun: Sendable {
 enum Plugin {
     static let outputCap = 65_536
 
+    /// `keepDescendants` (resource agents): what the program leaves running when it exits (a
+    /// daemon it started, IPaddr2's background ARP announcements) is not killed, and the call
+    /// returns as soon as the program exits even if they still hold its output (a drainer thread
+    /// reads it to the end, so they never die of SIGPIPE). Otherwise (fence plugins) the whole
+    /// process group is killed once the program exits: a fence leaves nothing behind.
     static func run(_ path: String, args: [String] = [], env extra: [(String, String)] = [], stdin text: String? = nil,
-                    timeout: TimeSpan, onStart: ((pid_t) -> Void)? = nil) -> PluginRun {
+                    timeout: TimeSpan, keepDescendants: Bool = false, onStart: ((pid_t) -> Void)? = nil) -> PluginRun {
         var r = PluginRun()
         let start = Clock.monotonic()
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
@@ -99,8 +104,10 @@ enum Plugin {
                 exitedAt = Clock.monotonic()
             }
             let now = Clock.monotonic()
-            // Done when it exited and its output closed (or a second later: a stray grandchild holds it).
-            if exited && (!open[0] && !open[1] || now - exitedAt > .seconds(1)) { break }
+            // Done when it exited and its output closed, or at once if its descendants may stay
+            // (what it wrote before exiting is in the pipe and was drained above), or a second
+            // later (a stray grandchild holds the output; the group is killed below).
+            if exited && (!open[0] && !open[1] || keepDescendants || now - exitedAt > .seconds(1)) { break }
             if !exited && now >= deadline {
                 r.timedOut = true
                 kill(-pid, SIGKILL)
@@ -109,8 +116,12 @@ enum Plugin {
                 break
             }
         }
-        if exited { kill(-pid, SIGKILL) }  // leave nothing of it behind
-        close(outPipe[0]); close(errPipe[0])
+        if exited && (!keepDescendants || r.timedOut) { kill(-pid, SIGKILL) }  // leave nothing of it behind
+        if keepDescendants && !r.timedOut && (open[0] || open[1]) {
+            drainInBackground([outPipe[0], errPipe[0]])
+        } else {
+            close(outPipe[0]); close(errPipe[0])
+        }
         r.duration = Clock.monotonic() - start
         r.stdout = String(decoding: out.prefix(outputCap), as: UTF8.self)
         r.stderr = String(decoding: err.prefix(outputCap), as: UTF8.self)
@@ -124,6 +135,25 @@ enum Plugin {
         guard pipe(&fds) == 0 else { return false }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         return true
+    }
+
+    /// Reads (and drops) what a program's descendants still write, until they close it or for at
+    /// most ten minutes, then closes the descriptors.
+    private static func drainInBackground(_ fds: [Int32]) {
+        spawnThread("vigild-drain") {
+            var open = fds.map { _ in true }
+            var sink: [UInt8] = []
+            let end = Clock.monotonic() + .seconds(600)
+            while open.contains(true) && Clock.monotonic() < end {
+                var p = fds.enumerated().map { pollfd(fd: open[$0.offset] ? $0.element : -1, events: Int16(POLLIN), revents: 0) }
+                _ = poll(&p, nfds_t(p.count), 1000)
+                for i in fds.indices where open[i] && p[i].revents != 0 {
+                    open[i] = drain(fds[i], into: &sink)
+                    sink.removeAll(keepingCapacity: true)
+                }
+            }
+            for fd in fds { close(fd) }
+        }
     }
 
     /// Reads what is there; false at end of file.

@@ -145,7 +145,7 @@ public struct ResourceAgentRunner: Sendable {
         switch agent {
         case .lsb:
             let act = action == "monitor" ? "status" : action
-            let r = Plugin.run(path, args: [act], timeout: timeout)
+            let r = Plugin.run(path, args: [act], timeout: timeout, keepDescendants: true)
             return outcome(r, code: { AgentResult.lsb($0, action: act) })
         default:
             var env: [(String, String)] = [
@@ -157,7 +157,7 @@ public struct ResourceAgentRunner: Sendable {
             ]
             if case let .ocf(provider, _) = agent { env.append(("OCF_RESOURCE_PROVIDER", provider)) }
             env += params.map { ("OCF_RESKEY_\($0.0)", $0.1) }
-            let r = Plugin.run(path, args: [action], env: env, timeout: timeout)
+            let r = Plugin.run(path, args: [action], env: env, timeout: timeout, keepDescendants: true)
             return outcome(r, code: AgentResult.ocf)
         }
     }

@@ -55,6 +55,18 @@ final class ResourceAgentTests: XCTestCase {
             return stat.contains(") Z ") || stat.contains(") X ")
         }
         XCTAssertTrue(Lab.waitUntil(within: 10, dead), "the agent's background child died with its process group")
+        // What a successful agent leaves running (a daemon, IPaddr2's background ARP
+        // announcements) survives, and its holding the agent's output does not hold up the call.
+        try agent("Bg", "sleep 30 & echo $! > \"$OCF_RESKEY_pidfile\"; echo started; exit 0")
+        let bgPidfile = dir + "/bg.pid"
+        let bg = r.run(.ocf(provider: "test", type: "Bg"), action: "start", instance: "b", params: [("pidfile", bgPidfile)], timeout: .seconds(20))
+        XCTAssertEqual(bg.result, .ok)
+        XCTAssertTrue(bg.stdout.contains("started"), bg.stdout)
+        let bgChild = Int32((try? String(contentsOfFile: bgPidfile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        XCTAssertGreaterThan(bgChild, 0)
+        addTeardownBlock { if bgChild > 0 { kill(bgChild, SIGKILL) } }  // the test's own child, by PID
+        let bgStat = (try? String(contentsOfFile: "/proc/\(bgChild)/stat", encoding: .utf8)) ?? ""
+        XCTAssertTrue(kill(bgChild, 0) == 0 && !bgStat.contains(") Z "), "the background child still runs after the agent returned")
         XCTAssertEqual(r.run(.ocf(provider: "test", type: "Odd"), action: "monitor", instance: "o", params: [], timeout: .seconds(5)).result, .unknownCode(42))
         XCTAssertEqual(r.run(.ocf(provider: "test", type: "Missing"), action: "start", instance: "m", params: [], timeout: .seconds(5)).result, .notInstalled)
         XCTAssertEqual(r.run(.ocf(provider: "test", type: "Env"), action: "start", instance: "web1", params: [("port", "8080")], timeout: .seconds(5)).result, .ok)
