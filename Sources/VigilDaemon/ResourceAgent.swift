@@ -234,12 +234,12 @@ public enum ResourceCheck {
             return out + [diag(r.line, .warning, "systemd is not PID 1 here: this node cannot run it (its probe bans it here)", "run it where systemd runs")]
         }
         let show = Plugin.run(runner.systemctlPath, args: ["show", "--property=LoadState,UnitFileState", "--", unit], timeout: .seconds(10))
-        let props = show.stdout.split(separator: "\n")
-        if props.contains("LoadState=not-found") {
+        let props = ResourceAgentRunner.unitProperties(show.stdout)
+        if props["LoadState"] == "not-found" {
             // A warning: nodes may differ in what they have installed; the probe bans it where missing.
             out.append(diag(r.line, .warning, "\(unit) not found by systemd here: this node cannot run it",
                             "install the unit or fix 'agent' (systemctl status \(unit))"))
-        } else if props.contains("UnitFileState=enabled") {
+        } else if props["UnitFileState"] == "enabled" {
             out.append(diag(r.line, .warning, "\(unit) is enabled: systemd starts it at boot beside the cluster", "systemctl disable \(unit)"))
         }
         return out

@@ -13,13 +13,24 @@ extension ResourceAgentRunner {
     /// A bare name means a service, as in `systemctl`: `postgresql` is `postgresql.service`.
     static func unitName(_ u: String) -> String { u.contains(".") ? u : u + ".service" }
 
+    /// `systemctl show --property=...` output (KEY=VALUE lines) as a dictionary.
+    static func unitProperties(_ stdout: String) -> [String: String] {
+        var p: [String: String] = [:]
+        for line in stdout.split(separator: "\n") {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            p[String(line[..<eq])] = String(line[line.index(after: eq)...])
+        }
+        return p
+    }
+
     func runSystemd(_ name: String, action: String, timeout: TimeSpan) -> Outcome {
         let unit = Self.unitName(name)
         let deadline = Clock.monotonic() + timeout
         var out = Outcome(result: .ok, stdout: "", stderr: "", duration: .zero)
-        func finish(_ r: AgentResult, _ note: String = "") -> Outcome {
+        func note(_ s: String) { if !s.isEmpty { out.stderr += (out.stderr.isEmpty ? "" : "\n") + s } }
+        func finish(_ r: AgentResult, _ why: String = "") -> Outcome {
             out.result = r
-            if !note.isEmpty { out.stderr += (out.stderr.isEmpty ? "" : "\n") + note }
+            note(why)
             return out
         }
         // sd_booted(3): systemd as PID 1 creates this directory; in a container or a lab node
@@ -32,18 +43,13 @@ extension ResourceAgentRunner {
             guard left > .zero else { return nil }
             let r = Plugin.run(systemctlPath, args: ["--no-ask-password"] + args, timeout: left)
             out.duration = out.duration + r.duration
-            if !r.stderr.isEmpty { out.stderr += (out.stderr.isEmpty ? "" : "\n") + r.stderr.trimmed }
+            note(r.stderr.trimmed)
             return r.timedOut ? nil : r
         }
         func properties() -> [String: String]? {
             guard let r = systemctl(["show", "--property=LoadState,ActiveState,SubState,UnitFileState", "--", unit]),
                   r.exitCode == 0 else { return nil }
-            var p: [String: String] = [:]
-            for line in r.stdout.split(separator: "\n") {
-                guard let eq = line.firstIndex(of: "=") else { continue }
-                p[String(line[..<eq])] = String(line[line.index(after: eq)...])
-            }
-            return p
+            return Self.unitProperties(r.stdout)
         }
         guard let p = properties() else { return finish(deadline <= Clock.monotonic() ? .timedOut : .genericError, "systemctl show \(unit) failed") }
         let load = p["LoadState"] ?? "", active = p["ActiveState"] ?? ""
@@ -58,7 +64,7 @@ extension ResourceAgentRunner {
             }
         case "start":
             guard !missing else { return finish(.notInstalled, describe) }
-            installDropIn(unit, systemctl: { systemctl($0) }, note: { out.stderr += (out.stderr.isEmpty ? "" : "\n") + $0 })
+            installDropIn(unit, systemctl: { systemctl($0) }, note: { note($0) })
             guard let r = systemctl(["start", "--", unit]) else { return finish(.timedOut) }
             guard r.exitCode == 0 else { return finish(.genericError, "systemctl start \(unit): exit \(r.exitCode ?? -1)") }
             // A service that exits at once (Type=simple) still "started": look again.
