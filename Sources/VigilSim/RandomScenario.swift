@@ -153,10 +153,12 @@ public struct RandomScenario: Sendable {
     }
 
     /// Runs the scenario; returns the simulation for inspection.
-    public func run(seed: UInt64, observer: ((Instant, NodeID, Notice) -> Void)? = nil) -> Simulation {
+    public func run(seed: UInt64, observer: ((Instant, NodeID, Notice) -> Void)? = nil,
+                    digest: Bool = false) -> Simulation {
         let sim = Simulation(config: config, links: links, seed: seed)
         sim.devices = devices
         sim.observer = observer
+        sim.recordsDigest = digest
         for (t, s) in steps { sim.schedule(s, at: t) }
         sim.run(until: end)
         return sim
@@ -167,6 +169,8 @@ public struct RandomScenario: Sendable {
 public struct SweepResult: Sendable {
     public var seeds = 0
     public var failures: [(seed: UInt64, violations: [Violation])] = []
+    /// Per seed, when the sweep recorded digests.
+    public var digests: [(seed: UInt64, digest: TraceDigest)] = []
     public var events = 0
     public var simulated = TimeSpan.zero
     /// Summed over the seeds (fencing sweeps).
@@ -175,11 +179,12 @@ public struct SweepResult: Sendable {
 
 public enum Sweep {
     public static func run(nodes: Int, seeds: Range<UInt64>, selfPauseRule: Bool = true, fencing: Bool = false,
-                           fenceGate: Bool = true) -> SweepResult {
+                           fenceGate: Bool = true, digest: Bool = false) -> SweepResult {
         var r = SweepResult()
         for seed in seeds {
             let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: selfPauseRule, fencing: fencing, fenceGate: fenceGate)
-            let sim = sc.run(seed: seed)
+            let sim = sc.run(seed: seed, digest: digest)
+            if digest { r.digests.append((seed, sim.digest)) }
             r.fence.add(sim.fenceStats)
             r.seeds += 1
             r.events += sim.eventsProcessed

@@ -73,6 +73,9 @@ public final class Simulation {
     var invariants: Invariants
     /// Sees every notice of every node (experiments, traces).
     public var observer: ((Instant, NodeID, Notice) -> Void)?
+    /// The hash of every effect so far, when `recordsDigest` (off by default: it costs time).
+    public var recordsDigest = false
+    public private(set) var digest = TraceDigest()
     public var violations: [Violation] { invariants.violations }
     public private(set) var eventsProcessed = 0
     /// Fence devices by name (unknown names behave as working devices).
@@ -166,6 +169,7 @@ public final class Simulation {
             if case .tick = event { feedWatchdog(id, node) }
         }
         var accepted = true
+        if recordsDigest { for e in effects { digest.add(e, node: id, at: now) } }
         for e in effects {
             switch e {
             case let .send(bytes, link):

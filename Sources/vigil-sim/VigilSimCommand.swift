@@ -12,6 +12,7 @@ struct VigilSimCommand: ParsableCommand {
         discussion: """
             Random sweep:   vigil-sim --nodes 5 --seeds 1000
             Replay a seed:  vigil-sim --nodes 5 --seed 42 --trace
+            Trace digests:  vigil-sim --nodes 3 --seeds 100 --digest
             Your timing:    vigil-sim --config vigil.conf --loss 2% --scenario silent-death
             """)
 
@@ -20,6 +21,8 @@ struct VigilSimCommand: ParsableCommand {
     @Option(help: "First seed of the sweep.") var firstSeed: UInt64 = 1
     @Option(help: "Run only this seed (replay).") var seed: UInt64?
     @Flag(help: "Print every notice of every node (with --seed).") var trace = false
+    @Flag(help: "Print one hash of every effect of every node per seed (proves a change kept behaviour).")
+    var digest = false
     var fenceLatencyMs: ClosedRange<Int64> { fenceLatency.range }
     @Flag(help: "Fault injection for testing the simulator itself: turn off the self-pause rule.")
     var plantBugNoSelfPause = false
@@ -49,7 +52,9 @@ struct VigilSimCommand: ParsableCommand {
 
     private func sweep() {
         let r = Sweep.run(nodes: nodes, seeds: firstSeed..<(firstSeed + UInt64(seeds)),
-                          selfPauseRule: !plantBugNoSelfPause, fencing: fencing, fenceGate: !plantBugNoFenceGate)
+                          selfPauseRule: !plantBugNoSelfPause, fencing: fencing, fenceGate: !plantBugNoFenceGate,
+                          digest: digest)
+        for (seed, d) in r.digests { print("seed \(seed) digest \(d)") }
         let flags = (plantBugNoSelfPause ? " --plant-bug-no-self-pause" : "") + (fencing ? " --fencing" : "")
             + (plantBugNoFenceGate ? " --plant-bug-no-fence-gate" : "")
         for f in r.failures.prefix(10) {
@@ -75,7 +80,8 @@ struct VigilSimCommand: ParsableCommand {
         let sim = sc.run(seed: seed, observer: trace ? { t, n, notice in
             if case .rejected = notice { return }
             print("t=\(t) \(n) \(notice)")
-        } : nil)
+        } : nil, digest: digest)
+        if digest { print("seed \(seed) digest \(sim.digest)") }
         for v in sim.violations { print("violation: \(v)") }
         print("seeds: 1, violations: \(sim.violations.isEmpty ? 0 : 1)")
         if !sim.violations.isEmpty { Foundation.exit(1) }
