@@ -234,7 +234,7 @@ extension Node {
             fence.jobs = [:]
             return
         }
-        let executor = view.nodes.subtracting(NodeSet(needsFencing.keys)).min == id
+        let executor = owner == id
         for (n, j) in fence.jobs where j.order == nil && !j.manual && (!executor || needsFencing[n] == nil) {
             fence.jobs[n] = nil
         }

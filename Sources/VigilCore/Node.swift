@@ -102,6 +102,11 @@ public struct Node: Sendable {
     }
 
     public var me: Member { Member(id, incarnation) }
+
+    /// The one node that fences and places resources: the lowest member of a quorate view that is
+    /// not itself pending fencing (a pending node that rejoined never judges its own case).
+    /// Nil in an inquorate view.
+    public var owner: NodeID? { view.quorate ? view.nodes.subtracting(NodeSet(needsFencing.keys)).min : nil }
     public var peers: [NodeID: PeerState] { detector.peers }
     /// This node and every peer it hears, with incarnations, sorted.
     public var aliveMembers: [Member] { ([me] + detector.aliveMembers).sorted() }

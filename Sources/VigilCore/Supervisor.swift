@@ -71,11 +71,24 @@ public struct ResourceFailure: Equatable, Sendable {
     public var at: Instant
 }
 
-struct PeerReport: Equatable, Sendable {
+/// A member's last report of its resources, as the owner holds it.
+public struct PeerReport: Equatable, Sendable {
     /// The view the sender was in when it made the report.
-    var view = ViewID.none
-    var probed: Bool
-    var entries: [String: ResourceEntry]
+    public var view = ViewID.none
+    /// Every resource has been probed there.
+    public var probed: Bool
+    public var entries: [String: ResourceEntry]
+    public init(view: ViewID = .none, probed: Bool, entries: [String: ResourceEntry]) {
+        self.view = view
+        self.probed = probed
+        self.entries = entries
+    }
+}
+
+struct CommandKey: Hashable, Sendable {
+    var node: NodeID
+    var resource: String
+    var action: ResourceAction
 }
 
 struct SupervisorState: Equatable, Sendable {
@@ -88,7 +101,7 @@ struct SupervisorState: Equatable, Sendable {
     var lastReportSent = Instant.zero
     var lastDecision = Instant.zero
     /// (node, resource) -> when a command was last sent, so it is not repeated every tick.
-    var sent: [String: Instant] = [:]
+    var sent: [CommandKey: Instant] = [:]
     var version: UInt32 = 0
     /// Commands: the owner's counter, and per resource the latest (view, seq) this node obeyed
     /// (per resource: two commands sent together may arrive in either order).
@@ -99,7 +112,7 @@ struct SupervisorState: Equatable, Sendable {
     /// -> node -> command seq). Until then that node counts as possibly running the resource.
     var unackedStarts: [String: [NodeID: UInt32]] = [:]
     /// Latest report version seen per node incarnation: older copies arriving late are ignored.
-    var versions: [NodeID: (Incarnation, UInt32)] = [:]
+    var versions: [NodeID: ReportVersion] = [:]
     /// The operator's instructions (Admin.swift); seeded once this node heard any copy or made one.
     var admin = AdminState()
     var adminSeeded = false
@@ -116,16 +129,27 @@ struct SupervisorState: Equatable, Sendable {
     var decideSoon = false
     /// This incarnation has been in a quorate view (quorum can only be *lost* after that).
     var wasQuorate = false
+}
 
-    static func == (a: SupervisorState, b: SupervisorState) -> Bool {
-        a.local == b.local && a.probesSent == b.probesSent && a.reports == b.reports && a.lastKnown == b.lastKnown
-            && a.version == b.version && a.sent == b.sent && a.commandSeq == b.commandSeq
-            && a.obeyed == b.obeyed && a.unackedStarts == b.unackedStarts
-            && a.versions.mapValues { [$0.0, UInt64($0.1)] } == b.versions.mapValues { [$0.0, UInt64($0.1)] }
-            && a.admin == b.admin && a.adminSeeded == b.adminSeeded && a.lastAdminSent == b.lastAdminSent
-            && a.restarting == b.restarting && a.heldStarts == b.heldStarts && a.failedAt == b.failedAt && a.lastFailure == b.lastFailure
-            && a.decideSoon == b.decideSoon && a.wasQuorate == b.wasQuorate
+/// Which copy of a node's report is news (seed 171: a late copy from the other link rolled the
+/// owner's picture back). Reports of an older incarnation, and older or repeated versions of the
+/// same incarnation, are ignored.
+public struct ReportVersion: Equatable, Sendable {
+    public var incarnation: Incarnation
+    public var version: UInt32
+    public init(incarnation: Incarnation, version: UInt32) {
+        self.incarnation = incarnation
+        self.version = version
     }
+    public func isNewer(than last: ReportVersion) -> Bool {
+        incarnation == last.incarnation ? version > last.version : incarnation > last.incarnation
+    }
+}
+
+extension CommandAck {
+    /// A command already obeyed (seed 221: two commands sent together may arrive in either order,
+    /// and the owner can change within one view when a pending node is fenced, so the sender counts).
+    public func covers(_ c: CommandAck) -> Bool { view == c.view && from == c.from && seq >= c.seq }
 }
 
 extension Node {
@@ -133,12 +157,6 @@ extension Node {
     public var resourceReports: [NodeID: [String: ResourceEntry]] { supervisor.reports.mapValues(\.entries) }
     public var localResources: [String: ResourceEntry] { supervisor.local }
     public var lastResourceFailures: [String: ResourceFailure] { supervisor.lastFailure }
-
-    /// How long a freshly started owner waits for all configured nodes before placing resources.
-    static let placementStartupWait = TimeSpan.seconds(2)
-
-    /// The node that decides placement and fences: lowest member of a quorate view not itself pending.
-    var owner: NodeID? { view.quorate ? view.nodes.subtracting(NodeSet(needsFencing.keys)).min : nil }
 
     mutating func supervisorStep(_ now: Instant, _ out: inout [Effect]) {
         let policy = config.resources
@@ -221,16 +239,17 @@ extension Node {
         guard !config.resources.isEmpty else { return }
         switch m {
         case let .resourceReport(rview, version, probed, entries):
-            if let (inc, v) = supervisor.versions[sender.node], inc == sender.incarnation, v >= version { return }
-            if let (inc, _) = supervisor.versions[sender.node], inc > sender.incarnation { return }
-            supervisor.versions[sender.node] = (sender.incarnation, version)
+            let got = ReportVersion(incarnation: sender.incarnation, version: version)
+            if let last = supervisor.versions[sender.node], !got.isNewer(than: last) { return }
+            supervisor.versions[sender.node] = got
             let before = supervisor.reports[sender.node]
             noteReport(from: sender.node, view: rview, probed: probed, entries: entries, now)
             if supervisor.reports[sender.node] != before { decideIfOwner(now, &out) }
         case let .resourceCommand(v, seq, node, rid, action):
             guard node == id, v == view.id, owner == sender.node else { return }
-            if let a = supervisor.obeyed[rid], a.view == v, a.from == sender.node, a.seq >= seq { return }
-            supervisor.obeyed[rid] = CommandAck(view: v, from: sender.node, seq: seq)
+            let ack = CommandAck(view: v, from: sender.node, seq: seq)
+            if let a = supervisor.obeyed[rid], a.covers(ack) { return }
+            supervisor.obeyed[rid] = ack
             supervisor.changed = true  // the owner learns from the next report that this command arrived
             command(rid, action, &out)
         case .adminState(let a):
@@ -319,95 +338,41 @@ extension Node {
         }
     }
 
-    /// The owner's decision: stop what runs where it should not, then start where it should.
+    /// The owner's decision (OwnerDecision.swift), carried out in order.
     private mutating func decide(_ now: Instant, _ out: inout [Effect]) {
-        let members = view.nodes
-        // Only from reports every member made in this view: a member obeys no command of an older
-        // view once it has installed this one, so such reports include every start the previous
-        // owner got through (seed 258: a start sent by the old owner just before a merge).
-        guard members.allSatisfy({ supervisor.reports[$0]?.probed == true && supervisor.reports[$0]?.view == view.id }) else { return }
-        // At cluster start-up, wait a little for every configured node to join before placing anything
-        // (Pacemaker's dc-deadtime, shorter): nodes booted together should not see resources
-        // started on the first two and then moved to their preferred third.
-        // Only when nothing runs yet: once resources run, a node that just restarted and became the
-        // owner must not hold back a failover.
-        guard members.count == config.nodes.count || now - startedAt >= Node.placementStartupWait
-                || !supervisor.lastKnown.isEmpty else { return }
-        // Forget what ran on nodes since fenced; escalate failed stops to fencing.
-        for (rid, n) in supervisor.lastKnown where !members.contains(n) && (needsFencing[n] == nil || !config.fenceGate) {
-            supervisor.lastKnown[rid] = nil
-        }
-        var current: [String: NodeID] = [:]
-        var failCounts: [String: [NodeID: Int]] = [:]
-        var active: [String: [NodeID]] = [:]
-        for n in members {
-            for (rid, e) in supervisor.reports[n]?.entries ?? [:] {
-                if e.state.mayBeActive { active[rid, default: []].append(n) }
-                if e.failCount > 0 { failCounts[rid, default: [:]][n] = Int(e.failCount) }
-                if e.state == .stopFailed, needsFencing[n] == nil {
-                    out.append(.notice(.resource(.escalate(id: rid, node: n))))
-                    requireFencing(n, now, &out)
-                }
+        guard let verdict = OwnerDecision.make(ownerInputs(now)) else { return }
+        for rid in verdict.forget { supervisor.lastKnown[rid] = nil }
+        for u in verdict.dropUnacked { supervisor.unackedStarts[u.resource]?[u.node] = nil }
+        for d in verdict.decisions {
+            switch d {
+            case let .escalate(rid, n):
+                out.append(.notice(.resource(.escalate(id: rid, node: n))))
+                requireFencing(n, now, &out)
+            case .fence(let n):
+                requireFencing(n, now, &out)
+            case let .stop(rid, n):
+                send(rid, .stop, to: n, now, &out)
+            case let .start(rid, n):
+                send(rid, .start, to: n, now, &out)
             }
         }
-        // A start sent and not yet seen obeyed: that node may be running it.
-        for (rid, starts) in supervisor.unackedStarts {
-            for n in starts.keys.sorted() {
-                if members.contains(n) {
-                    if !(active[rid]?.contains(n) ?? false) { active[rid, default: []].append(n) }
-                } else {
-                    supervisor.unackedStarts[rid]?[n] = nil  // gone: lastKnown (set at the send) holds it
-                }
-            }
-        }
-        let maintenance = supervisor.admin.maintenance.intersection(members)
-        for (rid, n) in supervisor.lastKnown {
-            current[rid] = active[rid]?.first(where: maintenance.contains) ?? active[rid]?.sorted().first ?? n
-        }
-        var input = PlacementInput(units: adminUnits, members: members, quorate: view.quorate)
-        input.standby = supervisor.admin.standby
-        input.maintenance = maintenance
-        input.unclean = config.fenceGate ? NodeSet(needsFencing.keys) : .empty
-        input.current = current
-        input.failCounts = failCounts
-        let placed = Placer.place(input)
-        for u in input.units {
-            // Unmanaged: anything of the unit possibly active on a node in maintenance.
-            if u.resources.contains(where: { active[$0]?.contains(where: maintenance.contains) ?? false }) { continue }
-            guard case .on(let target)? = placed[u.resources.first!] else {
-                // Frozen: wait for the fence. Stopped: stop everywhere.
-                if case .stopped? = placed[u.resources.first!] {
-                    var everywhere: [NodeID: Int] = [:]
-                    for rid in u.resources { for n in active[rid] ?? [] { everywhere[n] = 0 } }
-                    stopInReverse(u, from: everywhere, active, now, &out)
-                }
-                continue
-            }
-            // A member that must stop on a node (it runs away from the target, or failed) takes
-            // every later member there with it, in reverse order.
-            // on_fail = block leaves a failed member (and its group) as it is; fence fences its node.
-            var stopFrom: [NodeID: Int] = [:]
-            var held: Set<NodeID> = []
-            for (i, rid) in u.resources.enumerated() {
-                for n in active[rid] ?? [] where stopFrom[n] == nil && !held.contains(n) && (n != target || state(rid, on: n) == .failed) {
-                    switch (state(rid, on: n), config.resources.onFail[rid] ?? .restart) {
-                    case (.failed, .block): held.insert(n)
-                    case (.failed, .fence): held.insert(n); requireFencing(n, now, &out)
-                    default: stopFrom[n] = i
-                    }
-                }
-            }
-            stopInReverse(u, from: stopFrom, active, now, &out)
-            guard stopFrom.isEmpty && held.isEmpty else { continue }
-            for rid in u.resources {
-                switch state(rid, on: target) {
-                case .running: continue
-                case .stopped: send(rid, .start, to: target, now, &out)
-                default: break
-                }
-                break
-            }
-        }
+    }
+
+    /// What the owner's decision depends on, from this node's state.
+    func ownerInputs(_ now: Instant) -> OwnerDecision.Inputs {
+        var i = OwnerDecision.Inputs(view: view)
+        i.reports = supervisor.reports
+        i.lastKnown = supervisor.lastKnown
+        i.unackedStarts = supervisor.unackedStarts
+        i.pending = NodeSet(needsFencing.keys)
+        i.fenceable = NodeSet(view.members.filter { !isFenced($0) }.map(\.node))
+        i.fenceGate = config.fenceGate
+        i.admin = supervisor.admin
+        i.units = adminUnits
+        i.onFail = config.resources.onFail
+        i.configuredNodes = config.nodes.count
+        i.uptime = now - startedAt
+        return i
     }
 
     /// The next step of an in-place restart of `rid`'s group here: stop the last member still to
@@ -441,22 +406,6 @@ extension Node {
         }
     }
 
-    /// On each node, stops the last member of `u` (from index `from[node]` on) still possibly
-    /// active there: a group stops in reverse order, one member at a time (its report of the
-    /// stop brings the next decision).
-    private mutating func stopInReverse(_ u: PlacementUnit, from: [NodeID: Int], _ active: [String: [NodeID]],
-                                        _ now: Instant, _ out: inout [Effect]) {
-        for (n, first) in from.sorted(by: { $0.key < $1.key }) {
-            guard let i = u.resources.indices.last(where: { $0 >= first && active[u.resources[$0]]?.contains(n) == true }) else { continue }
-            let rid = u.resources[i]
-            switch (state(rid, on: n), config.resources.onFail[rid] ?? .restart) {
-            case (.failed, .block): continue
-            case (.failed, .fence): requireFencing(n, now, &out)
-            default: send(rid, .stop, to: n, now, &out)
-            }
-        }
-    }
-
     /// Stops what may run on this node, each group in reverse order: a member only once every
     /// later member is stopped here (the rest follow as those stops end). Returns what it stopped.
     mutating func stopLocalInOrder(_ out: inout [Effect]) -> [String] {
@@ -476,12 +425,8 @@ extension Node {
         addPending(m, now, &out)
     }
 
-    private func state(_ rid: String, on n: NodeID) -> ResourceState {
-        supervisor.reports[n]?.entries[rid]?.state ?? .unknown
-    }
-
     private mutating func send(_ rid: String, _ action: ResourceAction, to n: NodeID, _ now: Instant, _ out: inout [Effect]) {
-        let key = "\(n.rawValue)/\(rid)/\(action.rawValue)"
+        let key = CommandKey(node: n, resource: rid, action: action)
         if let at = supervisor.sent[key], now - at < .seconds(1) { return }
         supervisor.sent[key] = now
         out.append(.notice(.resource(.command(id: rid, node: n, action: action))))

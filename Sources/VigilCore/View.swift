@@ -6,6 +6,13 @@ public struct View: Equatable, Sendable, CustomStringConvertible {
     public var quorate: Bool
     public var installedAt: Instant
 
+    public init(id: ViewID, members: [Member], quorate: Bool, installedAt: Instant) {
+        self.id = id
+        self.members = members
+        self.quorate = quorate
+        self.installedAt = installedAt
+    }
+
     public static let none = View(id: .none, members: [], quorate: false, installedAt: .zero)
 
     public var nodes: NodeSet { NodeSet(members.map(\.node)) }

@@ -1,0 +1,195 @@
+/// The owner's decision, pure: from what the owner knows (its view, every member's last report,
+/// where resources were last seen, the starts it sent that no report has confirmed yet, the
+/// nodes pending fencing, the operator's state and the policy) to an ordered list of decisions.
+/// `Node` carries them out in that order (Supervisor.swift); nothing here sends or changes state.
+///
+/// Rules (each names the race that taught it):
+/// - Only from reports every member made in this view, all probed: a member obeys no command of
+///   an older view once it installed this one, so such reports include every start the previous
+///   owner got through (seed 258: a start sent by the old owner just before a merge).
+/// - At cluster start-up, while nothing runs anywhere, wait up to `placementStartupWait` for every
+///   configured node (Pacemaker's dc-deadtime, shorter); never once something runs (a restarted
+///   owner must not hold back a failover).
+/// - A start sent and not yet seen obeyed counts as possibly active on its target (seed 3: the
+///   target changed before the first start was reported, and the resource was started twice).
+/// - What was last seen on a node that has left the view is forgotten once that node needs no
+///   fencing (fenced or left cleanly); until then it is frozen there.
+/// - A stop that failed (stop_failed) escalates its node to fencing, before anything moves.
+/// - Per unit: stop where it must not run (away from the target, or failed), a group in reverse
+///   order one member at a time, and only then start on the target, in order, one member at a
+///   time (the group-order bug: every stop was once sent at once). on_fail = block leaves a
+///   failed member (and its group) as it is; fence fences its node.
+public enum OwnerDecision {
+    public enum Decision: Equatable, Sendable {
+        /// `resource`'s stop failed on `node`: fence the node before it runs anywhere else.
+        case escalate(String, on: NodeID)
+        /// on_fail = fence: a failed member's node must be fenced.
+        case fence(NodeID)
+        case stop(String, on: NodeID)
+        case start(String, on: NodeID)
+    }
+
+    public struct Inputs: Equatable, Sendable {
+        public var view: View
+        /// Every member's last report (the owner's own included).
+        public var reports: [NodeID: PeerReport] = [:]
+        /// The last node seen with each resource possibly active (kept after that node is lost).
+        public var lastKnown: [String: NodeID] = [:]
+        /// Starts sent that no report of their target has shown obeyed yet (resource -> node -> seq).
+        public var unackedStarts: [String: [NodeID: UInt32]] = [:]
+        /// Nodes pending fencing.
+        public var pending: NodeSet = .empty
+        /// Members that can become pending (their incarnation is not fenced already).
+        public var fenceable: NodeSet = .empty
+        /// Resources of nodes pending fencing stay frozen (off only in the planted-bug test).
+        public var fenceGate = true
+        public var admin = AdminState()
+        /// The placement units with the operator's constraints applied.
+        public var units: [PlacementUnit] = []
+        public var onFail: [String: OnFail] = [:]
+        public var configuredNodes = 0
+        /// Since this node started.
+        public var uptime = TimeSpan.zero
+
+        public init(view: View) { self.view = view }
+    }
+
+    public struct Verdict: Equatable, Sendable {
+        /// Resources whose last known node left the view and needs no fencing: forget where they ran.
+        public var forget: [String] = []
+        /// Unconfirmed starts to nodes no longer in the view (`lastKnown`, set at the send, holds them).
+        public var dropUnacked: [Unacked] = []
+        public var decisions: [Decision] = []
+    }
+
+    public struct Unacked: Equatable, Sendable {
+        public var resource: String
+        public var node: NodeID
+    }
+
+    /// How long a freshly started owner waits for all configured nodes before placing resources.
+    public static let placementStartupWait = TimeSpan.seconds(2)
+
+    /// Nil while the owner must wait (reports missing or of an older view, or the start-up wait).
+    public static func make(_ i: Inputs) -> Verdict? {
+        let members = i.view.nodes
+        guard members.allSatisfy({ i.reports[$0]?.probed == true && i.reports[$0]?.view == i.view.id }) else { return nil }
+        guard members.count == i.configuredNodes || i.uptime >= placementStartupWait || !i.lastKnown.isEmpty else { return nil }
+        var v = Verdict()
+        var lastKnown = i.lastKnown
+        for (rid, n) in i.lastKnown where !members.contains(n) && (!i.pending.contains(n) || !i.fenceGate) {
+            v.forget.append(rid)
+            lastKnown[rid] = nil
+        }
+        var pending = i.pending
+        var failCounts: [String: [NodeID: Int]] = [:]
+        var active: [String: [NodeID]] = [:]
+        for n in members {
+            for (rid, e) in i.reports[n]?.entries ?? [:] {
+                if e.state.mayBeActive { active[rid, default: []].append(n) }
+                if e.failCount > 0 { failCounts[rid, default: [:]][n] = Int(e.failCount) }
+                if e.state == .stopFailed, !pending.contains(n) {
+                    v.decisions.append(.escalate(rid, on: n))
+                    if i.fenceable.contains(n) { pending.insert(n) }
+                }
+            }
+        }
+        for (rid, starts) in i.unackedStarts {
+            for n in starts.keys.sorted() {
+                if members.contains(n) {
+                    if !(active[rid]?.contains(n) ?? false) { active[rid, default: []].append(n) }
+                } else {
+                    v.dropUnacked.append(Unacked(resource: rid, node: n))
+                }
+            }
+        }
+        let maintenance = i.admin.maintenance.intersection(members)
+        var current: [String: NodeID] = [:]
+        for (rid, n) in lastKnown {
+            current[rid] = active[rid]?.first(where: maintenance.contains) ?? active[rid]?.sorted().first ?? n
+        }
+        var input = PlacementInput(units: i.units, members: members, quorate: i.view.quorate)
+        input.standby = i.admin.standby
+        input.maintenance = maintenance
+        input.unclean = i.fenceGate ? pending : .empty
+        input.current = current
+        input.failCounts = failCounts
+        let placed = Placer.place(input)
+        let unit = UnitDecision(inputs: i, active: active, maintenance: maintenance)
+        for u in input.units { v.decisions += unit.decide(u, placed[u.resources.first!]) }
+        return v
+    }
+}
+
+/// The decision for one placement unit, given where its members may be active.
+struct UnitDecision {
+    let inputs: OwnerDecision.Inputs
+    let active: [String: [NodeID]]
+    let maintenance: NodeSet
+
+    typealias Decision = OwnerDecision.Decision
+
+    func state(_ rid: String, on n: NodeID) -> ResourceState {
+        inputs.reports[n]?.entries[rid]?.state ?? .unknown
+    }
+
+    func onFail(_ rid: String) -> OnFail { inputs.onFail[rid] ?? .restart }
+
+    func decide(_ u: PlacementUnit, _ placement: Placement?) -> [Decision] {
+        // Unmanaged: anything of the unit possibly active on a node in maintenance.
+        if u.resources.contains(where: { active[$0]?.contains(where: maintenance.contains) ?? false }) { return [] }
+        guard case .on(let target)? = placement else {
+            // Frozen: wait for the fence. Stopped: stop everywhere.
+            guard case .stopped? = placement else { return [] }
+            var everywhere: [NodeID: Int] = [:]
+            for rid in u.resources { for n in active[rid] ?? [] { everywhere[n] = 0 } }
+            return stopInReverse(u, from: everywhere)
+        }
+        // A member that must stop on a node (it runs away from the target, or failed) takes every
+        // later member there with it, in reverse order.
+        var out: [Decision] = []
+        var stopFrom: [NodeID: Int] = [:]
+        var held: Set<NodeID> = []
+        for (i, rid) in u.resources.enumerated() {
+            for n in active[rid] ?? [] where stopFrom[n] == nil && !held.contains(n) {
+                let failed = state(rid, on: n) == .failed
+                guard n != target || failed else { continue }
+                switch (failed, onFail(rid)) {
+                case (true, .block): held.insert(n)
+                case (true, .fence): held.insert(n); out.append(.fence(n))
+                default: stopFrom[n] = i
+                }
+            }
+        }
+        out += stopInReverse(u, from: stopFrom)
+        guard stopFrom.isEmpty && held.isEmpty else { return out }
+        // Start the first member not running on the target (the next follows its start).
+        for rid in u.resources {
+            switch state(rid, on: target) {
+            case .running: continue
+            case .stopped: out.append(.start(rid, on: target))
+            default: break
+            }
+            break
+        }
+        return out
+    }
+
+    /// On each node, stops the last member of `u` (from index `from[node]` on) still possibly
+    /// active there: a group stops in reverse order, one member at a time (its report of the
+    /// stop brings the next decision).
+    func stopInReverse(_ u: PlacementUnit, from: [NodeID: Int]) -> [Decision] {
+        var out: [Decision] = []
+        for (n, first) in from.sorted(by: { $0.key < $1.key }) {
+            guard let i = u.resources.indices.last(where: { $0 >= first && active[u.resources[$0]]?.contains(n) == true })
+            else { continue }
+            let rid = u.resources[i]
+            switch (state(rid, on: n), onFail(rid)) {
+            case (.failed, .block): continue
+            case (.failed, .fence): out.append(.fence(n))
+            default: out.append(.stop(rid, on: n))
+            }
+        }
+        return out
+    }
+}
