@@ -31,7 +31,7 @@ extension Node {
         case .probe, .probeReply:
             break  // handled by the node (round-trip times), not by membership
         case .fenceState, .fenceStarted, .fenceOutcome:
-            receiveFence(m, from: sender, now, &out)
+            fencing(&out) { f, _, box in f.receive(m, from: sender, now, &box) }
         case .resourceReport, .resourceCommand, .adminState:
             receiveResource(m, from: sender, now, &out)
         case .leave:
@@ -116,7 +116,8 @@ extension Node {
         if let p = proposal, p.id <= v { proposal = nil }
         out.append(.notice(.viewInstalled(view, change)))
         if view.quorate != wasQuorate { out.append(.notice(.quorumChanged(quorate: view.quorate))) }
-        recordUnclean(change, quorate: view.quorate, now, &out)
+        let quorate = view.quorate
+        fencing(&out) { f, _, box in f.recordUnclean(change, quorate: quorate, now, &box) }
     }
 
     private mutating func learnClean(_ list: [Member]) {

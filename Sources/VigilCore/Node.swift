@@ -75,9 +75,8 @@ public struct Node: Sendable {
     var maxEpochSeen: UInt64 = 0
     /// Highest incarnation of each node known to have left gracefully.
     var cleanLeft: [NodeID: Incarnation] = [:]
-    /// Members lost uncleanly from a quorate view and not yet fenced (see Fencing.swift).
-    public internal(set) var needsFencing: [NodeID: Incarnation] = [:]
-    var fence: FenceState
+    /// Fencing: who must be fenced, who was, the attempts this node runs (Fencing/Fencer.swift).
+    var fencer: Fencer
     var supervisor = SupervisorState()
     /// A graceful leave waits until local resources are stopped.
     var leavingAfterStop = false
@@ -98,7 +97,7 @@ public struct Node: Sendable {
         codec = FrameCodec(cluster: config.cluster, local: id, known: config.nodes, key: key)
         detector = FailureDetector(local: id, config: config)
         sequences = Array(repeating: 0, count: config.links.count)
-        fence = FenceState(seed: seed ?? (UInt64(id.rawValue) &* 0x9E37_79B9_7F4A_7C15 ^ incarnation))
+        fencer = Fencer(policy: config.fencing, seed: seed ?? (UInt64(id.rawValue) &* 0x9E37_79B9_7F4A_7C15 ^ incarnation))
     }
 
     public var me: Member { Member(id, incarnation) }
@@ -130,11 +129,11 @@ public struct Node: Sendable {
             config.timing = t
             detector.deadline = t.deadline
         case let .fenceDone(order, result):
-            fenceDone(order, result, now, &out)
+            fencing(&out) { f, c, box in f.done(order, result, c, now, &box) }
         case let .fenceCommand(n, action):
-            fenceCommand(n, action, now, &out)
+            fencing(&out) { f, c, box in f.command(n, action, c, now, &box) }
         case .fenceConfirm(let n):
-            fenceConfirm(n, now, &out)
+            fencing(&out) { f, c, box in f.confirm(n, c, now, &box) }
         case let .resourceDone(rid, op, outcome):
             resourceDone(rid, op, outcome, now, &out)
         case .admin(let r):
@@ -171,7 +170,7 @@ public struct Node: Sendable {
         nextTick = lateness > timing.interval ? now + timing.interval : nextTick + timing.interval
         if now >= graceUntil { noted(detector.expire(at: now), now, &out) }
         evaluateMembership(now, &out)
-        fenceStep(now, &out)
+        fencing(&out) { f, c, box in f.step(c, now, &box) }
         supervisorStep(now, &out)
         out.append(.wake(at: nextTick))
     }
@@ -252,8 +251,8 @@ extension Node {
     /// aside). The simulator uses it to prove that rejected frames change nothing.
     public func sameProtocolState(as o: Node) -> Bool {
         view == o.view && promised == o.promised && pending == o.pending && proposal == o.proposal
-            && maxEpochSeen == o.maxEpochSeen && cleanLeft == o.cleanLeft && needsFencing == o.needsFencing
+            && maxEpochSeen == o.maxEpochSeen && cleanLeft == o.cleanLeft
             && detector == o.detector && aliveChangedAt == o.aliveChangedAt && nextTick == o.nextTick
-            && graceUntil == o.graceUntil && leaving == o.leaving && sequences == o.sequences && fence == o.fence && supervisor == o.supervisor
+            && graceUntil == o.graceUntil && leaving == o.leaving && sequences == o.sequences && fencer == o.fencer && supervisor == o.supervisor
     }
 }

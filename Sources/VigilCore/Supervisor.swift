@@ -422,7 +422,7 @@ extension Node {
     /// A member whose resource cannot be stopped cleanly: it must be fenced before anything moves.
     private mutating func requireFencing(_ n: NodeID, _ now: Instant, _ out: inout [Effect]) {
         guard let m = view.members.first(where: { $0.node == n }) else { return }
-        addPending(m, now, &out)
+        fencing(&out) { f, _, box in f.addPending(m, now, &box) }
     }
 
     private mutating func send(_ rid: String, _ action: ResourceAction, to n: NodeID, _ now: Instant, _ out: inout [Effect]) {

@@ -1,0 +1,41 @@
+/// The node's side of fencing: what status reads, and the routing of events to its `Fencer`.
+extension Node {
+    /// Members lost uncleanly from a quorate view and not yet fenced (node -> incarnation).
+    public var needsFencing: [NodeID: Incarnation] { fencer.pending }
+    /// Members that must be fenced before anything of theirs is recovered (node -> incarnation).
+    public var pendingFences: [NodeID: Incarnation] { fencer.pending }
+    public var fencedUpTo: [NodeID: Incarnation] { fencer.fenced }
+    /// Fence attempts this node is running now (for status).
+    public var runningFences: [FenceOrder] {
+        fencer.jobs.values.compactMap { j in
+            j.order.map { FenceOrder(id: $0, target: j.target, action: j.action, level: j.levelIndex + 1,
+                                     devices: fencer.devices(j.target.node, j.levelIndex), manual: j.manual) }
+        }.sorted { $0.id < $1.id }
+    }
+    /// True once a quorate view armed self-fencing: the shell opens the hardware watchdog.
+    public var watchdogArmed: Bool { config.fencing.watchdog != nil && fencer.watchdogArmed }
+    /// The shell feeds the hardware watchdog only while this is true (and its loop is on time).
+    public var feedsWatchdog: Bool { watchdogArmed && !fencer.stoppedFeeding }
+
+    /// A member is clean (its resources may be recovered) when it left gracefully or was fenced.
+    public func isFenced(_ m: Member) -> Bool { fencer.isFenced(m) }
+
+    var fenceContext: FenceContext {
+        FenceContext(me: me, nodes: config.nodes, view: view, owner: owner, peers: detector.peers,
+                     timing: config.timing, leaving: leaving)
+    }
+
+    /// One call into the fencer; what it hands back is carried out here, in order.
+    mutating func fencing(_ out: inout [Effect], _ call: (inout Fencer, FenceContext, inout Outbox) -> Void) {
+        var box = Outbox()
+        call(&fencer, fenceContext, &box)
+        for item in box.items {
+            switch item {
+            case .broadcast(let m): broadcast(m, &out)
+            case .effect(let e): out.append(e)
+            }
+        }
+        // A fence succeeded: the owner places again at its next tick.
+        if box.placementChanged { supervisor.decideSoon = true }
+    }
+}
