@@ -26,18 +26,40 @@ public enum Event: Sendable {
 }
 
 /// Output of a node's step function, to be carried out by the shell (or the simulator) in order.
+/// These are all the shell's obligations: it never reads the node's properties to find out what
+/// to do (it reads them only to show status).
 public enum Effect: Sendable {
     /// Send to every peer on this link (multicast, or unicast to each configured peer).
     case send([UInt8], link: LinkID)
     /// Call back with `.tick` at (or after) this instant; replaces the previous wake-up.
     case wake(at: Instant)
+    /// Something happened: for the log, the events stream, metrics and status.
     case notice(Notice)
     /// Run every device of this fencing level for the target, then report `Event.fenceDone`.
     case fence(FenceOrder)
     /// Stop a running order (kill its plugin's process group); no report is expected.
     case abortFence(UInt64)
-    /// Run a resource agent operation on this node, then report `Event.resourceDone`.
+    /// Run a resource agent operation on this node, then report `Event.resourceDone`; for
+    /// `.monitor`, run it every `ResourceOrder.every` until a stop, start or `.unmonitor` of the
+    /// same resource, and report only when it no longer finds the resource running.
     case resource(ResourceOrder)
+    /// Save this copy of the operator's instructions to stable storage (each is newer than the
+    /// last); read back at start-up as `Event.restoreAdmin`. Every member holds a copy, so the
+    /// frames after it need not wait for the disk.
+    case persist(AdminState)
+    /// The hardware watchdog (self-fencing): see `WatchdogCommand`.
+    case watchdog(WatchdogCommand)
+}
+
+/// What the shell does with the hardware watchdog. Between `arm` and `stopFeeding` it feeds the
+/// device from the heartbeat loop, and only while that loop runs on time.
+public enum WatchdogCommand: Sendable, Equatable {
+    /// A quorate view armed self-fencing: open the device and feed it.
+    case arm
+    /// Stop feeding: the board resets this node within the watchdog's timeout.
+    case stopFeeding
+    /// Clean leave: disarm (magic close). Never sent after `stopFeeding`.
+    case disarm
 }
 
 /// Frame counters, exported as metrics.
@@ -199,6 +221,20 @@ public struct Node: Sendable {
         evaluateMembership(now, &out)
     }
 
+    /// Routes a peer's message to the part of the node that owns it.
+    private mutating func dispatch(_ m: Message, from sender: Member, _ now: Instant, _ out: inout [Effect]) {
+        switch m {
+        case .heartbeat, .propose, .ack, .install, .leave:
+            receiveMembership(m, from: sender, now, &out)
+        case .fenceState, .fenceStarted, .fenceOutcome:
+            fencing(&out) { f, _, box in f.receive(m, from: sender, now, &box) }
+        case .resourceReport, .resourceCommand, .adminState:
+            receiveResource(m, from: sender, now, &out)
+        case .probe, .probeReply:
+            break  // answered in `receive` (round-trip times)
+        }
+    }
+
     private mutating func reject(_ r: Rejection, _ link: LinkID, _ out: inout [Effect]) {
         counters.rejected[r, default: 0] += 1
         out.append(.notice(.rejected(r, link: link)))
@@ -217,6 +253,7 @@ public struct Node: Sendable {
         broadcast(.leave, &out)
         broadcast(.leave, &out)
         leaving = true
+        if feedsWatchdog { out.append(.watchdog(.disarm)) }
         out.append(.notice(.leaving))
     }
 

@@ -16,6 +16,8 @@ final class HeartbeatLoop {
     private let wake: WakePipe
     private var wakeAt = Instant.zero
     private var ready = false
+    /// Between `Effect.watchdog(.arm)` and `.stopFeeding` / `.disarm`.
+    private var watchdogArmed = false
     private var lastWatchdog = Instant.zero
     private var lastPublish = Instant.zero
     private var statusLine = ""
@@ -76,7 +78,6 @@ final class HeartbeatLoop {
             }
         }
         publish(Clock.monotonic())
-        hardwareWatchdog?.disarm()
     }
 
     private func handleWake(reload: () -> ClusterConfig?) {
@@ -147,9 +148,26 @@ final class HeartbeatLoop {
                 fencing?.abort(id)
             case .resource(let order):
                 if let resources { resources.submit(order) } else { log.log(.error, "no resource runner for \(order.id)") }
+            case .persist(let a):
+                adminStore?.note(a)
+            case .watchdog(let w):
+                watchdog(w)
             }
         }
-        adminStore?.note(node.adminState)
+    }
+
+    /// The hardware watchdog as the core commands it; fed from `run` while armed.
+    private func watchdog(_ w: WatchdogCommand) {
+        guard let hw = hardwareWatchdog else { return }
+        switch w {
+        case .arm: watchdogArmed = true
+        case .stopFeeding:
+            watchdogArmed = false
+            hw.stopFeeding(log: log)
+        case .disarm:
+            watchdogArmed = false
+            hw.disarm()
+        }
     }
 
     private func observe(_ n: Notice) {
@@ -203,15 +221,11 @@ final class HeartbeatLoop {
         }
     }
 
-    /// The hardware watchdog (self-fencing): opened once a quorate view armed it, fed from this loop
-    /// only while the core allows it and ticks run on schedule.
+    /// The hardware watchdog (self-fencing): opened at the first feed after the core armed it, fed
+    /// from this loop only while the core allows it (`Effect.watchdog`) and ticks run on schedule.
     private func feedHardwareWatchdog(_ late: TimeSpan, _ now: Instant) {
-        guard let hw = hardwareWatchdog, node.watchdogArmed else { return }
-        if node.feedsWatchdog && late < config.timing.interval {
-            hw.feed(now, log: log)
-        } else if !node.feedsWatchdog {
-            hw.stopFeeding(log: log)
-        }
+        guard let hw = hardwareWatchdog, watchdogArmed, late < config.timing.interval else { return }
+        hw.feed(now, log: log)
     }
 
     /// WATCHDOG=1 only from here, and only while ticks run on schedule (late by less than an interval).

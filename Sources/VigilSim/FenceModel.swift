@@ -89,10 +89,10 @@ extension Simulation {
 
     /// The simulated hardware watchdog: fed on every tick while the core allows it; not fed for its
     /// timeout (the node stopped feeding, or is frozen), the board resets.
-    func feedWatchdog(_ id: NodeID, _ node: Node) {
-        guard let wd = config.fencing.watchdog, node.watchdogArmed else { return }
+    func feedWatchdog(_ id: NodeID) {
         let i = Int(id.rawValue)
-        if node.feedsWatchdog && slots[i].state == .running {
+        guard let wd = config.fencing.watchdog, let node = slots[i].node, slots[i].watchdog != .off else { return }
+        if slots[i].watchdog == .armed && slots[i].state == .running {
             slots[i].fedAt = now
             queue.push(.watchdogExpire(Member(id, node.incarnation), fedAt: now), at: now + wd.timeout)
         } else if slots[i].fedAt == nil {

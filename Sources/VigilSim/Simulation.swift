@@ -59,6 +59,9 @@ struct Slot {
     var delivered: [([UInt8], LinkID)] = []
     /// Last time the simulated hardware watchdog was fed.
     var fedAt: Instant?
+    /// The hardware watchdog as the node's effects set it: armed (fed on each tick), stopped.
+    var watchdog = WatchdogState.off
+    enum WatchdogState { case off, armed, stopped }
 }
 
 /// Many real core nodes on a virtual clock and a seeded network. Same seed, same run.
@@ -164,9 +167,16 @@ public final class Simulation {
         let pendingBefore = node.pendingFences
         let effects = node.handle(event, at: now)
         slots[i].node = node
+        for case .watchdog(let w) in effects {
+            switch w {
+            case .arm: slots[i].watchdog = .armed
+            case .stopFeeding: slots[i].watchdog = .stopped
+            case .disarm: slots[i].watchdog = .off
+            }
+        }
         if config.fencing.enabled {
             if pendingBefore != node.pendingFences { checkPendingCleared(before: pendingBefore, after: node.pendingFences, node: id) }
-            if case .tick = event { feedWatchdog(id, node) }
+            if case .tick = event { feedWatchdog(id) }
         }
         var accepted = true
         if recordsDigest { for e in effects { digest.add(e, node: id, at: now) } }
@@ -183,6 +193,8 @@ public final class Simulation {
                 abortedOrders.insert(OrderKey(executor: node.me, id: order))
             case let .resource(order):
                 runResource(order, on: node.me)
+            case .persist, .watchdog:
+                break  // the admin state lives in the node; the watchdog was read above
             case let .notice(n):
                 if case .rejected = n { accepted = false }
                 if case .fence(let f) = n { checkFence(f, node: node) }
@@ -259,6 +271,7 @@ public final class Simulation {
         let i = Int(id.rawValue)
         for r in resourceActive.keys { resourceActive[r]?.remove(id) }  // the node is down: so is all it ran
         slots[i].fedAt = nil
+        slots[i].watchdog = .off
         slots[i].node = nil
         slots[i].state = .down
         slots[i].held = []

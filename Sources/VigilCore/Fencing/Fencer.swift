@@ -248,9 +248,11 @@ struct Fencer: Equatable, Sendable {
             // The cluster wants us fenced and no device can do it: the watchdog must.
             stoppedFeeding = true
             box.append(.notice(.fence(.selfFence(reason: "the cluster must fence this node and no device can"))))
+            if watchdogArmed { box.append(.watchdog(.stopFeeding)) }
             return
         }
         if c.view.quorate {
+            if !watchdogArmed { box.append(.watchdog(.arm)) }
             watchdogArmed = true
             inquorateSince = nil
             return
@@ -261,6 +263,7 @@ struct Fencer: Equatable, Sendable {
         if now - since >= wd.quorumLossBound {
             stoppedFeeding = true
             box.append(.notice(.fence(.selfFence(reason: "inquorate for \(now - since)"))))
+            box.append(.watchdog(.stopFeeding))
         }
     }
 }

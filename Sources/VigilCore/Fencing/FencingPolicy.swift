@@ -73,20 +73,3 @@ public struct FenceOrder: Equatable, Sendable {
     public var manual: Bool
 }
 
-public enum FenceNotice: Equatable, Sendable {
-    /// A member must be fenced before its resources are recovered.
-    case pending(Member)
-    /// This node (the executor) will start at the first attempt after this delay.
-    case scheduled(Member, delay: TimeSpan)
-    case started(Member, executor: NodeID, level: Int, devices: [String])
-    case finished(Member, executor: NodeID, result: FenceResult, level: Int, took: TimeSpan)
-    /// No device is configured for the node and no watchdog: only the operator can clear it.
-    case noDevice(Member)
-    /// This node stops feeding its hardware watchdog (inquorate for the bound, or the cluster wants
-    /// it fenced and only the watchdog can).
-    case selfFence(reason: String)
-    /// An operator request was refused (no quorum, unknown node, itself).
-    case refused(NodeID, reason: String)
-    /// An operator's fence failed at every level; it is not retried (unclean losses are).
-    case gaveUp(Member)
-}

@@ -41,18 +41,3 @@ public struct ViewChange: Equatable, Sendable {
     }
 }
 
-/// Observable happenings: for logs, events, metrics, and the simulator's invariant checks.
-public enum Notice: Equatable, Sendable {
-    case linkUp(peer: NodeID, link: LinkID)
-    case linkDown(peer: NodeID, link: LinkID)
-    case peerAlive(Member)
-    case peerDead(Member, reason: DeathReason)
-    case viewInstalled(View, ViewChange)
-    case quorumChanged(quorate: Bool)
-    /// This node's own tick came late: it was stalled (and, by the self-pause rule, excused peers).
-    case paused(lateness: TimeSpan)
-    case rejected(Rejection, link: LinkID)
-    case leaving
-    case fence(FenceNotice)
-    case resource(ResourceNotice)
-}

@@ -1,89 +1,11 @@
-/// The resource supervisor's decisions (pure). Every node probes its resources at start and
+/// The resource supervisor (pure, like the whole core). Every node probes its resources at start and
 /// reports their local state (`resourceReport`). One *owner* decides: the same node that would
 /// fence (lowest member of the quorate view that is not itself pending). Once every member has
-/// probed, it places resources (`Placer`) and tells nodes to stop or start them
+/// probed, it decides (`OwnerDecision`, placing with `Placer`) and tells nodes to stop or start them
 /// (`resourceCommand`), stopping everywhere else before starting anywhere, one group member at a
 /// time in order. A resource last seen on a node that must be fenced stays frozen until the fence
 /// succeeded. A stop that fails makes that node pending for fencing (as Pacemaker does): never a
 /// second start elsewhere first.
-
-/// What to do when a resource's monitor fails (Pacemaker's on-fail).
-public enum OnFail: String, Sendable, Equatable, CaseIterable {
-    case restart, move, fence, block, ignore
-}
-
-public struct ResourcePolicy: Equatable, Sendable {
-    public var units: [PlacementUnit] = []
-    public var onFail: [String: OnFail] = [:]
-    /// A node forgets a resource's failures this long after the last one (absent: never).
-    public var failureTimeout: [String: TimeSpan] = [:]
-    public init(units: [PlacementUnit] = [], onFail: [String: OnFail] = [:], failureTimeout: [String: TimeSpan] = [:]) {
-        self.units = units
-        self.onFail = onFail
-        self.failureTimeout = failureTimeout
-    }
-    public var ids: [String] { units.flatMap(\.resources) }
-    public var isEmpty: Bool { units.isEmpty }
-}
-
-/// What the shell must run on this node.
-public enum ResourceOp: String, Sendable {
-    case probe, start, stop, monitor
-    /// Stop the recurring monitor (the node went into maintenance); nothing is run or reported.
-    case unmonitor
-}
-
-public struct ResourceOrder: Equatable, Sendable {
-    public var id: String
-    public var op: ResourceOp
-}
-
-/// How an operation ended, as the shell read the agent's exit code.
-public enum ResourceOutcome: String, Sendable {
-    case running, stopped, failed, stopFailed
-    /// A hard error: this node cannot run the resource at all (agent or unit not installed here,
-    /// OCF 5; arguments invalid here, OCF 2). As in Pacemaker, the fail count here becomes
-    /// INFINITY: not started here again until `cleanup` or the failure timeout. From a probe it
-    /// also means "not running here" (nothing can run from an agent that is not there).
-    case unavailable
-}
-
-public enum ResourceNotice: Equatable, Sendable {
-    /// This node's state of a resource changed.
-    case state(id: String, ResourceState, failCount: Int)
-    /// The owner asked `node` to start or stop `id`.
-    case command(id: String, node: NodeID, action: ResourceAction)
-    /// A stop failed on `node`: it will be fenced before the resource runs anywhere else.
-    case escalate(id: String, node: NodeID)
-    /// The operator's change was taken.
-    case admin(AdminRequest, version: UInt64)
-    case adminRefused(String)
-    /// This node forgot the failures of `id` (its failure timeout passed).
-    case failuresExpired(id: String)
-    /// This node lost quorum and stops `id` (no_quorum_policy = "stop").
-    case stopWithoutQuorum(id: String)
-}
-
-/// The last failure seen of a resource, on any node.
-public struct ResourceFailure: Equatable, Sendable {
-    public var node: NodeID
-    public var state: ResourceState
-    public var at: Instant
-}
-
-/// A member's last report of its resources, as the owner holds it.
-public struct PeerReport: Equatable, Sendable {
-    /// The view the sender was in when it made the report.
-    public var view = ViewID.none
-    /// Every resource has been probed there.
-    public var probed: Bool
-    public var entries: [String: ResourceEntry]
-    public init(view: ViewID = .none, probed: Bool, entries: [String: ResourceEntry]) {
-        self.view = view
-        self.probed = probed
-        self.entries = entries
-    }
-}
 
 struct CommandKey: Hashable, Sendable {
     var node: NodeID
@@ -261,7 +183,7 @@ extension Node {
     }
 
     /// Carries out a command from the owner on this node.
-    private mutating func command(_ rid: String, _ action: ResourceAction, _ out: inout [Effect]) {
+    mutating func command(_ rid: String, _ action: ResourceAction, _ out: inout [Effect]) {
         guard var e = supervisor.local[rid] else { return }
         switch action {
         case .start where e.state == .stopped:
@@ -375,50 +297,6 @@ extension Node {
         return i
     }
 
-    /// The next step of an in-place restart of `rid`'s group here: stop the last member still to
-    /// stop; once none is left, start the first held member (the next follows its start).
-    mutating func continueRestart(_ rid: String, _ out: inout [Effect]) {
-        guard let u = config.resources.units.first(where: { $0.resources.contains(rid) }) else { return }
-        if let next = u.resources.last(where: supervisor.restarting.contains) {
-            if var e = supervisor.local[next], e.state == .running {
-                e.state = .stopping  // not `command`: that would cancel the restart
-                out.append(.resource(ResourceOrder(id: next, op: .stop)))
-                setLocal(e, &out)
-            }
-            return
-        }
-        guard view.quorate else { return releaseHeld(rid, &out) }  // quorum lost meanwhile: stay stopped
-        guard !u.resources.contains(where: { supervisor.local[$0]?.state == .starting && !supervisor.heldStarts.contains($0) }),
-              let first = u.resources.first(where: supervisor.heldStarts.contains) else { return }
-        supervisor.heldStarts.remove(first)
-        out.append(.resource(ResourceOrder(id: first, op: .start)))
-    }
-
-    /// A restarted member failed to start: the members held after it are simply stopped (the
-    /// owner decides from there).
-    private mutating func releaseHeld(_ rid: String, _ out: inout [Effect]) {
-        guard let u = config.resources.units.first(where: { $0.resources.contains(rid) }) else { return }
-        for m in u.resources where supervisor.heldStarts.remove(m) != nil {
-            if var e = supervisor.local[m] {
-                e.state = .stopped
-                setLocal(e, &out)
-            }
-        }
-    }
-
-    /// Stops what may run on this node, each group in reverse order: a member only once every
-    /// later member is stopped here (the rest follow as those stops end). Returns what it stopped.
-    mutating func stopLocalInOrder(_ out: inout [Effect]) -> [String] {
-        var stopped: [String] = []
-        for u in config.resources.units {
-            guard let last = u.resources.last(where: { supervisor.local[$0]?.state.mayBeActive ?? false }),
-                  let e = supervisor.local[last], e.state == .running || e.state == .starting || e.state == .failed else { continue }
-            command(last, .stop, &out)
-            stopped.append(last)
-        }
-        return stopped
-    }
-
     /// A member whose resource cannot be stopped cleanly: it must be fenced before anything moves.
     private mutating func requireFencing(_ n: NodeID, _ now: Instant, _ out: inout [Effect]) {
         guard let m = view.members.first(where: { $0.node == n }) else { return }
@@ -441,14 +319,5 @@ extension Node {
             }
             broadcast(.resourceCommand(view: view.id, seq: supervisor.commandSeq, node: n, id: rid, action: action), &out)
         }
-    }
-
-    /// Leaving gracefully with resources active: stop them first, then say goodbye.
-    mutating func stopAllBeforeLeaving(_ out: inout [Effect]) -> Bool {
-        let active = supervisor.local.values.filter { $0.state.mayBeActive }
-        guard !active.isEmpty else { return false }
-        leavingAfterStop = true
-        _ = stopLocalInOrder(&out)
-        return true
     }
 }

@@ -3,7 +3,8 @@
 /// or `settle` has passed), it proposes a view with a higher id; members ack; the coordinator
 /// installs and tells them. See docs/membership.md for the algorithm and its bounds.
 extension Node {
-    mutating func dispatch(_ m: Message, from sender: Member, _ now: Instant, _ out: inout [Effect]) {
+    /// Membership's messages (the node routes the others: Node.dispatch).
+    mutating func receiveMembership(_ m: Message, from sender: Member, _ now: Instant, _ out: inout [Effect]) {
         switch m {
         case let .heartbeat(v, alive):
             maxEpochSeen = max(maxEpochSeen, v.epoch)
@@ -28,15 +29,11 @@ extension Node {
             learnClean(clean)
             guard v.coordinator == sender.node, members.contains(me) else { return }
             install(v, members, now, &out)
-        case .probe, .probeReply:
-            break  // handled by the node (round-trip times), not by membership
-        case .fenceState, .fenceStarted, .fenceOutcome:
-            fencing(&out) { f, _, box in f.receive(m, from: sender, now, &box) }
-        case .resourceReport, .resourceCommand, .adminState:
-            receiveResource(m, from: sender, now, &out)
         case .leave:
             cleanLeft[sender.node] = max(cleanLeft[sender.node] ?? 0, sender.incarnation)
             noted(detector.left(sender.node, incarnation: sender.incarnation), now, &out)
+        default:
+            break
         }
     }
 

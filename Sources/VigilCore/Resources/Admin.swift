@@ -99,6 +99,7 @@ extension Node {
     mutating func adoptAdmin(_ a: AdminState, _ now: Instant, _ out: inout [Effect]) {
         let old = supervisor.admin
         supervisor.admin = a
+        out.append(.persist(a))
         // Maintenance of this node, also on the first copy heard (a daemon restarted meanwhile).
         if a.maintenance.contains(id) != old.maintenance.contains(id) { maintenanceChanged(a.maintenance.contains(id), &out) }
         guard supervisor.adminSeeded else { return }

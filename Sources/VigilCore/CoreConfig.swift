@@ -1,0 +1,34 @@
+/// What the core needs to know about the cluster (a projection of the full config file).
+public struct CoreConfig: Equatable, Sendable {
+    public var cluster: UInt32
+    public var nodes: NodeSet
+    public var links: [LinkID]
+    public var timing: Timing
+    public var quorum: QuorumPolicy
+    /// The self-pause rule (see `FailureDetector.excuse`). Only the simulator's planted-bug check turns it off.
+    public var selfPauseRule = true
+    /// Resources of a node that must be fenced stay frozen until it is. Only the simulator's
+    /// planted-bug check turns it off.
+    public var fenceGate = true
+    /// Fencing devices, levels, delays and self-fencing (off unless the config enables it).
+    public var fencing = FencingPolicy.disabled
+    /// Resources the supervisor places and runs (none unless the config has [[resource]]).
+    public var resources = ResourcePolicy()
+
+    public init(cluster: UInt32, nodes: NodeSet, links: [LinkID], timing: Timing, quorum: QuorumPolicy) {
+        self.cluster = cluster
+        self.nodes = nodes
+        self.links = links
+        self.timing = timing
+        self.quorum = quorum
+    }
+
+    /// A cluster of nodes 1...n with one vote each, on `links` links.
+    public static func uniform(nodes n: Int, links: Int = 2, timing: Timing = .default, cluster: UInt32 = 1) -> CoreConfig {
+        let ids = (1...n).map { NodeID(UInt16($0)) }
+        return CoreConfig(cluster: cluster, nodes: NodeSet(ids), links: (0..<links).map { LinkID(UInt8($0)) },
+                          timing: timing,
+                          quorum: QuorumPolicy(votes: Dictionary(uniqueKeysWithValues: ids.map { ($0, 1) }),
+                                               twoNode: n == 2))
+    }
+}

@@ -1,0 +1,64 @@
+/// The resource vocabulary shared by the supervisor, the owner's decision and the shells.
+
+/// What to do when a resource's monitor fails (Pacemaker's on-fail).
+public enum OnFail: String, Sendable, Equatable, CaseIterable {
+    case restart, move, fence, block, ignore
+}
+
+public struct ResourcePolicy: Equatable, Sendable {
+    public var units: [PlacementUnit] = []
+    public var onFail: [String: OnFail] = [:]
+    /// A node forgets a resource's failures this long after the last one (absent: never).
+    public var failureTimeout: [String: TimeSpan] = [:]
+    public init(units: [PlacementUnit] = [], onFail: [String: OnFail] = [:], failureTimeout: [String: TimeSpan] = [:]) {
+        self.units = units
+        self.onFail = onFail
+        self.failureTimeout = failureTimeout
+    }
+    public var ids: [String] { units.flatMap(\.resources) }
+    public var isEmpty: Bool { units.isEmpty }
+}
+
+/// What the shell must run on this node.
+public enum ResourceOp: String, Sendable {
+    case probe, start, stop, monitor
+    /// Stop the recurring monitor (the node went into maintenance); nothing is run or reported.
+    case unmonitor
+}
+
+public struct ResourceOrder: Equatable, Sendable {
+    public var id: String
+    public var op: ResourceOp
+}
+
+/// How an operation ended, as the shell read the agent's exit code.
+public enum ResourceOutcome: String, Sendable {
+    case running, stopped, failed, stopFailed
+    /// A hard error: this node cannot run the resource at all (agent or unit not installed here,
+    /// OCF 5; arguments invalid here, OCF 2). As in Pacemaker, the fail count here becomes
+    /// INFINITY: not started here again until `cleanup` or the failure timeout. From a probe it
+    /// also means "not running here" (nothing can run from an agent that is not there).
+    case unavailable
+}
+
+
+/// The last failure seen of a resource, on any node.
+public struct ResourceFailure: Equatable, Sendable {
+    public var node: NodeID
+    public var state: ResourceState
+    public var at: Instant
+}
+
+/// A member's last report of its resources, as the owner holds it.
+public struct PeerReport: Equatable, Sendable {
+    /// The view the sender was in when it made the report.
+    public var view = ViewID.none
+    /// Every resource has been probed there.
+    public var probed: Bool
+    public var entries: [String: ResourceEntry]
+    public init(view: ViewID = .none, probed: Bool, entries: [String: ResourceEntry]) {
+        self.view = view
+        self.probed = probed
+        self.entries = entries
+    }
+}
