@@ -40,7 +40,7 @@ let package = Package(
             dependencies: ["VigilConfig", "VigilStatus", "VigilDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilWire", "VigilConfig"]),
-        .testTarget(name: "VigilSimTests", dependencies: ["VigilSim", "VigilConfig"], exclude: ["Fixtures"]),
+        .testTarget(name: "VigilSimTests", dependencies: ["VigilSim", "VigilConfig"], exclude: ["Fixtures", "Scenarios"]),
         .testTarget(name: "VigilLabTests", dependencies: ["VigilStatus", "VigilDaemon"]),
     ],
     swiftLanguageModes: [.v6]

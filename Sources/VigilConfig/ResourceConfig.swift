@@ -38,7 +38,8 @@ extension ClusterConfig {
     /// What the core's supervisor needs.
     public var resourcePolicy: ResourcePolicy {
         ResourcePolicy(units: placementUnits, onFail: Dictionary(resources.map { ($0.id, $0.onFail) }) { a, _ in a },
-                       failureTimeout: Dictionary(resources.filter { $0.failureTimeout > .zero }.map { ($0.id, $0.failureTimeout) }) { a, _ in a })
+                       failureTimeout: Dictionary(resources.filter { $0.failureTimeout > .zero }.map { ($0.id, $0.failureTimeout) }) { a, _ in a },
+                       monitorInterval: Dictionary(resources.filter { $0.monitorInterval > .zero }.map { ($0.id, $0.monitorInterval) }) { a, _ in a })
     }
 
     /// Groups and plain resources as placement units, in file order (a group where its first

@@ -2,8 +2,9 @@ import Glibc
 import VigilConfig
 import VigilCore
 
-/// Runs this node's resource operations (one thread each) and the periodic monitors of what runs
-/// here, off the heartbeat path; outcomes go back to the loop through the wake pipe.
+/// Runs this node's resource operations (one thread each) and the recurring monitors the core
+/// asks for (`ResourceOp.monitor`), off the heartbeat path; outcomes go back to the loop through
+/// the wake pipe. It keeps no policy of its own: which resources are monitored is the core's call.
 final class ResourceRunner: @unchecked Sendable {
     struct Done: Sendable {
         var id: String
@@ -13,10 +14,11 @@ final class ResourceRunner: @unchecked Sendable {
 
     private let cond = Condition()
     private var done: [Done] = []
-    /// Resources running here, monitored: id -> next monitor.
-    private var monitored: [String: Instant] = [:]
-    /// Resources whose monitor was cancelled (maintenance); a monitor in flight is not rescheduled.
-    private var unmonitored: Set<String> = []
+    /// Recurring monitors the core asked for: id -> interval. A monitor in flight whose entry was
+    /// removed meanwhile (a stop, start or unmonitor) is not rescheduled.
+    private var monitors: [String: TimeSpan] = [:]
+    /// When each monitor runs next (absent while it runs).
+    private var due: [String: Instant] = [:]
     private let specs: [String: ResourceSpec]
     private let nodeName: String
     private let agents = ResourceAgentRunner()
@@ -33,15 +35,22 @@ final class ResourceRunner: @unchecked Sendable {
     func start() { spawnThread("vigild-monitor") { [self] in monitorLoop() } }
 
     func submit(_ o: ResourceOrder) {
-        if o.op == .unmonitor {  // maintenance: no more monitors until the next probe or start
+        switch o.op {
+        case .monitor:
             cond.locked {
-                monitored[o.id] = nil
-                unmonitored.insert(o.id)
+                monitors[o.id] = o.every
+                due[o.id] = Clock.monotonic() + o.every
             }
             return
+        case .unmonitor, .stop, .start:
+            cond.locked {
+                monitors[o.id] = nil
+                due[o.id] = nil
+            }
+            if o.op == .unmonitor { return }
+        case .probe:
+            break
         }
-        _ = cond.locked { unmonitored.remove(o.id) }
-        if o.op == .stop || o.op == .start { cond.locked { monitored[o.id] = nil } }
         spawnThread("vigild-resource") { [self] in
             let outcome = run(o.id, o.op)
             finish(Done(id: o.id, op: o.op, outcome: outcome))
@@ -51,14 +60,7 @@ final class ResourceRunner: @unchecked Sendable {
     func take() -> [Done] { cond.drain(&done) }
 
     private func finish(_ d: Done) {
-        cond.lock()
-        if d.outcome == .running, let s = specs[d.id], s.monitorInterval > .zero, !unmonitored.contains(d.id) {
-            monitored[d.id] = Clock.monotonic() + s.monitorInterval
-        } else if d.outcome != .running {
-            monitored[d.id] = nil
-        }
-        done.append(d)
-        cond.unlock()
+        cond.locked { done.append(d) }
         wake.poke(4)
     }
 
@@ -92,15 +94,19 @@ final class ResourceRunner: @unchecked Sendable {
     private func monitorLoop() {
         while true {
             let now = Clock.monotonic()
-            let due = cond.locked { monitored.filter { $0.value <= now }.map(\.key) }
-            for id in due {
-                cond.locked { monitored[id] = nil }
+            let ready = cond.locked {
+                let ids = due.filter { $0.value <= now }.map(\.key).sorted()
+                for id in ids { due[id] = nil }
+                return ids
+            }
+            for id in ready {
                 let outcome = run(id, .monitor)
-                if outcome == .running {
-                    if let s = specs[id] { cond.locked { if !unmonitored.contains(id) { monitored[id] = Clock.monotonic() + s.monitorInterval } } }
-                } else {
-                    finish(Done(id: id, op: .monitor, outcome: outcome))
+                let current = cond.locked {
+                    guard let every = monitors[id] else { return false }  // ended while it ran
+                    if outcome == .running { due[id] = Clock.monotonic() + every } else { monitors[id] = nil }
+                    return true
                 }
+                if current && outcome != .running { finish(Done(id: id, op: .monitor, outcome: outcome)) }
             }
             usleep(50_000)
         }

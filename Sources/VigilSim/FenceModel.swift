@@ -149,8 +149,39 @@ struct OrderKey: Hashable {
 
 extension Simulation {
     /// Resource agents, simulated: an operation takes 5-30 ms; the truth is `resourceActive`.
+    /// Recurring monitors run as the node asks, each found failure reported once.
     func runResource(_ order: ResourceOrder, on m: Member) {
+        let i = Int(m.node.rawValue)
+        switch order.op {
+        case .monitor:
+            monitorGeneration += 1
+            slots[i].monitors[order.id] = monitorGeneration
+            queue.push(.monitorDue(m, order.id, generation: monitorGeneration), at: now + order.every)
+            return
+        case .unmonitor:
+            slots[i].monitors[order.id] = nil
+            return
+        case .start, .stop:
+            slots[i].monitors[order.id] = nil
+        case .probe:
+            break
+        }
         queue.push(.resourceOp(m, order), at: now + .ms(Int64.random(in: 5...30, using: &rng)))
+    }
+
+    func monitorDue(_ rid: String, _ generation: UInt64, on m: Member) {
+        let i = Int(m.node.rawValue)
+        guard slots[i].node?.incarnation == m.incarnation, slots[i].monitors[rid] == generation,
+              let every = config.resources.monitorInterval[rid] else { return }
+        if case .paused = slots[i].state {  // the daemon's monitor thread is frozen too
+            return queue.push(.monitorDue(m, rid, generation: generation), at: now + .ms(10))
+        }
+        if resourceActive[rid, default: []].contains(m.node) {
+            return queue.push(.monitorDue(m, rid, generation: generation), at: now + every)
+        }
+        slots[i].monitors[rid] = nil
+        diedUnnoticed[rid]?.remove(m.node)
+        apply(.resourceDone(id: rid, .monitor, .stopped), to: m.node)
     }
 
     func resourceOp(_ order: ResourceOrder, on m: Member) {
@@ -164,6 +195,7 @@ extension Simulation {
             return
         }
         checkGroupOrder(order, on: m.node)
+        diedUnnoticed[order.id]?.remove(m.node)  // the agent ran: what it finds is known now
         let outcome: ResourceOutcome
         switch order.op {
         case .probe, .monitor:
@@ -179,7 +211,7 @@ extension Simulation {
             resourceActive[order.id]?.remove(m.node)
             outcome = .stopped
         case .unmonitor:
-            return  // recurring monitors are not simulated
+            return  // handled in runResource
         }
         apply(.resourceDone(id: order.id, order.op, outcome), to: m.node)
     }
@@ -194,7 +226,8 @@ extension Simulation {
               let u = config.resources.units.first(where: { $0.resources.contains(order.id) }), u.resources.count > 1,
               let i = u.resources.firstIndex(of: order.id) else { return }
         let here = { (rid: String) in self.resourceActive[rid, default: []].contains(n) }
-        if order.op == .start, let missing = u.resources[..<i].first(where: { !here($0) }) {
+        let diedUnseen = { (rid: String) in self.diedUnnoticed[rid, default: []].contains(n) }
+        if order.op == .start, let missing = u.resources[..<i].first(where: { !here($0) && !diedUnseen($0) }) {
             invariants.fail("group-order", n, "\(order.id) started while \(missing) (earlier in its group) is not running there", at: now)
         }
         if order.op == .stop, let later = u.resources[(i + 1)...].first(where: here) {
@@ -211,6 +244,9 @@ extension Simulation {
         var input = PlacementInput(units: first.adminUnits, members: first.view.nodes, quorate: true)
         input.standby = first.adminState.standby
         for (rid, nodes) in resourceActive { if let n = nodes.first { input.current[rid] = n } }
+        for (n, entries) in first.resourceReports where first.view.nodes.contains(n) {
+            for (rid, e) in entries where e.failCount > 0 { input.failCounts[rid, default: [:]][n] = Int(e.failCount) }
+        }
         for (rid, p) in Placer.place(input) {
             let active = resourceActive[rid, default: []].filter { slots[Int($0.rawValue)].node != nil }
             switch p {

@@ -51,12 +51,19 @@ public struct RandomScenario: Sendable {
         steps.append((t, .checkAgreement))
         // Operator changes (resource sweeps): drawn from their own generator, like the fencing.
         var arng = SeededRandom(seed: seed &* 0xBF58_476D_1CE4_E5B9)
+        // Resources dying behind the cluster's back (found by their monitors): their own generator too.
+        var mrng = SeededRandom(seed: seed &* 0xD6E8_FEB8_6659_FD93)
         for _ in 0..<Int.random(in: 2...4, using: &rng) {
             let d = TimeSpan(nanoseconds: Int64.random(in: interval.nanoseconds...(timing.deadline.nanoseconds * 4), using: &rng))
             addFault(Fault.allCases.randomElement(using: &rng)!, at: t, for: d, ids: ids, &rng)
             if fencing && arng.chance(0.6) {
                 let at = t + TimeSpan(nanoseconds: Int64.random(in: 0...d.nanoseconds, using: &arng))
                 steps.append((at, .admin(on: ids.randomElement(using: &arng)!, RandomScenario.adminRequest(ids, &arng))))
+            }
+            for _ in 0..<2 where fencing && mrng.chance(0.5) {
+                let at = t + TimeSpan(nanoseconds: Int64.random(in: 0...d.nanoseconds, using: &mrng))
+                let rid = config.resources.ids.randomElement(using: &mrng)!
+                steps.append((at, .failResourceEverywhere(rid)))
             }
             t = t + d + quiet
             steps.append((t, .checkAgreement))
@@ -103,6 +110,7 @@ public struct RandomScenario: Sendable {
             PlacementUnit(resources: ["web1"], spread: "web"),
             PlacementUnit(resources: ["web2"], spread: "web"),
         ])
+        for rid in config.resources.ids { config.resources.monitorInterval[rid] = .ms(Int64.random(in: 100...500, using: &rng)) }
         let wait = f.watchdog.map { $0.safeWait(config.timing) + $0.timeout } ?? .zero
         // Two attempts with a failing first level, a reboot, and time for the rebooted node to join.
         return wait + .ms(2 * (300 + 200)) + .ms(500) + quietPeriod(config.timing) + .ms(500)

@@ -30,8 +30,10 @@ public enum Step: Sendable {
     case fenceConfirm(on: NodeID, target: NodeID)
     /// Operator: `vigilctl resource ...` / `vigilctl node ...` typed on a node.
     case admin(on: NodeID, AdminRequest)
-    /// The resource dies on that node (its process exits); the next monitor there finds it stopped.
+    /// The resource dies on that node (its process exits); its next monitor there finds it stopped.
     case failResource(on: NodeID, String)
+    /// The resource dies wherever it runs.
+    case failResourceEverywhere(String)
 }
 
 enum SimEvent {
@@ -43,6 +45,8 @@ enum SimEvent {
     case powerCut(NodeID, action: FenceAction, then: (Member, FenceOrder, Int))
     case watchdogExpire(Member, fedAt: Instant)
     case resourceOp(Member, ResourceOrder)
+    /// A recurring monitor comes due (`generation` tells a current one from one since ended).
+    case monitorDue(Member, String, generation: UInt64)
 }
 
 /// Simulator state of one node slot: the real core `Node`, or nothing while down.
@@ -62,6 +66,8 @@ struct Slot {
     /// The hardware watchdog as the node's effects set it: armed (fed on each tick), stopped.
     var watchdog = WatchdogState.off
     enum WatchdogState { case off, armed, stopped }
+    /// Recurring monitors the node asked for: resource -> generation.
+    var monitors: [String: UInt64] = [:]
 }
 
 /// Many real core nodes on a virtual clock and a seeded network. Same seed, same run.
@@ -76,6 +82,8 @@ public final class Simulation {
     var invariants: Invariants
     /// Sees every notice of every node (experiments, traces).
     public var observer: ((Instant, NodeID, Notice) -> Void)?
+    /// Sees every effect of every node but frames and wake-ups (golden traces).
+    public var effectObserver: ((Instant, NodeID, Effect) -> Void)?
     /// The hash of every effect so far, when `recordsDigest` (off by default: it costs time).
     public var recordsDigest = false
     public private(set) var digest = TraceDigest()
@@ -87,10 +95,14 @@ public final class Simulation {
     public var rebootDelay = TimeSpan.ms(500)
     public internal(set) var fenceStats = FenceStats()
     var abortedOrders: Set<OrderKey> = []
+    var monitorGeneration: UInt64 = 0
     var offUpTo: [NodeID: Incarnation] = [:]
     var confirmed: Set<NodeID> = []
     /// Ground truth: where each resource is really active.
     public internal(set) var resourceActive: [String: Set<NodeID>] = [:]
+    /// Resources that died behind the cluster's back and that no agent run there has seen yet:
+    /// until then the cluster cannot know, and the group order rule excuses them.
+    var diedUnnoticed: [String: Set<NodeID>] = [:]
     /// Nodes where a resource's agent is not installed: its probe, start and monitor there end
     /// "unavailable" (a hard error), its stop "stopped".
     public var agentMissing: [String: Set<NodeID>] = [:]
@@ -148,6 +160,8 @@ public final class Simulation {
             watchdogExpire(m, fedAt: fedAt)
         case let .resourceOp(m, order):
             resourceOp(order, on: m)
+        case let .monitorDue(m, rid, generation):
+            monitorDue(rid, generation, on: m)
         }
     }
 
@@ -180,6 +194,14 @@ public final class Simulation {
         }
         var accepted = true
         if recordsDigest { for e in effects { digest.add(e, node: id, at: now) } }
+        if let effectObserver {
+            for e in effects {
+                switch e {
+                case .send, .wake, .notice: continue
+                default: effectObserver(now, id, e)
+                }
+            }
+        }
         for e in effects {
             switch e {
             case let .send(bytes, link):
@@ -262,16 +284,20 @@ public final class Simulation {
         case let .admin(on, r):
             _ = apply(.admin(r), to: on)
         case let .failResource(on, rid):
-            guard resourceActive[rid]?.remove(on) != nil else { return }
-            _ = apply(.resourceDone(id: rid, .monitor, .stopped), to: on)
+            if resourceActive[rid]?.remove(on) != nil { diedUnnoticed[rid, default: []].insert(on) }
+        case .failResourceEverywhere(let rid):
+            diedUnnoticed[rid, default: []].formUnion(resourceActive[rid] ?? [])
+            resourceActive[rid] = []
         }
     }
 
     func stopSlot(_ id: NodeID) {
         let i = Int(id.rawValue)
         for r in resourceActive.keys { resourceActive[r]?.remove(id) }  // the node is down: so is all it ran
+        for r in diedUnnoticed.keys { diedUnnoticed[r]?.remove(id) }
         slots[i].fedAt = nil
         slots[i].watchdog = .off
+        slots[i].monitors = [:]
         slots[i].node = nil
         slots[i].state = .down
         slots[i].held = []

@@ -12,8 +12,6 @@ import VigilCore
 public struct TraceDigest: Sendable, Equatable, CustomStringConvertible {
     public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
     public init() {}
-    /// TEMPORARY: leave out the effects added after the fixture was made.
-    static let legacy = true
 
     public var description: String {
         let hex = String(value, radix: 16)
@@ -41,7 +39,6 @@ public struct TraceDigest: Sendable, Equatable, CustomStringConvertible {
 
     /// One effect of `node` at `now`.
     mutating func add(_ e: Effect, node: NodeID, at now: Instant) {
-        if TraceDigest.legacy { switch e { case .persist, .watchdog: return; default: break } }
         add(UInt64(bitPattern: now.nanoseconds))
         add(UInt64(node.rawValue))
         switch e {

@@ -8,7 +8,7 @@ final class SupervisorSimTests: XCTestCase {
     let n1 = NodeID(1), n2 = NodeID(2), n3 = NodeID(3)
 
     private func cluster(failureTimeout: TimeSpan? = nil, fenceLatencyMs: ClosedRange<Int64> = 20...50,
-                         agentMissing: [String: Set<NodeID>] = [:]) -> Simulation {
+                         agentMissing: [String: Set<NodeID>] = [:], monitor: TimeSpan = .ms(100)) -> Simulation {
         var config = CoreConfig.uniform(nodes: 3, timing: Timing(interval: .ms(10), deadline: .ms(40)))
         config.fencing.enabled = true
         for n in config.nodes { config.fencing.levels[n] = [["power"]] }
@@ -17,6 +17,7 @@ final class SupervisorSimTests: XCTestCase {
             PlacementUnit(resources: ["web"], with: "db"),
         ])
         if let failureTimeout { config.resources.failureTimeout["db"] = failureTimeout }
+        config.resources.monitorInterval = ["db": monitor, "web": monitor]
         let sim = Simulation(config: config, links: [LinkModel(), LinkModel()], seed: 11)
         sim.devices = ["power": FenceDeviceModel(.works, latencyMs: fenceLatencyMs)]
         sim.agentMissing = agentMissing
@@ -66,6 +67,24 @@ final class SupervisorSimTests: XCTestCase {
         step(sim, .admin(on: n2, .ban("nosuch", nil)))
         XCTAssertTrue(notices.contains(.adminRefused("unknown resource 'nosuch'")), "\(notices.suffix(3))")
         XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
+    }
+
+    /// A resource that dies is found by its recurring monitor (the core asks for it after the
+    /// start), within about one interval; without a monitor nobody notices.
+    func testMonitorFindsADeadResource() {
+        let sim = cluster()
+        var seen: [(Instant, ResourceState)] = []
+        sim.observer = { t, node, n in if node == self.n1, case .resource(.state("db", let st, _)) = n { seen.append((t, st)) } }
+        let died = t
+        step(sim, .failResource(on: n1, "db"))
+        guard let failed = seen.first(where: { $0.1 == .failed }) else { return XCTFail("not noticed: \(seen)") }
+        XCTAssertLessThanOrEqual(failed.0 - died, .ms(150), "found by the 100 ms monitor")
+        XCTAssertEqual(on(sim, "db"), [n1], "restarted in place")
+
+        let quiet = cluster(monitor: .zero)
+        quiet.observer = { _, _, n in if case .resource(.state("db", .failed, _)) = n { XCTFail("noticed without a monitor") } }
+        step(quiet, .failResource(on: n1, "db"))
+        XCTAssertEqual(on(quiet, "db"), [], "dead, and nobody knows")
     }
 
     func testFailuresCleanupAndRestart() {

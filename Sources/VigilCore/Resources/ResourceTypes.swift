@@ -10,10 +10,14 @@ public struct ResourcePolicy: Equatable, Sendable {
     public var onFail: [String: OnFail] = [:]
     /// A node forgets a resource's failures this long after the last one (absent: never).
     public var failureTimeout: [String: TimeSpan] = [:]
-    public init(units: [PlacementUnit] = [], onFail: [String: OnFail] = [:], failureTimeout: [String: TimeSpan] = [:]) {
+    /// How often a running resource is monitored (absent or zero: never).
+    public var monitorInterval: [String: TimeSpan] = [:]
+    public init(units: [PlacementUnit] = [], onFail: [String: OnFail] = [:], failureTimeout: [String: TimeSpan] = [:],
+                monitorInterval: [String: TimeSpan] = [:]) {
         self.units = units
         self.onFail = onFail
         self.failureTimeout = failureTimeout
+        self.monitorInterval = monitorInterval
     }
     public var ids: [String] { units.flatMap(\.resources) }
     public var isEmpty: Bool { units.isEmpty }
@@ -21,14 +25,25 @@ public struct ResourcePolicy: Equatable, Sendable {
 
 /// What the shell must run on this node.
 public enum ResourceOp: String, Sendable {
-    case probe, start, stop, monitor
-    /// Stop the recurring monitor (the node went into maintenance); nothing is run or reported.
+    case probe, start, stop
+    /// The recurring monitor of what runs here (after a start or a probe found it running): run
+    /// every `ResourceOrder.every`, reported only when it no longer finds the resource running.
+    /// A start, stop or `unmonitor` of the resource ends it.
+    case monitor
+    /// End the recurring monitor (the node went into maintenance); nothing is run or reported.
     case unmonitor
 }
 
 public struct ResourceOrder: Equatable, Sendable {
     public var id: String
     public var op: ResourceOp
+    /// For `.monitor`: the interval.
+    public var every = TimeSpan.zero
+    public init(id: String, op: ResourceOp, every: TimeSpan = .zero) {
+        self.id = id
+        self.op = op
+        self.every = every
+    }
 }
 
 /// How an operation ended, as the shell read the agent's exit code.

@@ -251,6 +251,8 @@ extension Node {
         // not monitored.
         if outcome == .running && supervisor.admin.maintenance.contains(id) {
             out.append(.resource(ResourceOrder(id: rid, op: .unmonitor)))
+        } else if outcome == .running, op != .monitor, let every = config.resources.monitorInterval[rid], every > .zero {
+            out.append(.resource(ResourceOrder(id: rid, op: .monitor, every: every)))
         }
         sendReport(now, &out)
         decideIfOwner(now, &out)
