@@ -87,6 +87,27 @@ final class SupervisorSimTests: XCTestCase {
         XCTAssertEqual(on(quiet, "db"), [], "dead, and nobody knows")
     }
 
+    /// Seed 297 (5 nodes): the first member of a group dies while the operator restarts the
+    /// second; the second, stopped for the restart, must not be started again without the first.
+    func testRestartDoesNotStartAMemberWhoseEarlierMemberFailed() {
+        var config = CoreConfig.uniform(nodes: 3, timing: Timing(interval: .ms(10), deadline: .ms(40)))
+        config.fencing.enabled = true
+        for n in config.nodes { config.fencing.levels[n] = [["power"]] }
+        config.resources = ResourcePolicy(units: [PlacementUnit(resources: ["ip", "db"], location: [n1: 50])],
+                                          monitorInterval: ["ip": .ms(1), "db": .ms(100)])
+        let sim = Simulation(config: config, links: [LinkModel(), LinkModel()], seed: 11)
+        sim.devices = ["power": FenceDeviceModel(.works, latencyMs: 20...50)]
+        for n in config.nodes { sim.schedule(.start(n), at: .zero) }
+        sim.run(until: .seconds(2))
+        XCTAssertEqual(on(sim, "db"), [n1])
+        sim.schedule(.admin(on: n2, .restart("db")), at: .seconds(2))
+        sim.schedule(.failResource(on: n1, "ip"), at: .seconds(2) + .ms(2))  // while db stops (5-30 ms)
+        sim.run(until: .seconds(4))
+        XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
+        XCTAssertEqual(on(sim, "ip"), [n1], "restarted in place (first failure)")
+        XCTAssertEqual(on(sim, "db"), [n1])
+    }
+
     func testFailuresCleanupAndRestart() {
         let sim = cluster()
         var ops: [(NodeID, ResourceState)] = []

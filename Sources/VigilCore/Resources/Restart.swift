@@ -16,6 +16,12 @@ extension Node {
         guard view.quorate else { return releaseHeld(rid, &out) }  // quorum lost meanwhile: stay stopped
         guard !u.resources.contains(where: { supervisor.local[$0]?.state == .starting && !supervisor.heldStarts.contains($0) }),
               let first = u.resources.first(where: supervisor.heldStarts.contains) else { return }
+        // Every earlier member must still run here: one may have failed while the later ones
+        // stopped (seed 297, 5 nodes: the group's first member died during a restart of the
+        // second, which was then started without it). Then nothing is started; the owner decides.
+        guard u.resources.prefix(while: { $0 != first }).allSatisfy({ supervisor.local[$0]?.state == .running }) else {
+            return releaseHeld(rid, &out)
+        }
         supervisor.heldStarts.remove(first)
         out.append(.resource(ResourceOrder(id: first, op: .start)))
     }
