@@ -2,10 +2,12 @@
 import PackageDescription
 
 // Layers (dependencies point downward only):
-//   executables (vigil-sim, vigilctl)  ->  VigilSim  ->  VigilCore -> VigilWire
-//                                                         VigilConfig -> VigilCore
-// VigilWire, VigilCore, VigilConfig and VigilSim are pure: no sockets, threads or clocks
-// (a test greps them for forbidden imports and calls).
+//   executables: vigild, vigilctl (-> VigilDaemon), vigil-sim (-> VigilSim)
+//   VigilDaemon (shell: sockets, threads, agents, libsystemd via CSystemd)
+//   VigilSim (simulator)  VigilStatus (status, events, metrics)  VigilConfig (config file)
+//   VigilCore (the Node step function: Membership/, Fencing/, Resources/)  ->  VigilWire (frames)
+// VigilWire, VigilCore, VigilConfig, VigilStatus and VigilSim are pure: no sockets, threads, clocks,
+// unseeded randomness or mutable globals (PurityTests greps them). See docs/architecture.md.
 let package = Package(
     name: "Vigil",
     platforms: [.macOS(.v13)],

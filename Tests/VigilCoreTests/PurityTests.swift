@@ -1,25 +1,64 @@
+import Foundation
 import XCTest
 
-/// The pure targets stay pure: no I/O, threads, clocks or unseeded randomness.
+/// The pure targets stay pure: no I/O, threads, clocks, unseeded randomness or mutable globals
+/// (dozens of `Node` values live side by side in the simulator). The daemon links
+/// FoundationEssentials, never full Foundation (ICU and the rest cost megabytes of RSS).
 final class PurityTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources")
+
+    /// Every Swift file of a target, subfolders included.
+    func sources(_ target: String) throws -> [(String, String)] {
+        let dir = PurityTests.root.appendingPathComponent(target)
+        guard let e = FileManager.default.enumerator(atPath: dir.path) else { return [] }
+        var out: [(String, String)] = []
+        for case let file as String in e where file.hasSuffix(".swift") {
+            out.append((file, try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)))
+        }
+        return out
+    }
+
     func testPureTargetsImportNoIOAndReadNoClock() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources")
         let forbidden = ["import Foundation", "import Glibc", "import Dispatch", "import NIO", "import Darwin",
                          "Date()", "ContinuousClock", "SuspendingClock", "DispatchQueue", "Thread.", "Task {",
-                         "Task.sleep", "usleep(", "SystemRandomNumberGenerator", "random(in: 0..<1)", "pthread_"]
+                         "Task.sleep", "usleep(", "SystemRandomNumberGenerator", "random(in: 0..<1)", "pthread_",
+                         "nonisolated(unsafe)"]
         var checked = 0
         for target in ["VigilWire", "VigilCore", "VigilConfig", "VigilSim", "VigilStatus"] {
-            let dir = root.appendingPathComponent(target)
-            for file in try FileManager.default.contentsOfDirectory(atPath: dir.path) where file.hasSuffix(".swift") {
-                let text = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
+            for (file, text) in try sources(target) {
                 checked += 1
                 for f in forbidden where text.contains(f) { XCTFail("\(target)/\(file) uses \(f)") }
-                // Randomness only through a generator passed in (`using:`).
-                for line in text.split(separator: "\n") where line.contains(".random(") && !line.contains("using:") {
-                    XCTFail("\(target)/\(file): unseeded randomness: \(line)")
+                for line in text.split(separator: "\n") {
+                    // Randomness only through a generator passed in (`using:`).
+                    if line.contains(".random(") && !line.contains("using:") {
+                        XCTFail("\(target)/\(file): unseeded randomness: \(line)")
+                    }
+                    // No mutable state outside values: no file-scope `var`, no `static var`.
+                    let t = line.trimmingCharacters(in: .whitespaces)
+                    if line.hasPrefix("var ") || line.hasPrefix("public var ") || t.contains("static var ") {
+                        XCTFail("\(target)/\(file): mutable global or static: \(t)")
+                    }
                 }
             }
         }
-        XCTAssertGreaterThan(checked, 15)
+        XCTAssertGreaterThan(checked, 40, "subfolders are searched too")
+    }
+
+    func testDaemonLinksFoundationEssentialsOnly() throws {
+        for target in ["VigilDaemon", "vigild"] {
+            for (file, text) in try sources(target) where text.contains("import Foundation\n") {
+                XCTFail("\(target)/\(file) imports full Foundation: use FoundationEssentials")
+            }
+        }
+    }
+
+    /// Files stay readable: none over about 400 lines in the libraries.
+    func testNoSourceFileOver400Lines() throws {
+        for target in ["VigilWire", "VigilCore", "VigilConfig", "VigilSim", "VigilStatus", "VigilDaemon"] {
+            for (file, text) in try sources(target) {
+                let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+                XCTAssertLessThanOrEqual(lines, 420, "\(target)/\(file) has \(lines) lines: split it by concern")
+            }
+        }
     }
 }
