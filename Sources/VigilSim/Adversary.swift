@@ -22,7 +22,7 @@ extension Simulation {
         let effects = node.handle(.datagram(bytes, link: link), at: now)
         let rejected = effects.count == 1 && { if case .notice(.rejected) = effects[0] { true } else { false } }()
         if !rejected || !node.sameProtocolState(as: before) {
-            invariants.fail("authenticity", id, "a \(kind) frame was acted on: \(effects.count) effects", at: now)
+            invariants.fail(.authenticity, id, "a \(kind) frame was acted on: \(effects.count) effects", at: now)
         }
         slots[i].node = node  // keep the counters
     }

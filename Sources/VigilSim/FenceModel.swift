@@ -113,14 +113,14 @@ extension Simulation {
         switch n {
         case let .started(target, _, _, _):
             if !node.view.quorate {
-                invariants.fail("fence-quorum", node.id, "started fencing \(target) from \(node.view)", at: now)
+                invariants.fail(.fenceQuorum, node.id, "started fencing \(target) from \(node.view)", at: now)
             }
         case let .finished(target, executor, result, _, _) where executor == node.id:
             if result.isSuccess {
                 fenceStats.successes += 1
                 let slot = slots[Int(target.node.rawValue)]
                 if slot.node != nil, slot.incarnation <= target.incarnation, result != .confirmed {
-                    invariants.fail("fenced-but-running", node.id,
+                    invariants.fail(.fencedButRunning, node.id,
                                     "counted \(target) fenced (\(result)) while \(target.node)#\(slot.incarnation) still runs", at: now)
                 }
             } else {
@@ -136,7 +136,7 @@ extension Simulation {
         for (n, inc) in before where after[n] == nil {
             let slot = slots[Int(n.rawValue)]
             if slot.node != nil && slot.incarnation <= inc {
-                invariants.fail("unfenced-clean", node, "stopped waiting to fence \(n)#\(inc) while \(n)#\(slot.incarnation) runs", at: now)
+                invariants.fail(.unfencedClean, node, "stopped waiting to fence \(n)#\(inc) while \(n)#\(slot.incarnation) runs", at: now)
             }
         }
     }
@@ -205,7 +205,7 @@ extension Simulation {
             outcome = .running
             let where_ = resourceActive[order.id, default: []].filter { slots[Int($0.rawValue)].node != nil }
             if where_.count > 1 {
-                invariants.fail("double-active", m.node, "\(order.id) started while also active on \(where_.filter { $0 != m.node }.sorted())", at: now)
+                invariants.fail(.doubleActive, m.node, "\(order.id) started while also active on \(where_.filter { $0 != m.node }.sorted())", at: now)
             }
         case .stop:
             resourceActive[order.id]?.remove(m.node)
@@ -228,10 +228,10 @@ extension Simulation {
         let here = { (rid: String) in self.resourceActive[rid, default: []].contains(n) }
         let diedUnseen = { (rid: String) in self.diedUnnoticed[rid, default: []].contains(n) }
         if order.op == .start, let missing = u.resources[..<i].first(where: { !here($0) && !diedUnseen($0) }) {
-            invariants.fail("group-order", n, "\(order.id) started while \(missing) (earlier in its group) is not running there", at: now)
+            invariants.fail(.groupOrder, n, "\(order.id) started while \(missing) (earlier in its group) is not running there", at: now)
         }
         if order.op == .stop, let later = u.resources[(i + 1)...].first(where: here) {
-            invariants.fail("group-order", n, "\(order.id) stopped while \(later) (later in its group) still runs there", at: now)
+            invariants.fail(.groupOrder, n, "\(order.id) stopped while \(later) (later in its group) still runs there", at: now)
         }
     }
 
@@ -251,9 +251,9 @@ extension Simulation {
             let active = resourceActive[rid, default: []].filter { slots[Int($0.rawValue)].node != nil }
             switch p {
             case .on(let n) where active != [n]:
-                invariants.fail("resource-liveness", nil, "\(rid) should run on \(n) after the quiet period; active on \(active.sorted())", at: now)
+                invariants.fail(.resourceLiveness, nil, "\(rid) should run on \(n) after the quiet period; active on \(active.sorted())", at: now)
             case .stopped where !active.isEmpty:
-                invariants.fail("resource-liveness", nil, "\(rid) has no place but is active on \(active.sorted())", at: now)
+                invariants.fail(.resourceLiveness, nil, "\(rid) has no place but is active on \(active.sorted())", at: now)
             default:
                 break
             }

@@ -14,7 +14,7 @@ struct Invariants {
 
     init(config: CoreConfig) { self.config = config }
 
-    mutating func fail(_ rule: String, _ node: NodeID?, _ detail: String, at t: Instant) {
+    mutating func fail(_ rule: Rule, _ node: NodeID?, _ detail: String, at t: Instant) {
         if violations.count < 20 { violations.append(Violation(time: t, node: node, rule: rule, detail: detail)) }
     }
 
@@ -48,23 +48,23 @@ struct Invariants {
         let silence = t - ta - paused
         let timing = config.timing
         if silence < timing.deadline - timing.interval {
-            fail("false-death", a, "declared \(m) dead after \(silence) of silence (deadline \(timing.deadline)); its frames still arrived", at: t)
+            fail(.falseDeath, a, "declared \(m) dead after \(silence) of silence (deadline \(timing.deadline)); its frames still arrived", at: t)
         }
     }
 
     private mutating func checkInstall(_ v: View, _ change: ViewChange, by me: Member, at t: Instant) {
         if let prev = lastView[me], v.id <= prev {
-            fail("epoch-order", me.node, "installed \(v.id) after \(prev)", at: t)
+            fail(.epochOrder, me.node, "installed \(v.id) after \(prev)", at: t)
         }
         lastView[me] = v.id
         if let known = registry[v.id], known.first == v.members.first, known != v.members {
-            fail("agreement", me.node, "view \(v.id) has members \(v.members), elsewhere \(known)", at: t)
+            fail(.agreement, me.node, "view \(v.id) has members \(v.members), elsewhere \(known)", at: t)
         }
         registry[v.id] = v.members
-        if !v.members.contains(me) { fail("self-member", me.node, "installed \(v) without itself", at: t) }
+        if !v.members.contains(me) { fail(.selfMember, me.node, "installed \(v) without itself", at: t) }
         checkQuorum(v, by: me, at: t)
         for m in change.leftCleanly where !graceful.contains(m) {
-            fail("clean-leave", me.node, "\(m) recorded as a clean leave but it never said goodbye", at: t)
+            fail(.cleanLeave, me.node, "\(m) recorded as a clean leave but it never said goodbye", at: t)
         }
     }
 
@@ -74,7 +74,7 @@ struct Invariants {
         if q.isComplete(v.nodes) { sawAllTogether.insert(me) }
         let expected = q.isQuorate(v.nodes, allSeenTogether: sawAllTogether.contains(me))
         if v.quorate != expected {
-            fail("quorum", me.node, "\(v) but votes \(q.votes(of: v.nodes))/\(q.expectedVotes) say quorate=\(expected)", at: t)
+            fail(.quorum, me.node, "\(v) but votes \(q.votes(of: v.nodes))/\(q.expectedVotes) say quorate=\(expected)", at: t)
         }
     }
 
@@ -83,11 +83,11 @@ struct Invariants {
         let expected = running.map(\.me).sorted()
         guard let first = running.first else { return }
         for n in running where n.view.members != expected || n.view.id != first.view.id {
-            fail("agreement", n.id, "after the quiet period: \(n.view), expected \(expected) in one view (\(first.id) has \(first.view.id))", at: t)
+            fail(.agreement, n.id, "after the quiet period: \(n.view), expected \(expected) in one view (\(first.id) has \(first.view.id))", at: t)
         }
         // Fencing liveness: a quorate cluster has fenced everyone it lost by now.
         for n in running where config.fencing.enabled && n.view.quorate && !n.pendingFences.isEmpty {
-            fail("fence-liveness", n.id, "after the quiet period still waiting to fence \(n.pendingFences.sorted { $0.key < $1.key })", at: t)
+            fail(.fenceLiveness, n.id, "after the quiet period still waiting to fence \(n.pendingFences.sorted { $0.key < $1.key })", at: t)
         }
     }
 }

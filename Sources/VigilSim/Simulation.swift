@@ -4,7 +4,7 @@ import VigilCore
 public struct Violation: Sendable, CustomStringConvertible {
     public var time: Instant
     public var node: NodeID?
-    public var rule: String
+    public var rule: Rule
     public var detail: String
     public var description: String { "t=\(time) \(node.map { "\($0) " } ?? "")[\(rule)] \(detail)" }
 }

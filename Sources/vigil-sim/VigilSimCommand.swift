@@ -14,6 +14,7 @@ struct VigilSimCommand: ParsableCommand {
             Replay a seed:  vigil-sim --nodes 5 --seed 42 --trace
             Trace digests:  vigil-sim --nodes 3 --seeds 100 --digest
             Your timing:    vigil-sim --config vigil.conf --loss 2% --scenario silent-death
+            Exit status of sweeps and replays: 0 no violation, 1 a safety rule broke, 2 only liveness rules.
             """)
 
     @Option(help: "Nodes in the simulated cluster (random sweep).") var nodes = 5
@@ -68,8 +69,11 @@ struct VigilSimCommand: ParsableCommand {
                   "\(r.fence.duplicateCuts) incarnations cut twice")
         }
         print("seeds: \(r.seeds), violations: \(r.failures.count)")
-        if !r.failures.isEmpty { Foundation.exit(1) }
+        if !r.failures.isEmpty { Foundation.exit(VigilSimCommand.exitCode(r.failures.flatMap(\.violations))) }
     }
+
+    /// 1 if any safety rule broke, 2 if only liveness rules did (see `Rule`).
+    static func exitCode(_ vs: [Violation]) -> Int32 { vs.allSatisfy(\.rule.isLiveness) ? 2 : 1 }
 
     private func replay(_ seed: UInt64) {
         let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: !plantBugNoSelfPause, fencing: fencing,
@@ -84,6 +88,6 @@ struct VigilSimCommand: ParsableCommand {
         if digest { print("seed \(seed) digest \(sim.digest)") }
         for v in sim.violations { print("violation: \(v)") }
         print("seeds: 1, violations: \(sim.violations.isEmpty ? 0 : 1)")
-        if !sim.violations.isEmpty { Foundation.exit(1) }
+        if !sim.violations.isEmpty { Foundation.exit(VigilSimCommand.exitCode(sim.violations)) }
     }
 }

@@ -27,7 +27,7 @@ final class FenceSimTests: XCTestCase {
     /// node move before it is fenced; the simulator must see a resource active on two nodes.
     func testPlantedBugNoFenceGateIsFound() {
         let r = Sweep.run(nodes: 5, seeds: 1..<21, fencing: true, fenceGate: false)
-        XCTAssertTrue(r.failures.contains { $0.violations.contains { $0.rule == "double-active" } },
+        XCTAssertTrue(r.failures.contains { $0.violations.contains { $0.rule == .doubleActive } },
                       "moving resources before fencing went unnoticed")
     }
 

@@ -21,7 +21,7 @@ final class SweepTests: XCTestCase {
     func testPlantedBugIsFound() {
         let r = Sweep.run(nodes: 5, seeds: 1..<61, selfPauseRule: false)
         XCTAssertFalse(r.failures.isEmpty, "disabling the self-pause rule went unnoticed")
-        XCTAssertTrue(r.failures.contains { $0.violations.contains { $0.rule == "false-death" } })
+        XCTAssertTrue(r.failures.contains { $0.violations.contains { $0.rule == .falseDeath } })
     }
 
     func testSameSeedSameRun() {

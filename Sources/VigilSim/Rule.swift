@@ -1,0 +1,35 @@
+/// The invariants the simulator checks, by name (DESIGN.md's list): each violation line names its
+/// rule in brackets, and `vigil-sim` exits with the rule's family code (TigerBeetle's VOPR does
+/// the same): 1 safety, 2 liveness.
+public enum Rule: String, Sendable, CaseIterable, CustomStringConvertible {
+    // Membership (Invariants.swift)
+    /// A node declared a peer dead while that peer's frames were still arriving.
+    case falseDeath = "false-death"
+    /// A node installed a view older than one it had.
+    case epochOrder = "epoch-order"
+    /// One view id with two memberships, or running nodes not in one view after a quiet period.
+    case agreement
+    case selfMember = "self-member"
+    /// A member recorded as gone cleanly that never said goodbye.
+    case cleanLeave = "clean-leave"
+    case quorum
+    // Authenticity (Adversary.swift)
+    /// A forged, mutated or replayed frame was acted on.
+    case authenticity
+    // Fencing (FenceModel.swift)
+    case fenceQuorum = "fence-quorum"
+    case fencedButRunning = "fenced-but-running"
+    case unfencedClean = "unfenced-clean"
+    case fenceLiveness = "fence-liveness"
+    // Resources (FenceModel.swift)
+    /// A resource active on two nodes at once (split brain).
+    case doubleActive = "double-active"
+    /// A group member started where an earlier one does not run, or stopped where a later one does.
+    case groupOrder = "group-order"
+    case resourceLiveness = "resource-liveness"
+
+    public var description: String { rawValue }
+
+    /// Liveness rules: something that should have happened after a quiet period did not.
+    public var isLiveness: Bool { self == .fenceLiveness || self == .resourceLiveness }
+}
