@@ -41,7 +41,7 @@ let package = Package(
             name: "vigilctl",
             dependencies: ["VigilConfig", "VigilStatus", "VigilDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilWire", "VigilConfig"]),
+        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilWire", "VigilConfig", "VigilStatus"]),
         .testTarget(name: "VigilSimTests", dependencies: ["VigilSim", "VigilConfig"], exclude: ["Fixtures", "Scenarios"]),
         .testTarget(name: "VigilLabTests", dependencies: ["VigilStatus", "VigilDaemon"]),
     ],

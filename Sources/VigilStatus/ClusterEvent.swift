@@ -3,15 +3,38 @@ import VigilCore
 
 /// One line of `vigilctl events`: a JSON object per membership, link, quorum or daemon event.
 public struct ClusterEvent: Codable, Sendable, Equatable {
+
+    /// The kinds of event, as `vigilctl events` names them in `type` (docs/status-json.md).
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case linkUp = "link_up"
+        case linkDown = "link_down"
+        case peerAlive = "peer_alive"
+        case peerDead = "peer_dead"
+        case view
+        case quorum
+        case paused
+        case leaving
+        case fencePending = "fence_pending"
+        case fenceScheduled = "fence_scheduled"
+        case fenceStarted = "fence_started"
+        case fenceResult = "fence_result"
+        case fenceNoDevice = "fence_no_device"
+        case selfFence = "self_fence"
+        case fenceRefused = "fence_refused"
+        case fenceGaveUp = "fence_gave_up"
+        case resourceState = "resource_state"
+        case resourceCommand = "resource_command"
+        case resourceEscalate = "resource_escalate"
+        case resourceAdmin = "resource_admin"
+        case resourceAdminRefused = "resource_admin_refused"
+        case resourceFailuresExpired = "resource_failures_expired"
+        case resourceStopNoQuorum = "resource_stop_no_quorum"
+    }
     public var seq: UInt64
     /// UTC, ISO 8601 with milliseconds (set by the daemon's wall clock).
     public var time: String
-    /// link_up, link_down, peer_alive, peer_dead, view, quorum, paused, leaving, started, reloaded,
-    /// fence_pending, fence_scheduled, fence_started, fence_result, fence_no_device, self_fence,
-    /// fence_refused, fence_gave_up, resource_state, resource_command, resource_escalate,
-    /// resource_admin (an operator's change: `detail`), resource_admin_refused (`reason`),
-    /// resource_failures_expired, resource_stop_no_quorum.
-    public var type: String
+    /// What happened (`Kind`: its raw value is the JSON `type`).
+    public var type: Kind
     /// The node reporting the event.
     public var node: String
     public var peer: String?
@@ -38,7 +61,7 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
     public var state: String?
     public var failCount: Int?
 
-    public init(seq: UInt64, time: String, type: String, node: String) {
+    public init(seq: UInt64, time: String, type: Kind, node: String) {
         self.seq = seq
         self.time = time
         self.type = type
@@ -50,38 +73,38 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
         func name(_ id: NodeID) -> String { config.node(id)?.name ?? "node\(id.rawValue)" }
         func names(_ ms: [Member]) -> [String] { ms.map { name($0.node) } }
         func linkName(_ l: LinkID) -> String { config.links.first { $0.id == l }?.name ?? l.description }
-        self.init(seq: seq, time: time, type: "", node: name(local))
+        self.init(seq: seq, time: time, type: .leaving, node: name(local))
         switch n {
         case let .linkUp(p, l):
-            (type, peer, link) = ("link_up", name(p), linkName(l))
+            (type, peer, link) = (.linkUp, name(p), linkName(l))
         case let .linkDown(p, l):
-            (type, peer, link) = ("link_down", name(p), linkName(l))
+            (type, peer, link) = (.linkDown, name(p), linkName(l))
         case let .peerAlive(m):
-            (type, peer, incarnation) = ("peer_alive", name(m.node), m.incarnation)
+            (type, peer, incarnation) = (.peerAlive, name(m.node), m.incarnation)
         case let .peerDead(m, r):
-            (type, peer, incarnation, reason) = ("peer_dead", name(m.node), m.incarnation, r.rawValue)
+            (type, peer, incarnation, reason) = (.peerDead, name(m.node), m.incarnation, r.rawValue)
         case let .viewInstalled(v, c):
-            (type, epoch, members, quorate) = ("view", v.id.epoch, names(v.members), v.quorate)
+            (type, epoch, members, quorate) = (.view, v.id.epoch, names(v.members), v.quorate)
             (joined, leftCleanly, lostUncleanly) = (names(c.joined), names(c.leftCleanly), names(c.lostUncleanly))
         case let .quorumChanged(q):
-            (type, quorate) = ("quorum", q)
+            (type, quorate) = (.quorum, q)
         case let .paused(l):
-            (type, latenessMs) = ("paused", l.milliseconds)
+            (type, latenessMs) = (.paused, l.milliseconds)
         case .leaving:
-            type = "leaving"
+            type = .leaving
         case .rejected:
             return nil
         case .resource(let r):
             switch r {
             case let .state(id, st, fc):
-                (type, resource, state, failCount) = ("resource_state", id, st.description, fc)
+                (type, resource, state, failCount) = (.resourceState, id, st.description, fc)
             case let .command(id, n, a):
-                (type, resource, peer, state) = ("resource_command", id, name(n), a == .start ? "start" : "stop")
+                (type, resource, peer, state) = (.resourceCommand, id, name(n), a == .start ? "start" : "stop")
             case let .escalate(id, n):
-                (type, resource, peer) = ("resource_escalate", id, name(n))
+                (type, resource, peer) = (.resourceEscalate, id, name(n))
                 detail = "stopping \(id) failed on \(name(n)): it is fenced before \(id) runs anywhere else"
             case let .admin(req, v):
-                (type, epoch) = ("resource_admin", v)
+                (type, epoch) = (.resourceAdmin, v)
                 switch req {
                 case let .standby(n, on): (peer, detail) = (name(n), on ? "node \(name(n)) standby" : "node \(name(n)) online")
                 case let .maintenance(n, on): (peer, detail) = (name(n), on ? "node \(name(n)) maintenance" : "node \(name(n)) ready (out of maintenance)")
@@ -92,33 +115,33 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
                 case .restart(let id): (resource, detail) = (id, "restart \(id)")
                 }
             case .adminRefused(let why):
-                (type, reason) = ("resource_admin_refused", why)
+                (type, reason) = (.resourceAdminRefused, why)
             case .stopWithoutQuorum(let id):
-                (type, resource, detail) = ("resource_stop_no_quorum", id, "quorum lost: stopping \(id) here (no_quorum_policy = stop)")
+                (type, resource, detail) = (.resourceStopNoQuorum, id, "quorum lost: stopping \(id) here (no_quorum_policy = stop)")
             case .failuresExpired(let id):
-                (type, resource, detail) = ("resource_failures_expired", id, "failure timeout of \(id) passed: fail count reset")
+                (type, resource, detail) = (.resourceFailuresExpired, id, "failure timeout of \(id) passed: fail count reset")
             }
         case .fence(let f):
             switch f {
             case .pending(let m):
-                (type, peer, incarnation) = ("fence_pending", name(m.node), m.incarnation)
+                (type, peer, incarnation) = (.fencePending, name(m.node), m.incarnation)
             case let .scheduled(m, d):
-                (type, peer, incarnation, delayMs) = ("fence_scheduled", name(m.node), m.incarnation, d.milliseconds)
+                (type, peer, incarnation, delayMs) = (.fenceScheduled, name(m.node), m.incarnation, d.milliseconds)
             case let .started(m, e, l, ds):
-                (type, peer, incarnation, executor, level, devices) = ("fence_started", name(m.node), m.incarnation, name(e), l, ds)
+                (type, peer, incarnation, executor, level, devices) = (.fenceStarted, name(m.node), m.incarnation, name(e), l, ds)
             case let .finished(m, e, r, l, t):
                 (type, peer, incarnation, executor, result, level, tookMs) =
-                    ("fence_result", name(m.node), m.incarnation, name(e), r.description, l, t.milliseconds)
+                    (.fenceResult, name(m.node), m.incarnation, name(e), r.description, l, t.milliseconds)
             case .noDevice(let m):
-                (type, peer, incarnation) = ("fence_no_device", name(m.node), m.incarnation)
+                (type, peer, incarnation) = (.fenceNoDevice, name(m.node), m.incarnation)
                 detail = "no fence device or watchdog covers \(name(m.node)): run `vigilctl fence confirm \(name(m.node))` once it is off"
             case .selfFence(let why):
-                type = "self_fence"
+                type = .selfFence
                 detail = "\(why): no longer feeding the hardware watchdog; the board will reset this node"
             case let .refused(n, why):
-                (type, peer, reason) = ("fence_refused", name(n), why)
+                (type, peer, reason) = (.fenceRefused, name(n), why)
             case .gaveUp(let m):
-                (type, peer, incarnation) = ("fence_gave_up", name(m.node), m.incarnation)
+                (type, peer, incarnation) = (.fenceGaveUp, name(m.node), m.incarnation)
                 detail = "the operator's fence of \(name(m.node)) failed at every level"
             }
         }
@@ -127,28 +150,30 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
     /// A readable log line for the same event.
     public var logLine: String {
         switch type {
-        case "link_up", "link_down": return "\(type.replacingUnderscore) peer=\(peer ?? "?") link=\(link ?? "?")"
-        case "peer_alive": return "peer alive peer=\(peer ?? "?") incarnation=\(incarnation ?? 0)"
-        case "peer_dead": return "peer dead peer=\(peer ?? "?") incarnation=\(incarnation ?? 0) reason=\(reason ?? "?")"
-        case "view":
+        case .linkUp, .linkDown: return "\(type.rawValue.replacingUnderscore) peer=\(peer ?? "?") link=\(link ?? "?")"
+        case .peerAlive: return "peer alive peer=\(peer ?? "?") incarnation=\(incarnation ?? 0)"
+        case .peerDead: return "peer dead peer=\(peer ?? "?") incarnation=\(incarnation ?? 0) reason=\(reason ?? "?")"
+        case .view:
             var s = "view installed epoch=\(epoch ?? 0) members=\((members ?? []).joined(separator: ",")) quorate=\(quorate ?? false)"
             if let l = lostUncleanly, !l.isEmpty { s += " lost_uncleanly=\(l.joined(separator: ","))" }
             if let l = leftCleanly, !l.isEmpty { s += " left_cleanly=\(l.joined(separator: ","))" }
             return s
-        case "quorum": return (quorate ?? false) ? "quorum gained" : "quorum LOST"
-        case "fence_pending": return "fence pending peer=\(peer ?? "?") incarnation=\(incarnation ?? 0)"
-        case "fence_scheduled": return "fence scheduled peer=\(peer ?? "?") delay=\(delayMs.map(format3ms) ?? "?")"
-        case "fence_started":
+        case .quorum: return (quorate ?? false) ? "quorum gained" : "quorum LOST"
+        case .fencePending: return "fence pending peer=\(peer ?? "?") incarnation=\(incarnation ?? 0)"
+        case .fenceScheduled: return "fence scheduled peer=\(peer ?? "?") delay=\(delayMs.map(format3ms) ?? "?")"
+        case .fenceStarted:
             return "fence started peer=\(peer ?? "?") level=\(level ?? 0) devices=\((devices ?? []).joined(separator: ","))"
-        case "fence_result":
+        case .fenceResult:
             return "fence \(result ?? "?") peer=\(peer ?? "?") by=\(executor ?? "?") level=\(level ?? 0) took=\(tookMs.map(format3ms) ?? "?")"
-        case "resource_state": return "resource \(resource ?? "?") \(state ?? "?") fail_count=\(failCount ?? 0)"
-        case "resource_command": return "resource \(resource ?? "?"): \(state ?? "?") on \(peer ?? "?")"
-        case "resource_admin": return "operator: \(detail ?? "?") (admin version \(epoch ?? 0))"
-        case "resource_admin_refused": return "operator request refused: \(reason ?? "?")"
-        case "fence_refused": return "fence request refused peer=\(peer ?? "?"): \(reason ?? "?")"
-        case "paused": return "own heartbeat loop ran late by \(latenessMs.map(format3ms) ?? "?") (excused for peers)"
-        default: return type + (detail.map { " " + $0 } ?? "")
+        case .resourceState: return "resource \(resource ?? "?") \(state ?? "?") fail_count=\(failCount ?? 0)"
+        case .resourceCommand: return "resource \(resource ?? "?"): \(state ?? "?") on \(peer ?? "?")"
+        case .resourceAdmin: return "operator: \(detail ?? "?") (admin version \(epoch ?? 0))"
+        case .resourceAdminRefused: return "operator request refused: \(reason ?? "?")"
+        case .fenceRefused: return "fence request refused peer=\(peer ?? "?"): \(reason ?? "?")"
+        case .paused: return "own heartbeat loop ran late by \(latenessMs.map(format3ms) ?? "?") (excused for peers)"
+        case .leaving, .fenceNoDevice, .selfFence, .fenceGaveUp, .resourceEscalate, .resourceFailuresExpired,
+             .resourceStopNoQuorum:
+            return type.rawValue + (detail.map { " " + $0 } ?? "")
         }
     }
 }

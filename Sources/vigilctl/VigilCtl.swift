@@ -146,15 +146,15 @@ struct FenceNode: ParsableCommand {
             }
             guard let e = try? JSONDecoder().decode(ClusterEvent.self, from: Data(line.utf8)), e.seq > last, e.peer == node else { return }
             switch e.type {
-            case "fence_started":
+            case .fenceStarted:
                 print("started: level \(e.level ?? 0) via \((e.devices ?? []).joined(separator: ", "))")
-            case "fence_refused":
+            case .fenceRefused:
                 eprint("vigilctl fence: refused: \(e.reason ?? "?")")
                 Foundation.exit(1)
-            case "fence_gave_up":
+            case .fenceGaveUp:
                 eprint("vigilctl fence: every level failed; \(node) may still be on (see vigilctl fence history)")
                 Foundation.exit(1)
-            case "fence_result" where e.executor == e.node:
+            case .fenceResult where e.executor == e.node:
                 print("\(node): \(e.result ?? "?") (level \(e.level ?? 0), \(e.tookMs.map { $0.rounded1 } ?? "?") ms)"
                       + (e.result == "success" ? "" : "; see vigilctl fence history"))
                 // A failed level escalates to the next; only a success or the last failure ends it.
@@ -221,10 +221,10 @@ func adminChange(_ socket: String, _ line: String) throws {
         }
         guard let e = try? JSONDecoder().decode(ClusterEvent.self, from: Data(l.utf8)), e.seq > last else { return }
         switch e.type {
-        case "resource_admin":
+        case .resourceAdmin:
             print("done: \(e.detail ?? line) (admin version \(e.epoch ?? 0)); see vigilctl status")
             Foundation.exit(0)
-        case "resource_admin_refused":
+        case .resourceAdminRefused:
             eprint("vigilctl: refused: \(e.reason ?? "?")")
             Foundation.exit(1)
         default:

@@ -1,4 +1,5 @@
 import Foundation
+import VigilStatus
 import XCTest
 
 /// The pure targets stay pure: no I/O, threads, clocks, unseeded randomness or mutable globals
@@ -59,6 +60,16 @@ final class PurityTests: XCTestCase {
                 let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
                 XCTAssertLessThanOrEqual(lines, 420, "\(target)/\(file) has \(lines) lines: split it by concern")
             }
+        }
+    }
+}
+
+/// Vocabularies documented where users read them.
+final class VocabularyDocTests: XCTestCase {
+    func testEveryEventKindIsDocumented() throws {
+        let doc = try String(contentsOf: PurityTests.root.appendingPathComponent("../docs/status-json.md"), encoding: .utf8)
+        for kind in ClusterEvent.Kind.allCases where !doc.contains("`\(kind.rawValue)`") {
+            XCTFail("docs/status-json.md does not describe event type \(kind.rawValue)")
         }
     }
 }

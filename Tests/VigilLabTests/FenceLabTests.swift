@@ -22,7 +22,7 @@ final class FenceLabTests: XCTestCase {
         let pid = try XCTUnwrap(Int32(String(contentsOfFile: "\(lab.dir)/n3/pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         let seq = lab.lastSeq(1)
         lab.lab("cut", "3")
-        let result = lab.event(1, within: 20, after: seq) { $0.type == "fence_result" && $0.peer == "n3" }
+        let result = lab.event(1, within: 20, after: seq) { $0.type == .fenceResult && $0.peer == "n3" }
         XCTAssertEqual(result?.result, "success")
         XCTAssertEqual(result?.executor, "n1", "the lowest member of the quorate view fences")
         XCTAssertEqual(power(lab, 3, "status"), 2, "fence_lab status says off")
@@ -86,7 +86,7 @@ final class FenceLabTests: XCTestCase {
 
         let seq = lab.lastSeq(1)
         lab.lab("cut", "3")
-        let done = lab.event(1, within: 30, after: seq) { $0.type == "fence_result" && $0.peer == "n3" && $0.result == "success" }
+        let done = lab.event(1, within: 30, after: seq) { $0.type == .fenceResult && $0.peer == "n3" && $0.result == "success" }
         XCTAssertEqual(done?.level, 2, "succeeded at level 2")
         let n3 = history(lab, 1).filter { $0.peer == "n3" }
         XCTAssertEqual(n3.map { $0.result ?? "" }, ["failed", "success"], "\(n3)")
@@ -136,7 +136,7 @@ final class FenceLabTests: XCTestCase {
         let epoch = try lab.status(1).view?.epoch ?? 0
         let seq = lab.lastSeq(1)
         lab.lab("cut", "3")
-        let done = lab.event(1, within: 40, after: seq) { $0.type == "fence_result" && $0.peer == "n3" && $0.result == "success" }
+        let done = lab.event(1, within: 40, after: seq) { $0.type == .fenceResult && $0.peer == "n3" && $0.result == "success" }
         XCTAssertEqual(done?.level, 4)
         let h = history(lab, 1).filter { $0.peer == "n3" }
         XCTAssertEqual(h.map { $0.result ?? "" }, ["timeout", "failed", "failed", "success"], "\(h.map { $0.detail ?? "" })")
@@ -150,7 +150,7 @@ final class FenceLabTests: XCTestCase {
         for p in pids { XCTAssertTrue(kill(p, 0) != 0 || isZombie(p), "pid \(p) of the hung agent is gone") }
         // The survivors never lost each other while plugins misbehaved.
         for n in [1, 2] {
-            XCTAssertNil(lab.event(n, within: 0.5, after: 0) { $0.type == "peer_dead" && $0.peer != "n3" })
+            XCTAssertNil(lab.event(n, within: 0.5, after: 0) { $0.type == .peerDead && $0.peer != "n3" })
             XCTAssertEqual(try lab.status(n).view?.members.map(\.name), ["n1", "n2"])
         }
         XCTAssertGreaterThan(try lab.status(1).view?.epoch ?? 0, epoch)
@@ -172,7 +172,7 @@ extension FenceLabTests {
         let before = try lab.status(1).nodes.first { $0.name == "n3" }?.incarnation ?? 0
         let seq = lab.lastSeq(1)
         lab.lab("cut", "3")
-        let done = lab.event(1, within: 60, after: seq) { $0.type == "fence_result" && $0.peer == "n3" }
+        let done = lab.event(1, within: 60, after: seq) { $0.type == .fenceResult && $0.peer == "n3" }
         XCTAssertEqual(done?.result, "success", done?.detail ?? "no result")
         XCTAssertEqual(done?.level, 1, "fenced through the BMC, not the fallback")
         XCTAssertEqual(power(lab, 3, "status"), 2, "n3 is off")
@@ -183,7 +183,7 @@ extension FenceLabTests {
         let on = lab.lab("exec", "1", "ipmitool", "-I", "lanplus", "-C", "3", "-H", "198.18.9.103", "-U", "admin", "-P", "lab",
                          "chassis", "power", "on")
         XCTAssertEqual(on.status, 0, on.output)
-        let back = lab.event(1, within: 30, after: seq) { $0.type == "view" && $0.members == ["n1", "n2", "n3"] }
+        let back = lab.event(1, within: 30, after: seq) { $0.type == .view && $0.members == ["n1", "n2", "n3"] }
         XCTAssertNotNil(back, "n3 rejoined after IPMI power-on")
         XCTAssertGreaterThan(try lab.status(1).nodes.first { $0.name == "n3" }?.incarnation ?? 0, before)
         XCTAssertEqual(try lab.status(1).needsFencing.count, 0, "a new life is clean")
@@ -229,9 +229,9 @@ extension FenceLabTests {
         XCTAssertEqual(try lab.status(1).fencing?.watchdog, "armed, fed")
         let seq1 = lab.lastSeq(1), seq3 = lab.lastSeq(3)
         lab.lab("cut", "3")
-        XCTAssertNotNil(lab.event(3, within: 10, after: seq3) { $0.type == "self_fence" }, "n3 decides to self-fence")
+        XCTAssertNotNil(lab.event(3, within: 10, after: seq3) { $0.type == .selfFence }, "n3 decides to self-fence")
         XCTAssertTrue(waitFor("would-reset", 3, within: 10), "n3 stopped feeding: a real board resets it")
-        let counted = lab.event(1, within: 20, after: seq1) { $0.type == "fence_result" && $0.peer == "n3" }
+        let counted = lab.event(1, within: 20, after: seq1) { $0.type == .fenceResult && $0.peer == "n3" }
         XCTAssertEqual(counted?.result, "watchdog-safe-wait")
         // Safe wait: 2 x 2 s + 1 s bound + detection and install bounds.
         XCTAssertGreaterThanOrEqual(counted?.tookMs ?? 0, 5000)

@@ -26,16 +26,16 @@ final class LabTests: XCTestCase {
         let seqs = (1...3).map { lab.lastSeq($0) }
         let seq = seqs[0]
         lab.lab("cut", "3", "1")
-        let down = lab.event(1, after: seq) { $0.type == "link_down" && $0.peer == "n3" && $0.link == "ring1" }
+        let down = lab.event(1, after: seq) { $0.type == .linkDown && $0.peer == "n3" && $0.link == "ring1" }
         XCTAssertNotNil(down, "link_down for n3/ring1 on n1")
         let check = lab.ctl(1, "check")
         XCTAssertEqual(check.status, 1, check.output)
         XCTAssertTrue(check.output.contains("WARNING"), check.output)
         lab.lab("heal", "3", "1")
-        XCTAssertNotNil(lab.event(1, after: seq) { $0.type == "link_up" && $0.peer == "n3" && $0.link == "ring1" })
+        XCTAssertNotNil(lab.event(1, after: seq) { $0.type == .linkUp && $0.peer == "n3" && $0.link == "ring1" })
         // No membership change happened on any node from the cut on.
         for n in 1...3 {
-            XCTAssertNil(lab.event(n, within: 0.5, after: seqs[n - 1]) { $0.type == "peer_dead" || $0.type == "view" })
+            XCTAssertNil(lab.event(n, within: 0.5, after: seqs[n - 1]) { $0.type == .peerDead || $0.type == .view })
         }
         XCTAssertEqual(try lab.status(2).view?.epoch, epoch)
     }
@@ -49,7 +49,7 @@ final class LabTests: XCTestCase {
         lab.lab("cut", "3")
         for n in [1, 2] {
             // Only views after the cut (n1 and n2 may have formed a view of two before n3 started).
-            let v = lab.event(n, after: seqs[n - 1]) { $0.type == "view" && $0.members == ["n1", "n2"] }
+            let v = lab.event(n, after: seqs[n - 1]) { $0.type == .view && $0.members == ["n1", "n2"] }
             XCTAssertEqual(v?.lostUncleanly, ["n3"], "n\(n) records n3 as lost uncleanly")
         }
         XCTAssertEqual(try lab.status(1).needsFencing.map(\.name), ["n3"])
@@ -57,7 +57,7 @@ final class LabTests: XCTestCase {
         lab.lab("kill", "3")
         lab.lab("heal", "3")
         lab.lab("start", "3")
-        let rejoin = lab.event(1, after: seq) { $0.type == "view" && $0.members == ["n1", "n2", "n3"] }
+        let rejoin = lab.event(1, after: seq) { $0.type == .view && $0.members == ["n1", "n2", "n3"] }
         XCTAssertNotNil(rejoin)
         let after = try lab.status(1).nodes.first { $0.name == "n3" }?.incarnation
         XCTAssertNotNil(after)
@@ -68,7 +68,7 @@ final class LabTests: XCTestCase {
         let lab = try Lab(self)
         let seq = lab.lastSeq(1)
         XCTAssertEqual(lab.lab("stop", "2").status, 0)
-        let v = lab.event(1, after: seq) { $0.type == "view" && $0.members == ["n1", "n3"] }
+        let v = lab.event(1, after: seq) { $0.type == .view && $0.members == ["n1", "n3"] }
         XCTAssertEqual(v?.leftCleanly, ["n2"])
         XCTAssertEqual(v?.lostUncleanly, [])
         XCTAssertEqual(try lab.status(1).needsFencing.count, 0)

@@ -26,7 +26,7 @@ final class ResourceLabTests: XCTestCase {
     }
 
     func running(_ lab: Lab, _ node: Int, after seq: UInt64 = 0, within: Double = 15) -> ClusterEvent? {
-        lab.event(node, within: within, after: seq) { $0.type == "resource_state" && $0.resource == "dummy" && $0.state == "running" }
+        lab.event(node, within: within, after: seq) { $0.type == .resourceState && $0.resource == "dummy" && $0.state == "running" }
     }
 
     /// Cut n3 (where Dummy runs): it is fenced, and only then does Dummy start on a survivor.
@@ -36,7 +36,7 @@ final class ResourceLabTests: XCTestCase {
         XCTAssertNotNil(running(lab, 3), "Dummy starts on its preferred node n3")
         let seqs = (1...2).map { lab.lastSeq($0) }
         lab.lab("cut", "3")
-        let fenced = lab.event(1, within: 20, after: seqs[0]) { $0.type == "fence_result" && $0.peer == "n3" && $0.result == "success" }
+        let fenced = lab.event(1, within: 20, after: seqs[0]) { $0.type == .fenceResult && $0.peer == "n3" && $0.result == "success" }
         XCTAssertNotNil(fenced)
         let started = [1, 2].compactMap { n in running(lab, n, after: seqs[n - 1], within: 10).map { (n, $0) } }
         XCTAssertEqual(started.count, 1, "started on exactly one survivor")
@@ -57,7 +57,7 @@ final class ResourceLabTests: XCTestCase {
         for round in 1...2 {
             let seq = lab.lastSeq(3)
             unlink("\(lab.dir)/n3/dummy.state")  // Dummy's monitor now says "not running"
-            let failed = lab.event(3, within: 10, after: seq) { $0.type == "resource_state" && $0.state == "failed" }
+            let failed = lab.event(3, within: 10, after: seq) { $0.type == .resourceState && $0.state == "failed" }
             XCTAssertEqual(failed?.failCount, round)
             if round == 1 {
                 XCTAssertNotNil(running(lab, 3, after: seq), "restarted in place after the first failure")
@@ -95,15 +95,15 @@ final class ResourceLabTests: XCTestCase {
             prefer = ["n3:200"]  # above the stickiness: if it started before n3 joined, it moves there
             stop_timeout = "1s"
             """, self)
-        XCTAssertNotNil(lab.event(3, within: 15) { $0.type == "resource_state" && $0.resource == "stuck" && $0.state == "running" })
+        XCTAssertNotNil(lab.event(3, within: 15) { $0.type == .resourceState && $0.resource == "stuck" && $0.state == "running" })
         let seq = lab.lastSeq(1)
         let pid = try XCTUnwrap(Int32(String(contentsOfFile: "\(lab.dir)/n3/pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         kill(pid, SIGTERM)  // a graceful stop must stop "stuck" first, and that stop hangs
-        let escalated = lab.event(1, within: 20, after: seq) { $0.type == "resource_escalate" && $0.peer == "n3" }
+        let escalated = lab.event(1, within: 20, after: seq) { $0.type == .resourceEscalate && $0.peer == "n3" }
         XCTAssertNotNil(escalated, "the owner escalates the failed stop to fencing")
-        let fenced = lab.event(1, within: 20, after: seq) { $0.type == "fence_result" && $0.peer == "n3" && $0.result == "success" }
+        let fenced = lab.event(1, within: 20, after: seq) { $0.type == .fenceResult && $0.peer == "n3" && $0.result == "success" }
         XCTAssertNotNil(fenced)
-        let started = lab.event(1, within: 10, after: seq) { $0.type == "resource_command" && $0.resource == "stuck" && $0.state == "start" }
+        let started = lab.event(1, within: 10, after: seq) { $0.type == .resourceCommand && $0.resource == "stuck" && $0.state == "start" }
         if let s = started, let f = fenced { XCTAssertGreaterThanOrEqual(s.time, f.time, "started elsewhere only after the fence") }
     }
 
@@ -138,7 +138,7 @@ final class ResourceLabTests: XCTestCase {
         // A failure on n3, then cleanup: the fail count is gone everywhere.
         let seq = lab.lastSeq(3)
         unlink("\(lab.dir)/n3/dummy.state")
-        XCTAssertNotNil(lab.event(3, within: 10, after: seq) { $0.type == "resource_state" && $0.state == "failed" })
+        XCTAssertNotNil(lab.event(3, within: 10, after: seq) { $0.type == .resourceState && $0.state == "failed" })
         XCTAssertNotNil(running(lab, 3, after: seq), "restarted in place")
         XCTAssertEqual(try lab.status(2).resources?.first?.failCounts["n3"], 1)
         XCTAssertNotNil(try lab.status(2).resources?.first?.lastFailure)
@@ -149,7 +149,7 @@ final class ResourceLabTests: XCTestCase {
         let before = lab.lastSeq(3)
         r = lab.ctl(1, "resource", "restart", "dummy")
         XCTAssertEqual(r.status, 0, r.output)
-        let stopping = lab.event(3, within: 10, after: before) { $0.type == "resource_state" && $0.state == "stopping" }
+        let stopping = lab.event(3, within: 10, after: before) { $0.type == .resourceState && $0.state == "stopping" }
         XCTAssertNotNil(stopping)
         XCTAssertNotNil(running(lab, 3, after: stopping?.seq ?? before), "restarted in place")
         XCTAssertEqual(activeOn(), ["n3"])
@@ -171,7 +171,7 @@ final class ResourceLabTests: XCTestCase {
         XCTAssertEqual(lab.ctl(1, "resource", "restart", "dummy").status, 1, "refused: it runs on a node in maintenance")
         unlink("\(lab.dir)/n3/dummy.state")
         // Monitors run every second: three seconds without a reaction (a deadline, not a sync).
-        XCTAssertNil(lab.event(3, within: 3, after: m) { $0.type == "resource_state" && $0.state == "failed" }, "not monitored")
+        XCTAssertNil(lab.event(3, within: 3, after: m) { $0.type == .resourceState && $0.state == "failed" }, "not monitored")
         XCTAssertEqual(activeOn(), ["n3"], "still counted where it was; started nowhere else")
         XCTAssertTrue(Lab.metrics(lab, 2).contains("vigil_maintenance_nodes 1"))
         XCTAssertEqual(lab.ctl(1, "node", "ready", "n3").status, 0)
@@ -218,14 +218,14 @@ final class ResourceLabTests: XCTestCase {
         func holders() -> [Int] {
             (1...3).filter { lab.lab("exec", "\($0)", "ip", "-o", "-4", "addr", "show", "dev", "eth0").output.contains("198.18.0.222/") }
         }
-        XCTAssertNotNil(lab.event(3, within: 15) { $0.type == "resource_state" && $0.resource == "vip" && $0.state == "running" })
+        XCTAssertNotNil(lab.event(3, within: 15) { $0.type == .resourceState && $0.resource == "vip" && $0.state == "running" })
         XCTAssertEqual(holders(), [3])
         let seqs = [lab.lastSeq(1), lab.lastSeq(2)]
         lab.lab("cut", "3")
-        let fenced = lab.event(1, within: 20, after: seqs[0]) { $0.type == "fence_result" && $0.peer == "n3" && $0.result == "success" }
+        let fenced = lab.event(1, within: 20, after: seqs[0]) { $0.type == .fenceResult && $0.peer == "n3" && $0.result == "success" }
         XCTAssertNotNil(fenced)
         let started = [1, 2].compactMap { n in
-            lab.event(n, within: 10, after: seqs[n - 1]) { $0.type == "resource_state" && $0.resource == "vip" && $0.state == "running" && $0.time >= (fenced?.time ?? "") }.map { _ in n }
+            lab.event(n, within: 10, after: seqs[n - 1]) { $0.type == .resourceState && $0.resource == "vip" && $0.state == "running" && $0.time >= (fenced?.time ?? "") }.map { _ in n }
         }
         XCTAssertEqual(started.count, 1, "running on one survivor")
         XCTAssertEqual(holders(), started, "the address is on that survivor's eth0 only")
@@ -252,8 +252,8 @@ final class ResourceLabTests: XCTestCase {
         let survivor = r.output.contains("answered again from n2") ? 2 : 3
         let events = Lab.run(["ctl", "\(survivor)", "events"], lab: name).output.split(separator: "\n")
             .compactMap { try? JSONDecoder().decode(ClusterEvent.self, from: Data($0.utf8)) }
-        let fenced = try XCTUnwrap(events.first { $0.type == "fence_result" && $0.peer == "n1" && $0.result == "success" })
-        let fsStarts = events.filter { $0.type == "resource_state" && $0.resource == "fs" && $0.state == "starting" && $0.node == "n\(survivor)" }
+        let fenced = try XCTUnwrap(events.first { $0.type == .fenceResult && $0.peer == "n1" && $0.result == "success" })
+        let fsStarts = events.filter { $0.type == .resourceState && $0.resource == "fs" && $0.state == "starting" && $0.node == "n\(survivor)" }
         XCTAssertFalse(fsStarts.isEmpty)
         for e in fsStarts { XCTAssertGreaterThanOrEqual(e.time, fenced.time, "the shared disk is mounted only after n1 is fenced") }
         // What agents start runs at normal priority, never at vigild's SCHED_FIFO (it would compete
@@ -284,10 +284,10 @@ final class ResourceLabTests: XCTestCase {
                       "moved to n\(target): \(String(describing: group(target)))")
         let after = Lab.run(["ctl", "\(survivor)", "events"], lab: name).output.split(separator: "\n")
             .compactMap { try? JSONDecoder().decode(ClusterEvent.self, from: Data($0.utf8)) }.filter { $0.seq > seq }
-        let stops = after.filter { $0.type == "resource_state" && $0.node == "n\(survivor)" && ["stopping", "stopped"].contains($0.state ?? "") }
+        let stops = after.filter { $0.type == .resourceState && $0.node == "n\(survivor)" && ["stopping", "stopped"].contains($0.state ?? "") }
             .map { "\($0.resource ?? "?") \($0.state ?? "?")" }
         XCTAssertEqual(stops, ["vip stopping", "vip stopped", "pg stopping", "pg stopped", "fs stopping", "fs stopped"])
-        XCTAssertFalse(after.contains { $0.type == "fence_result" }, "a planned move fences nothing")
+        XCTAssertFalse(after.contains { $0.type == .fenceResult }, "a planned move fences nothing")
         let psql = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql").sorted().last)
         let q = Spawn.run(["/usr/sbin/ip", "netns", "exec", "\(name)-client", "/usr/lib/postgresql/\(psql)/bin/psql", "-h", "198.18.0.200",
                            "-p", "5433", "-U", "postgres", "-d", "postgres", "-Atc", "select 41 + 1"])
