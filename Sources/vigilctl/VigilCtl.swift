@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilConfig
+import VigilCore
 import VigilDaemon
 import VigilStatus
 
@@ -16,7 +17,7 @@ struct SocketOption: ParsableArguments {
     @Option(name: .long, help: "vigild's control socket.") var socket = "/run/vigil/vigild.sock"
 
     func snapshot() throws -> StatusSnapshot {
-        let text = try ControlClient.request(socket, "status")
+        let text = try ControlClient.request(socket, .status)
         guard let s = try? JSONDecoder().decode(StatusSnapshot.self, from: Data(text.utf8)) else {
             throw ValidationError("vigild answered something unexpected: \(text.prefix(200))")
         }
@@ -30,7 +31,7 @@ struct Status: ParsableCommand {
     @Flag(help: "Machine-readable output, schema 1.") var json = false
     func run() throws {
         if json {
-            print(try ControlClient.request(s.socket, "status"), terminator: "")
+            print(try ControlClient.request(s.socket, .status), terminator: "")
         } else {
             print(try s.snapshot().humanTable)
         }
@@ -49,7 +50,7 @@ struct Events: ParsableCommand {
     @Flag(help: "Keep streaming new events.") var follow = false
     func run() throws {
         // Unbuffered, line by line: a follower piped into another tool sees each event at once.
-        try ControlClient.stream(s.socket, follow ? "events follow" : "events", timeout: follow ? 0 : 5) {
+        try ControlClient.stream(s.socket, .events(follow: follow), timeout: follow ? 0 : 5) {
             FileHandle.standardOutput.write(Data(($0 + "\n").utf8))
         }
     }
@@ -89,13 +90,13 @@ struct Keygen: ParsableCommand {
 struct Leave: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Make this node leave the cluster gracefully and stop (root only).")
     @OptionGroup var s: SocketOption
-    func run() throws { print(try ControlClient.request(s.socket, "leave"), terminator: "") }
+    func run() throws { try report(ControlClient.answer(s.socket, .leave)) }
 }
 
 struct Reload: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Re-read the config (as SIGHUP does; root only).")
     @OptionGroup var s: SocketOption
-    func run() throws { print(try ControlClient.request(s.socket, "reload"), terminator: "") }
+    func run() throws { try report(ControlClient.answer(s.socket, .reload)) }
 }
 
 struct Validate: ParsableCommand {
@@ -122,6 +123,7 @@ struct Fence: ParsableCommand {
 
 enum FenceActionFlag: String, EnumerableFlag {
     case off, reboot, on
+    var fenceAction: FenceAction { FenceAction(rawValue: rawValue)! }
 }
 
 struct FenceNode: ParsableCommand {
@@ -131,38 +133,28 @@ struct FenceNode: ParsableCommand {
     @Flag(help: "Power action (default --off).") var action: FenceActionFlag = .off
     @Option(help: "Seconds to wait for the result.") var wait = 300
     func run() throws {
-        let last = try ControlClient.request(s.socket, "events").split(separator: "\n").last
-            .flatMap { try? JSONDecoder().decode(ClusterEvent.self, from: Data($0.utf8)) }?.seq ?? 0
-        let answer = try ControlClient.request(s.socket, "fence \(node) \(action.rawValue)")
-        guard answer.contains("\"ok\":true") else {
-            eprint("vigilctl fence: \(answer.trimmingCharacters(in: .whitespacesAndNewlines))")
-            throw ExitCode(1)
-        }
-        let deadline = Date().addingTimeInterval(Double(wait))
-        try? ControlClient.stream(s.socket, "events follow", timeout: 0) { line in
-            if Date() > deadline {
-                eprint("vigilctl fence: no result within \(wait) s (see vigilctl fence history)")
-                Foundation.exit(1)
-            }
-            guard let e = try? JSONDecoder().decode(ClusterEvent.self, from: Data(line.utf8)), e.seq > last, e.peer == node else { return }
+        let outcome = try sendAndFollow(s.socket, .fence(node: node, action.fenceAction), seconds: wait, what: "vigilctl fence") { e in
+            guard e.peer == node else { return nil }
             switch e.type {
             case .fenceStarted:
                 print("started: level \(e.level ?? 0) via \((e.devices ?? []).joined(separator: ", "))")
             case .fenceRefused:
                 eprint("vigilctl fence: refused: \(e.reason ?? "?")")
-                Foundation.exit(1)
+                return 1
             case .fenceGaveUp:
                 eprint("vigilctl fence: every level failed; \(node) may still be on (see vigilctl fence history)")
-                Foundation.exit(1)
+                return 1
             case .fenceResult where e.executor == e.node:
                 print("\(node): \(e.result ?? "?") (level \(e.level ?? 0), \(e.tookMs.map { $0.rounded1 } ?? "?") ms)"
                       + (e.result == "success" ? "" : "; see vigilctl fence history"))
                 // A failed level escalates to the next; only a success or the last failure ends it.
-                if e.result == "success" { Foundation.exit(0) }
+                if e.result == "success" { return 0 }
             default:
                 break
             }
+            return nil
         }
+        if let outcome { throw ExitCode(outcome) }
         eprint("vigilctl fence: the event stream ended before a result")
         throw ExitCode(1)
     }
@@ -174,7 +166,7 @@ struct FenceHistoryCommand: ParsableCommand {
     @OptionGroup var s: SocketOption
     @Flag(help: "JSON lines (the same objects as vigilctl events).") var json = false
     func run() throws {
-        let text = try ControlClient.request(s.socket, "fence history")
+        let text = try ControlClient.request(s.socket, .fenceHistory)
         if json { return print(text, terminator: "") }
         if text.hasPrefix("{\"error\"") { return print(text, terminator: "") }
         let events = text.split(separator: "\n").compactMap { try? JSONDecoder().decode(ClusterEvent.self, from: Data($0.utf8)) }
@@ -199,50 +191,70 @@ struct FenceConfirm: ParsableCommand {
             eprint("vigilctl fence confirm: add --yes once you have checked that \(node) is off")
             throw ExitCode(1)
         }
-        print(try ControlClient.request(s.socket, "fence confirm \(node)"), terminator: "")
+        try report(ControlClient.answer(s.socket, .fenceConfirm(node: node)))
     }
 }
 
 /// Sends one operator change (`resource ...`, `node ...`) and waits for the core's answer
 /// (resource_admin or resource_admin_refused) on the event stream.
-func adminChange(_ socket: String, _ line: String) throws {
-    let last = try ControlClient.request(socket, "events").split(separator: "\n").last
-        .flatMap { try? JSONDecoder().decode(ClusterEvent.self, from: Data($0.utf8)) }?.seq ?? 0
-    let answer = try ControlClient.request(socket, line)
-    guard answer.contains("\"ok\":true") else {
-        eprint("vigilctl: \(answer.trimmingCharacters(in: .whitespacesAndNewlines))")
-        throw ExitCode(1)
-    }
-    let deadline = Date().addingTimeInterval(10)
-    try? ControlClient.stream(socket, "events follow", timeout: 0) { l in
-        if Date() > deadline {
-            eprint("vigilctl: no answer from vigild within 10 s")
-            Foundation.exit(1)
-        }
-        guard let e = try? JSONDecoder().decode(ClusterEvent.self, from: Data(l.utf8)), e.seq > last else { return }
+func adminChange(_ socket: String, _ request: ControlRequest) throws {
+    let outcome = try sendAndFollow(socket, request, seconds: 10, what: "vigilctl") { e in
         switch e.type {
         case .resourceAdmin:
-            print("done: \(e.detail ?? line) (admin version \(e.epoch ?? 0)); see vigilctl status")
-            Foundation.exit(0)
+            print("done: \(e.detail ?? request.line) (admin version \(e.epoch ?? 0)); see vigilctl status")
+            return 0
         case .resourceAdminRefused:
             eprint("vigilctl: refused: \(e.reason ?? "?")")
-            Foundation.exit(1)
+            return 1
         default:
-            break
+            return nil
         }
     }
+    if let outcome { throw ExitCode(outcome) }
     eprint("vigilctl: the event stream ended before an answer")
     throw ExitCode(1)
+}
+
+/// Sends a request that the core answers with events, then follows the events after it until
+/// `decide` returns an exit status, or `seconds` pass (exit 1, said on stderr). Nil: the stream ended.
+func sendAndFollow(_ socket: String, _ request: ControlRequest, seconds: Int, what: String,
+                   _ decide: (ClusterEvent) -> Int32?) throws -> Int32? {
+    let last = try ControlClient.lastEventSeq(socket)
+    let answer = try ControlClient.answer(socket, request)
+    guard answer.succeeded else {
+        eprint("\(what): \(answer.error ?? "refused")")
+        throw ExitCode(1)
+    }
+    let started = Date()
+    var outcome: Int32?
+    try? ControlClient.follow(socket, after: last, within: Double(seconds)) { e in
+        outcome = decide(e)
+        return outcome == nil
+    }
+    if outcome == nil && Date().timeIntervalSince(started) >= Double(seconds) {
+        eprint("\(what): no answer within \(seconds) s" + (request.line.hasPrefix("fence") ? " (see vigilctl fence history)" : ""))
+        return 1
+    }
+    return outcome
+}
+
+/// Prints a short answer; a refusal goes to stderr with exit status 1.
+func report(_ a: ControlAnswer) throws {
+    guard a.succeeded else {
+        eprint("vigilctl: \(a.error ?? "refused")")
+        throw ExitCode(1)
+    }
+    print("ok")
 }
 
 /// A `vigilctl resource|node ...` subcommand: the line it sends.
 protocol AdminCommand: ParsableCommand {
     var s: SocketOption { get }
-    var line: String { get }
+    var request: ControlRequest { get }
 }
 
 extension AdminCommand {
-    func run() throws { try adminChange(s.socket, line) }
+    func run() throws { try adminChange(s.socket, request) }
 }
 
 struct Resource: ParsableCommand {
@@ -264,32 +276,32 @@ struct Resource: ParsableCommand {
         @OptionGroup var s: SocketOption
         @Argument var id: String
         @Argument var node: String?
-        var line: String { "resource move \(id)" + (node.map { " " + $0 } ?? "") }
+        var request: ControlRequest { .resource(.move, id: id, node: node) }
     }
     struct Ban: AdminCommand {
         static let configuration = CommandConfiguration(abstract: "Never on NODE (default: the node it runs on).")
         @OptionGroup var s: SocketOption
         @Argument var id: String
         @Argument var node: String?
-        var line: String { "resource ban \(id)" + (node.map { " " + $0 } ?? "") }
+        var request: ControlRequest { .resource(.ban, id: id, node: node) }
     }
     struct Clear: AdminCommand {
         static let configuration = CommandConfiguration(abstract: "Remove the operator's move/ban constraints of ID.")
         @OptionGroup var s: SocketOption
         @Argument var id: String
-        var line: String { "resource clear \(id)" }
+        var request: ControlRequest { .resource(.clear, id: id, node: nil) }
     }
     struct Cleanup: AdminCommand {
         static let configuration = CommandConfiguration(abstract: "Forget ID's failures everywhere; re-probe it where it failed.")
         @OptionGroup var s: SocketOption
         @Argument var id: String
-        var line: String { "resource cleanup \(id)" }
+        var request: ControlRequest { .resource(.cleanup, id: id, node: nil) }
     }
     struct Restart: AdminCommand {
         static let configuration = CommandConfiguration(abstract: "Stop and start ID in place.")
         @OptionGroup var s: SocketOption
         @Argument var id: String
-        var line: String { "resource restart \(id)" }
+        var request: ControlRequest { .resource(.restart, id: id, node: nil) }
     }
 }
 
@@ -302,26 +314,26 @@ struct NodeCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "NODE runs no resource: they move away (stopped there first).")
         @OptionGroup var s: SocketOption
         @Argument var node: String
-        var line: String { "node standby \(node)" }
+        var request: ControlRequest { .node(.standby, node: node) }
     }
     struct Online: AdminCommand {
         static let configuration = CommandConfiguration(abstract: "NODE may run resources again.")
         @OptionGroup var s: SocketOption
         @Argument var node: String
-        var line: String { "node online \(node)" }
+        var request: ControlRequest { .node(.online, node: node) }
     }
     struct Maintenance: AdminCommand {
         static let configuration = CommandConfiguration(
             abstract: "Leave what runs on NODE alone: not monitored, stopped, restarted or moved; nothing new starts there.")
         @OptionGroup var s: SocketOption
         @Argument var node: String
-        var line: String { "node maintenance \(node)" }
+        var request: ControlRequest { .node(.maintenance, node: node) }
     }
     struct Ready: AdminCommand {
         static let configuration = CommandConfiguration(
             abstract: "End NODE's maintenance: it probes every resource again and the cluster manages them from what it finds.")
         @OptionGroup var s: SocketOption
         @Argument var node: String
-        var line: String { "node ready \(node)" }
+        var request: ControlRequest { .node(.ready, node: node) }
     }
 }

@@ -73,3 +73,27 @@ final class VocabularyDocTests: XCTestCase {
         }
     }
 }
+
+/// The control socket's requests: every one survives its line form, and bad lines are refused.
+final class ControlProtocolTests: XCTestCase {
+    func testRequestsRoundTripThroughTheirLines() {
+        let all: [ControlRequest] = [
+            .status, .metrics, .events(follow: false), .events(follow: true), .fenceHistory, .leave, .reload,
+            .fence(node: "n2", .reboot), .fenceConfirm(node: "n3"), .resource(.move, id: "db", node: "n2"),
+            .resource(.move, id: "db", node: nil), .resource(.restart, id: "db", node: nil), .node(.maintenance, node: "n1"),
+        ]
+        for r in all { XCTAssertEqual(ControlRequest(line: r.line), r, r.line) }
+        for bad in ["", "fence n2 explode", "resource restart db n2", "node sleep n1", "status now", "resource move"] {
+            XCTAssertNil(ControlRequest(line: bad), bad)
+        }
+        XCTAssertTrue(ControlRequest.fence(node: "n2", .off).needsRoot)
+        XCTAssertFalse(ControlRequest.events(follow: true).needsRoot)
+    }
+
+    func testAnswersAreTheDocumentedJSON() throws {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        XCTAssertEqual(String(decoding: try e.encode(ControlAnswer.done), as: UTF8.self), #"{"ok":true}"#)
+        XCTAssertEqual(String(decoding: try e.encode(ControlAnswer.refused("no")), as: UTF8.self), #"{"error":"no"}"#)
+    }
+}

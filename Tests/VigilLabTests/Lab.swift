@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import VigilDaemon
 import VigilStatus
 import XCTest
 
@@ -71,36 +72,15 @@ final class Lab {
     }
 
     /// Waits for the first event on `node` (from its buffered history onward) that matches, reading
-    /// the control socket's event stream directly until the deadline.
+    /// the control socket's event stream (the same client as vigilctl) until the deadline.
     func event(_ node: Int, within seconds: Double = 10, after seq: UInt64 = 0,
                _ match: (ClusterEvent) -> Bool) -> ClusterEvent? {
-        let path = "/run/vigil-lab/\(name)/n\(node)/vigild.sock"
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
-        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-        guard ok == 0, send(fd, "events follow\n", 14, Int32(MSG_NOSIGNAL)) == 14 else { return nil }
-        let deadline = Date().addingTimeInterval(seconds)
-        var buffer: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            while let nl = buffer.firstIndex(of: 10) {
-                let line = Data(buffer[..<nl])
-                buffer.removeSubrange(...nl)
-                if let e = try? JSONDecoder().decode(ClusterEvent.self, from: line), e.seq > seq, match(e) { return e }
-            }
-            let left = deadline.timeIntervalSinceNow
-            guard left > 0 else { return nil }
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&p, 1, Int32(left * 1000) + 1) > 0 else { return nil }
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else { return nil }
-            buffer += chunk[0..<n]
+        var found: ClusterEvent?
+        try? ControlClient.follow("/run/vigil-lab/\(name)/n\(node)/vigild.sock", after: seq, within: seconds) { e in
+            if match(e) { found = e }
+            return found == nil
         }
+        return found
     }
 
     /// Polls `condition` every 20 ms until it holds or `seconds` pass; returns whether it held.

@@ -4,8 +4,9 @@ import VigilCore
 import VigilStatus
 
 /// The control socket: a Unix stream socket (mode 0660, owner root, group configurable). A client
-/// sends one line (`status`, `events`, `events follow`, `leave`, `reload`) and reads the answer
-/// until the server closes. Commands that change anything need the peer to be root (SO_PEERCRED).
+/// sends one `ControlRequest` line (status, metrics, events, fence history; leave, reload, fence,
+/// resource and node changes) and reads the answer until the server closes. Requests that change
+/// anything need the peer to be root (SO_PEERCRED).
 final class ControlServer: @unchecked Sendable {
     private let path: String
     private let shared: Shared
@@ -83,87 +84,96 @@ final class ControlServer: @unchecked Sendable {
         guard let line = SocketIO.readLine(c) else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        switch line {
-        case "status":
+        func answer(_ a: ControlAnswer) {
+            guard let d = try? encoder.encode(a) else { return }
+            _ = SocketIO.writeAll(c, String(decoding: d, as: UTF8.self) + "\n")
+        }
+        guard let request = ControlRequest(line: line) else {
+            return answer(.refused(ControlRequest.usage(for: line, nodes: nodes.keys.sorted(), resources: resourceIDs)))
+        }
+        if request.needsRoot, peerUID(c) != 0 {
+            return answer(.refused("'\(line)' changes the cluster: only root may do it"))
+        }
+        switch request {
+        case .status:
             let (s, _, _) = shared.current()
-            guard let s, let data = try? encoder.encode(s) else { _ = SocketIO.writeAll(c, "{\"error\":\"starting\"}\n"); return }
+            guard let s, let data = try? encoder.encode(s) else { return answer(.refused("starting")) }
             _ = SocketIO.writeAll(c, String(decoding: data, as: UTF8.self) + "\n")
-        case "metrics":
+        case .metrics:
             let (s, l, e) = shared.current()
             _ = SocketIO.writeAll(c, s?.prometheus(lateness: l, sendErrors: e) ?? "")
-        case "events", "events follow":
-            streamEvents(c, follow: line == "events follow", encoder: encoder)
-        case "leave", "reload":
-            guard peerUID(c) == 0 else {
-                _ = SocketIO.writeAll(c, "{\"error\":\"'\(line)' changes the cluster: only root may do it\"}\n")
-                return
-            }
-            shared.request(line == "leave" ? .leave : .reload)
-            wake.poke(0)
-            _ = SocketIO.writeAll(c, "{\"ok\":true}\n")
-        case "fence history":
+        case .events(let follow):
+            streamEvents(c, follow: follow, encoder: encoder)
+        case .fenceHistory:
             for e in history?.all() ?? [] {
                 guard let d = try? encoder.encode(e), SocketIO.writeAll(c, String(decoding: d, as: UTF8.self) + "\n") else { return }
             }
+        case .leave, .reload:
+            hand(request == .leave ? .leave : .reload)
+            answer(.done)
+        case .fence, .fenceConfirm:
+            answer(fenceRequest(request))
+        case .resource, .node:
+            answer(adminRequest(request))
+        }
+    }
+
+    /// Hands a request to the heartbeat loop (the core answers with events).
+    private func hand(_ r: Shared.Request) {
+        shared.request(r)
+        wake.poke(0)
+    }
+
+    /// `fence NODE off|reboot|on` and `fence confirm NODE`: the answer only says the request was
+    /// handed over (the result comes as events).
+    private func fenceRequest(_ r: ControlRequest) -> ControlAnswer {
+        guard history != nil else { return .refused("fencing is not enabled in the config") }
+        let usage = ControlRequest.usage(for: "fence ", nodes: nodes.keys.sorted(), resources: resourceIDs)
+        switch r {
+        case let .fence(name, action):
+            guard let n = nodes[name] else { return .refused(usage) }
+            hand(.fence(n, action))
+        case .fenceConfirm(let name):
+            guard let n = nodes[name] else { return .refused(usage) }
+            hand(.confirm(n))
         default:
-            if line.hasPrefix("fence ") { return fenceRequest(c, line) }
-            if line.hasPrefix("resource ") || line.hasPrefix("node ") { return adminRequest(c, line) }
-            _ = SocketIO.writeAll(c, "{\"error\":\"unknown command\"}\n")
+            return .refused(usage)
         }
+        return .done
     }
 
-    /// `fence NODE off|reboot|on` and `fence confirm NODE`: root only; the answer only says the
-    /// request was handed over (the result comes as events).
-    private func fenceRequest(_ c: Int32, _ line: String) {
-        let words = line.split(separator: " ").map(String.init)
-        func answer(_ s: String) { _ = SocketIO.writeAll(c, s + "\n") }
-        guard peerUID(c) == 0 else { return answer("{\"error\":\"fencing: only root may do it\"}") }
-        guard history != nil else { return answer("{\"error\":\"fencing is not enabled in the config\"}") }
-        let request: Shared.Request
-        if words.count == 3, words[1] == "confirm", let n = nodes[words[2]] {
-            request = .confirm(n)
-        } else if words.count == 3, let n = nodes[words[1]], let a = FenceAction(rawValue: words[2]) {
-            request = .fence(n, a)
-        } else {
-            return answer("{\"error\":\"usage: fence NODE off|reboot|on, fence confirm NODE (nodes: \(nodes.keys.sorted().joined(separator: ", ")))\"}")
-        }
-        shared.request(request)
-        wake.poke(0)
-        answer("{\"ok\":true}")
-    }
-
-    /// `resource move ID [NODE]`, `resource ban ID [NODE]`, `resource clear|cleanup|restart ID`,
-    /// `node standby|online|maintenance|ready NODE`: root only; handed to the core, which answers with a
-    /// resource_admin or resource_admin_refused event.
-    private func adminRequest(_ c: Int32, _ line: String) {
-        let w = line.split(separator: " ").map(String.init)
-        func answer(_ s: String) { _ = SocketIO.writeAll(c, s + "\n") }
-        guard peerUID(c) == 0 else { return answer("{\"error\":\"changing resources: only root may do it\"}") }
-        guard !resourceIDs.isEmpty else { return answer("{\"error\":\"no resources are configured\"}") }
-        func node(_ i: Int) -> NodeID?? { w.count > i ? nodes[w[i]].map { .some($0) } : .some(nil) }
-        let usage = "{\"error\":\"usage: resource move|ban ID [NODE], resource clear|cleanup|restart ID, node standby|online|maintenance|ready NODE "
-            + "(resources: \(resourceIDs.joined(separator: ", ")); nodes: \(nodes.keys.sorted().joined(separator: ", ")))\"}"
-        var request: AdminRequest?
-        if w.count == 3, w[0] == "node", let n = nodes[w[2]] {
-            switch w[1] {
-            case "standby", "online": request = .standby(n, w[1] == "standby")
-            case "maintenance", "ready": request = .maintenance(n, w[1] == "maintenance")
-            default: break
+    /// Resource and node changes, handed to the core, which answers with a resource_admin or
+    /// resource_admin_refused event.
+    private func adminRequest(_ r: ControlRequest) -> ControlAnswer {
+        guard !resourceIDs.isEmpty else { return .refused("no resources are configured") }
+        let usage = ControlAnswer.refused(ControlRequest.usage(for: "resource ", nodes: nodes.keys.sorted(), resources: resourceIDs))
+        let request: AdminRequest
+        switch r {
+        case let .node(verb, name):
+            guard let n = nodes[name] else { return usage }
+            switch verb {
+            case .standby, .online: request = .standby(n, verb == .standby)
+            case .maintenance, .ready: request = .maintenance(n, verb == .maintenance)
             }
-        } else if w.count >= 3, w[0] == "resource", let rid = resolve(w[2]) {
-            switch (w[1], w.count, node(3)) {
-            case ("move", 3...4, .some(let n)): request = .move(rid, to: n)
-            case ("ban", 3...4, .some(let n)): request = .ban(rid, n)
-            case ("clear", 3, _): request = .clear(rid)
-            case ("cleanup", 3, _): request = .cleanup(rid)
-            case ("restart", 3, _): request = .restart(rid)
-            default: break
+        case let .resource(verb, id, name):
+            guard let rid = resolve(id) else { return usage }
+            var node: NodeID?
+            if let name {
+                guard let n = nodes[name] else { return usage }
+                node = n
             }
+            switch verb {
+            case .move: request = .move(rid, to: node)
+            case .ban: request = .ban(rid, node)
+            case .clear: request = .clear(rid)
+            case .cleanup: request = .cleanup(rid)
+            case .restart: request = .restart(rid)
+            }
+        default:
+            return usage
         }
-        guard let request else { return answer(usage) }
-        shared.request(.admin(request))
-        wake.poke(0)
-        answer("{\"ok\":true}")
+        hand(.admin(request))
+        return .done
     }
 
     /// A resource id, or a group's name (its first resource: the group is placed as one).
