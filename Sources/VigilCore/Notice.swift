@@ -26,9 +26,9 @@ public enum FenceNotice: Equatable, Sendable {
     case noDevice(Member)
     /// This node stops feeding its hardware watchdog (inquorate for the bound, or the cluster wants
     /// it fenced and only the watchdog can).
-    case selfFence(reason: String)
+    case selfFence(reason: SelfFenceReason)
     /// An operator request was refused (no quorum, unknown node, itself).
-    case refused(NodeID, reason: String)
+    case refused(NodeID, reason: FenceRefusal)
     /// An operator's fence failed at every level; it is not retried (unclean losses are).
     case gaveUp(Member)
 }
@@ -43,7 +43,7 @@ public enum ResourceNotice: Equatable, Sendable {
     case escalate(id: String, node: NodeID)
     /// The operator's change was taken.
     case admin(AdminRequest, version: UInt64)
-    case adminRefused(String)
+    case adminRefused(AdminRefusal)
     /// This node forgot the failures of `id` (its failure timeout passed).
     case failuresExpired(id: String)
     /// This node lost quorum and stops `id` (no_quorum_policy = "stop").

@@ -115,7 +115,7 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
                 case .restart(let id): (resource, detail) = (id, "restart \(id)")
                 }
             case .adminRefused(let why):
-                (type, reason) = (.resourceAdminRefused, why)
+                (type, reason) = (.resourceAdminRefused, why.description)
             case .stopWithoutQuorum(let id):
                 (type, resource, detail) = (.resourceStopNoQuorum, id, "quorum lost: stopping \(id) here (no_quorum_policy = stop)")
             case .failuresExpired(let id):
@@ -139,7 +139,7 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
                 type = .selfFence
                 detail = "\(why): no longer feeding the hardware watchdog; the board will reset this node"
             case let .refused(n, why):
-                (type, peer, reason) = (.fenceRefused, name(n), why)
+                (type, peer, reason) = (.fenceRefused, name(n), why.description)
             case .gaveUp(let m):
                 (type, peer, incarnation) = (.fenceGaveUp, name(m.node), m.incarnation)
                 detail = "the operator's fence of \(name(m.node)) failed at every level"

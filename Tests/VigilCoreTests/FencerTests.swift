@@ -111,7 +111,7 @@ final class FencerTests: XCTestCase {
         f.command(n1, .off, context(), at(0), &box)
         f.command(NodeID(9), .off, context(), at(0), &box)
         f.command(n3, .off, context(quorate: false), at(0), &box)
-        let refused = effects(box).compactMap { if case .notice(.fence(.refused(_, let why))) = $0 { why } else { nil } }
+        let refused = effects(box).compactMap { if case .notice(.fence(.refused(_, let why))) = $0 { why.description } else { nil } }
         XCTAssertEqual(refused, ["a node does not fence itself", "no such node", "this node is not in a quorate view"])
     }
 }

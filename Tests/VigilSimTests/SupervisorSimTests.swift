@@ -65,7 +65,7 @@ final class SupervisorSimTests: XCTestCase {
         XCTAssertEqual(sim.node(n3)?.adminState.constraints, [])
 
         step(sim, .admin(on: n2, .ban("nosuch", nil)))
-        XCTAssertTrue(notices.contains(.adminRefused("unknown resource 'nosuch'")), "\(notices.suffix(3))")
+        XCTAssertTrue(notices.contains(.adminRefused(.unknownResource("nosuch"))), "\(notices.suffix(3))")
         XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
     }
 

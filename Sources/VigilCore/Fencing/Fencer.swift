@@ -224,12 +224,12 @@ struct Fencer: Equatable, Sendable {
         start(n, c, now, &box)
     }
 
-    private func refusal(_ n: NodeID, manualFence: Bool, _ c: FenceContext) -> String? {
-        if !policy.enabled { return "fencing is not enabled in the config" }
-        if !c.nodes.contains(n) { return "no such node" }
-        if n == c.me.node { return "a node does not fence itself" }
-        if manualFence && !c.view.quorate { return "this node is not in a quorate view" }
-        if manualFence && jobs[n]?.order != nil { return "an attempt is already running" }
+    private func refusal(_ n: NodeID, manualFence: Bool, _ c: FenceContext) -> FenceRefusal? {
+        if !policy.enabled { return .notEnabled }
+        if !c.nodes.contains(n) { return .noSuchNode }
+        if n == c.me.node { return .itself }
+        if manualFence && !c.view.quorate { return .notQuorate }
+        if manualFence && jobs[n]?.order != nil { return .alreadyRunning }
         return nil
     }
 
@@ -247,7 +247,7 @@ struct Fencer: Equatable, Sendable {
         if let p = pending[c.me.node], p >= c.me.incarnation, (policy.levels[c.me.node] ?? []).isEmpty {
             // The cluster wants us fenced and no device can do it: the watchdog must.
             stoppedFeeding = true
-            box.append(.notice(.fence(.selfFence(reason: "the cluster must fence this node and no device can"))))
+            box.append(.notice(.fence(.selfFence(reason: .noDevice))))
             if watchdogArmed { box.append(.watchdog(.stopFeeding)) }
             return
         }
@@ -262,7 +262,7 @@ struct Fencer: Equatable, Sendable {
         inquorateSince = since
         if now - since >= wd.quorumLossBound {
             stoppedFeeding = true
-            box.append(.notice(.fence(.selfFence(reason: "inquorate for \(now - since)"))))
+            box.append(.notice(.fence(.selfFence(reason: .inquorate(now - since)))))
             box.append(.watchdog(.stopFeeding))
         }
     }

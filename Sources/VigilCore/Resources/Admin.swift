@@ -40,50 +40,50 @@ extension Node {
     static let moveScore = 10_000_000
 
     mutating func adminRequest(_ r: AdminRequest, _ now: Instant, _ out: inout [Effect]) {
-        func refuse(_ why: String) { out.append(.notice(.resource(.adminRefused(why)))) }
-        guard !config.resources.isEmpty else { return refuse("no resources are configured") }
-        guard view.quorate else { return refuse("this node is not in a quorate view: changes are made on the quorate side") }
+        func refuse(_ why: AdminRefusal) { out.append(.notice(.resource(.adminRefused(why)))) }
+        guard !config.resources.isEmpty else { return refuse(.noResources) }
+        guard view.quorate else { return refuse(.notQuorate) }
         var a = supervisor.admin
         let ids = Set(config.resources.ids)
         func here(_ rid: String) -> NodeID? { supervisor.lastKnown[rid] }
         switch r {
         case let .standby(n, on):
-            guard config.nodes.contains(n) else { return refuse("unknown node \(n.rawValue)") }
+            guard config.nodes.contains(n) else { return refuse(.unknownNode(n)) }
             if on { a.standby.insert(n) } else { a.standby.remove(n) }
         case let .maintenance(n, on):
-            guard config.nodes.contains(n) else { return refuse("unknown node \(n.rawValue)") }
+            guard config.nodes.contains(n) else { return refuse(.unknownNode(n)) }
             if on { a.maintenance.insert(n) } else { a.maintenance.remove(n) }
         case let .move(rid, to):
-            guard ids.contains(rid) else { return refuse("unknown resource '\(rid)'") }
+            guard ids.contains(rid) else { return refuse(.unknownResource(rid)) }
             let target: NodeID
             let kind: AdminState.Kind
             if let to {
-                guard config.nodes.contains(to) else { return refuse("unknown node \(to.rawValue)") }
+                guard config.nodes.contains(to) else { return refuse(.unknownNode(to)) }
                 (target, kind) = (to, .prefer)
             } else {
-                guard let h = here(rid) else { return refuse("'\(rid)' runs nowhere now: say where to move it") }
+                guard let h = here(rid) else { return refuse(.runsNowhere(rid, ban: false)) }
                 (target, kind) = (h, .ban)
             }
             a.constraints.removeAll { $0.resource == rid && ($0.kind == .prefer || $0.node == target) }
             a.constraints.append(.init(resource: rid, node: target, kind: kind))
         case let .ban(rid, n):
-            guard ids.contains(rid) else { return refuse("unknown resource '\(rid)'") }
-            guard let target = n ?? here(rid) else { return refuse("'\(rid)' runs nowhere now: say which node to ban it from") }
-            guard config.nodes.contains(target) else { return refuse("unknown node \(target.rawValue)") }
+            guard ids.contains(rid) else { return refuse(.unknownResource(rid)) }
+            guard let target = n ?? here(rid) else { return refuse(.runsNowhere(rid, ban: true)) }
+            guard config.nodes.contains(target) else { return refuse(.unknownNode(target)) }
             a.constraints.removeAll { $0.resource == rid && $0.node == target }
             a.constraints.append(.init(resource: rid, node: target, kind: .ban))
         case .clear(let rid):
-            guard ids.contains(rid) else { return refuse("unknown resource '\(rid)'") }
+            guard ids.contains(rid) else { return refuse(.unknownResource(rid)) }
             a.constraints.removeAll { $0.resource == rid }
         case .cleanup(let rid):
-            guard ids.contains(rid) else { return refuse("unknown resource '\(rid)'") }
+            guard ids.contains(rid) else { return refuse(.unknownResource(rid)) }
             a.cleanups[rid, default: 0] &+= 1
         case .restart(let rid):
-            guard ids.contains(rid) else { return refuse("unknown resource '\(rid)'") }
+            guard ids.contains(rid) else { return refuse(.unknownResource(rid)) }
             guard let h = here(rid), view.nodes.contains(h), supervisor.reports[h]?.entries[rid]?.state == .running else {
-                return refuse("'\(rid)' is not running anywhere: nothing to restart")
+                return refuse(.notRunning(rid))
             }
-            guard !a.maintenance.contains(h) else { return refuse("'\(rid)' runs on n\(h.rawValue), which is in maintenance") }
+            guard !a.maintenance.contains(h) else { return refuse(.inMaintenance(rid, h)) }
             a.restarts[rid, default: 0] &+= 1
         }
         a.version = supervisor.admin.version + 1
