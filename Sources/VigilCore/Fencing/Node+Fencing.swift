@@ -12,9 +12,9 @@ extension Node {
                                      devices: fencer.devices(j.target.node, j.levelIndex), manual: j.manual) }
         }.sorted { $0.id < $1.id }
     }
-    /// True once a quorate view armed self-fencing: the shell opens the hardware watchdog.
+    /// True once a quorate view armed self-fencing (for status; the shell follows `Effect.watchdog`).
     public var watchdogArmed: Bool { config.fencing.watchdog != nil && fencer.watchdogArmed }
-    /// The shell feeds the hardware watchdog only while this is true (and its loop is on time).
+    /// Armed and still feeding (for status and the clean-leave disarm).
     public var feedsWatchdog: Bool { watchdogArmed && !fencer.stoppedFeeding }
 
     /// A member is clean (its resources may be recovered) when it left gracefully or was fenced.

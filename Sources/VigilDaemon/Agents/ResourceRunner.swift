@@ -14,9 +14,11 @@ final class ResourceRunner: @unchecked Sendable {
 
     private let cond = Condition()
     private var done: [Done] = []
-    /// Recurring monitors the core asked for: id -> interval. A monitor in flight whose entry was
-    /// removed meanwhile (a stop, start or unmonitor) is not rescheduled.
-    private var monitors: [String: TimeSpan] = [:]
+    /// Recurring monitors the core asked for: id -> interval and generation. A monitor in flight
+    /// whose entry was removed or replaced meanwhile (a stop, start, unmonitor, or a new monitor
+    /// after a restart) is neither rescheduled nor reported.
+    private var monitors: [String: (every: TimeSpan, generation: UInt64)] = [:]
+    private var generation: UInt64 = 0
     /// When each monitor runs next (absent while it runs).
     private var due: [String: Instant] = [:]
     private let specs: [String: ResourceSpec]
@@ -38,7 +40,8 @@ final class ResourceRunner: @unchecked Sendable {
         switch o.op {
         case .monitor:
             cond.locked {
-                monitors[o.id] = o.every
+                generation += 1
+                monitors[o.id] = (o.every, generation)
                 due[o.id] = Clock.monotonic() + o.every
             }
             return
@@ -97,13 +100,13 @@ final class ResourceRunner: @unchecked Sendable {
             let ready = cond.locked {
                 let ids = due.filter { $0.value <= now }.map(\.key).sorted()
                 for id in ids { due[id] = nil }
-                return ids
+                return ids.compactMap { id in monitors[id].map { (id, $0.generation) } }
             }
-            for id in ready {
+            for (id, gen) in ready {
                 let outcome = run(id, .monitor)
                 let current = cond.locked {
-                    guard let every = monitors[id] else { return false }  // ended while it ran
-                    if outcome == .running { due[id] = Clock.monotonic() + every } else { monitors[id] = nil }
+                    guard let m = monitors[id], m.generation == gen else { return false }  // ended while it ran
+                    if outcome == .running { due[id] = Clock.monotonic() + m.every } else { monitors[id] = nil }
                     return true
                 }
                 if current && outcome != .running { finish(Done(id: id, op: .monitor, outcome: outcome)) }
