@@ -48,4 +48,7 @@ public enum ResourceNotice: Equatable, Sendable {
     case failuresExpired(id: String)
     /// This node lost quorum and stops `id` (no_quorum_policy = "stop").
     case stopWithoutQuorum(id: String)
+    /// The owner's start of `id` arrived after `missing`, earlier in its group, stopped running
+    /// here: not started (the owner decides again from this node's report).
+    case startRefused(id: String, missing: String)
 }

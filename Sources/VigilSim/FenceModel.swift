@@ -166,6 +166,11 @@ extension Simulation {
         case .probe:
             break
         }
+        if let other = slots[i].running[order.id] {
+            invariants.fail(.overlappingOps, m.node, "\(order.id) \(order.op) ordered while its \(other) still runs there", at: now)
+        }
+        checkGroupOrder(order, on: m.node)
+        slots[i].running[order.id] = order.op
         queue.push(.resourceOp(m, order), at: now + .ms(Int64.random(in: 5...30, using: &rng)))
     }
 
@@ -190,11 +195,11 @@ extension Simulation {
         if case .paused = slots[i].state {  // the agent runs, the frozen daemon hears of it later
             return queue.push(.resourceOp(m, order), at: now + .ms(10))
         }
+        slots[i].running[order.id] = nil
         if agentMissing[order.id]?.contains(m.node) == true {
             _ = apply(.resourceDone(id: order.id, order.op, order.op == .stop ? .stopped : .unavailable), to: m.node)
             return
         }
-        checkGroupOrder(order, on: m.node)
         diedUnnoticed[order.id]?.remove(m.node)  // the agent ran: what it finds is known now
         let outcome: ResourceOutcome
         switch order.op {
@@ -219,13 +224,16 @@ extension Simulation {
 
 extension Simulation {
     /// Groups start in order and stop in reverse order on each node: a member starts only where
-    /// every earlier member runs, and stops only where no later member runs (a file system is
-    /// never unmounted under a running database).
+    /// every earlier member runs, and stops only where no later member runs or starts (a file
+    /// system is never unmounted under a running database). Judged when the node orders the
+    /// operation (seed 710, 5 nodes: an earlier member's death found while a start ran is no fault
+    /// of that start; the stop that followed it is what must wait).
     func checkGroupOrder(_ order: ResourceOrder, on n: NodeID) {
         guard order.op == .start || order.op == .stop,
               let u = config.resources.units.first(where: { $0.resources.contains(order.id) }), u.resources.count > 1,
               let i = u.resources.firstIndex(of: order.id) else { return }
-        let here = { (rid: String) in self.resourceActive[rid, default: []].contains(n) }
+        let slot = slots[Int(n.rawValue)]
+        let here = { (rid: String) in self.resourceActive[rid, default: []].contains(n) || slot.running[rid] == .start }
         let diedUnseen = { (rid: String) in self.diedUnnoticed[rid, default: []].contains(n) }
         if order.op == .start, let missing = u.resources[..<i].first(where: { !here($0) && !diedUnseen($0) }) {
             invariants.fail(.groupOrder, n, "\(order.id) started while \(missing) (earlier in its group) is not running there", at: now)

@@ -186,8 +186,8 @@ public struct SweepResult: Sendable {
 }
 
 public enum Sweep {
-    public static func run(nodes: Int, seeds: Range<UInt64>, selfPauseRule: Bool = true, fencing: Bool = false,
-                           fenceGate: Bool = true, digest: Bool = false) -> SweepResult {
+    public static func run<S: Sequence>(nodes: Int, seeds: S, selfPauseRule: Bool = true, fencing: Bool = false,
+                           fenceGate: Bool = true, digest: Bool = false) -> SweepResult where S.Element == UInt64 {
         var r = SweepResult()
         for seed in seeds {
             let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: selfPauseRule, fencing: fencing, fenceGate: fenceGate)

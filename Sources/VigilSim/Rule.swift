@@ -26,6 +26,9 @@ public enum Rule: String, Sendable, CaseIterable, CustomStringConvertible {
     case doubleActive = "double-active"
     /// A group member started where an earlier one does not run, or stopped where a later one does.
     case groupOrder = "group-order"
+    /// A start or stop of a resource ordered on a node while another of its operations still ran
+    /// there (Pacemaker never overlaps one resource's operations; nor may Vigil).
+    case overlappingOps = "overlapping-ops"
     case resourceLiveness = "resource-liveness"
 
     public var description: String { rawValue }

@@ -68,6 +68,8 @@ struct Slot {
     enum WatchdogState { case off, armed, stopped }
     /// Recurring monitors the node asked for: resource -> generation.
     var monitors: [String: UInt64] = [:]
+    /// Probes, starts and stops ordered and not yet ended: resource -> operation.
+    var running: [String: ResourceOp] = [:]
 }
 
 /// Many real core nodes on a virtual clock and a seeded network. Same seed, same run.
@@ -298,6 +300,7 @@ public final class Simulation {
         slots[i].fedAt = nil
         slots[i].watchdog = .off
         slots[i].monitors = [:]
+        slots[i].running = [:]
         slots[i].node = nil
         slots[i].state = .down
         slots[i].held = []

@@ -29,6 +29,7 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
         case resourceAdminRefused = "resource_admin_refused"
         case resourceFailuresExpired = "resource_failures_expired"
         case resourceStopNoQuorum = "resource_stop_no_quorum"
+        case resourceStartRefused = "resource_start_refused"
     }
     public var seq: UInt64
     /// UTC, ISO 8601 with milliseconds (set by the daemon's wall clock).
@@ -118,6 +119,8 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
                 (type, reason) = (.resourceAdminRefused, why.description)
             case .stopWithoutQuorum(let id):
                 (type, resource, detail) = (.resourceStopNoQuorum, id, "quorum lost: stopping \(id) here (no_quorum_policy = stop)")
+            case let .startRefused(id, missing):
+                (type, resource, detail) = (.resourceStartRefused, id, "start of \(id) not run: \(missing), earlier in its group, no longer runs here")
             case .failuresExpired(let id):
                 (type, resource, detail) = (.resourceFailuresExpired, id, "failure timeout of \(id) passed: fail count reset")
             }
@@ -172,7 +175,7 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
         case .fenceRefused: return "fence request refused peer=\(peer ?? "?"): \(reason ?? "?")"
         case .paused: return "own heartbeat loop ran late by \(latenessMs.map(format3ms) ?? "?") (excused for peers)"
         case .leaving, .fenceNoDevice, .selfFence, .fenceGaveUp, .resourceEscalate, .resourceFailuresExpired,
-             .resourceStopNoQuorum:
+             .resourceStopNoQuorum, .resourceStartRefused:
             return type.rawValue + (detail.map { " " + $0 } ?? "")
         }
     }

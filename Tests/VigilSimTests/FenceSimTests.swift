@@ -6,7 +6,7 @@ import XCTest
 /// watchdog self-fencing (invariants: fence only when quorate, never count a running node fenced,
 /// never stop waiting for a node that still runs, everyone lost gets fenced), and the named cases.
 final class FenceSimTests: XCTestCase {
-    func sweep(nodes: Int, seeds: Range<UInt64>) -> SweepResult {
+    func sweep<S: Sequence>(nodes: Int, seeds: S) -> SweepResult where S.Element == UInt64 {
         let r = Sweep.run(nodes: nodes, seeds: seeds, fencing: true)
         for f in r.failures.prefix(5) {
             XCTFail("seed \(f.seed): \(f.violations[0]) -- replay: vigil-sim --nodes \(nodes) --seed \(f.seed) --fencing --trace")
@@ -22,6 +22,13 @@ final class FenceSimTests: XCTestCase {
     }
 
     func testFencingSweepFiveNodes() { _ = sweep(nodes: 5, seeds: 1..<41) }
+
+    /// The group-order races of the 5-node 1,000-seed sweep. Seed 710: the owner's stop of a
+    /// member arrived while its start still ran; the stop ended first and the late start left the
+    /// member running under a stopped group (now a stop waits for the start). Seed 599: the
+    /// owner's start of a member arrived after the earlier member had failed there (now refused).
+    /// Seed 373: the same start race as 599.
+    func testGroupOrderRaceSeeds() { _ = sweep(nodes: 5, seeds: [373, 599, 710]) }
 
     /// The sweeps carry resources (a group and an N+M pair). Planted bug: let resources of a lost
     /// node move before it is fenced; the simulator must see a resource active on two nodes.

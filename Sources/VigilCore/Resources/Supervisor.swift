@@ -44,6 +44,9 @@ struct SupervisorState: Equatable, Sendable {
     /// their group are back. A group member's restart takes every later member with it.
     var restarting: Set<String> = []
     var heldStarts: Set<String> = []
+    /// Local resources told to stop while their start was still running: stopped once the start
+    /// has ended (a resource's operations never overlap here, as in Pacemaker; seed 710).
+    var stopAfterStart: Set<String> = []
     /// When each local resource last failed (failure timeout), and the last failure seen anywhere.
     var failedAt: [String: Instant] = [:]
     var lastFailure: [String: ResourceFailure] = [:]
@@ -187,18 +190,43 @@ extension Node {
         guard var e = supervisor.local[rid] else { return }
         switch action {
         case .start where e.state == .stopped:
+            // The owner decided from an older report: an earlier member of the group may have
+            // failed here since (seed 599, 5 nodes). A member starts only on top of the earlier ones.
+            if let missing = earlierNotRunning(rid) {
+                out.append(.notice(.resource(.startRefused(id: rid, missing: missing))))
+                return
+            }
             e.state = .starting
             out.append(.resource(ResourceOrder(id: rid, op: .start)))
         case .stop where e.state == .running || e.state == .failed || e.state == .starting:
             // A stop from the owner (or on leaving, or without quorum) overrides a restart.
             supervisor.restarting.remove(rid)
-            supervisor.heldStarts.remove(rid)
+            let held = supervisor.heldStarts.remove(rid) != nil
+            let starting = e.state == .starting && !held
             e.state = .stopping
-            out.append(.resource(ResourceOrder(id: rid, op: .stop)))
+            if starting {
+                // The start is still running: the stop follows when it ends (seed 710: a stop
+                // that ended first let the late start's "running" stand under a stopped group).
+                supervisor.stopAfterStart.insert(rid)
+            } else {
+                out.append(.resource(ResourceOrder(id: rid, op: .stop)))
+            }
         default:
             return
         }
         setLocal(e, &out)
+    }
+
+    /// The first member before `rid` in its group that does not run here.
+    private func earlierNotRunning(_ rid: String) -> String? {
+        guard let u = config.resources.units.first(where: { $0.resources.contains(rid) }) else { return nil }
+        return u.resources.prefix(while: { $0 != rid }).first { supervisor.local[$0]?.state != .running }
+    }
+
+    /// A start or monitor that failed here: the fail count grows (to INFINITY for a hard error).
+    private mutating func noteFailure(_ e: inout ResourceEntry, _ outcome: ResourceOutcome, _ now: Instant) {
+        e.failCount = outcome == .unavailable ? ResourceEntry.infinity : min(e.failCount &+ 1, ResourceEntry.infinity - 1)
+        supervisor.failedAt[e.id] = now
     }
 
     mutating func setLocal(_ e: ResourceEntry, _ out: inout [Effect]) {
@@ -211,6 +239,14 @@ extension Node {
     mutating func resourceDone(_ rid: String, _ op: ResourceOp, _ outcome: ResourceOutcome, _ now: Instant, _ out: inout [Effect]) {
         guard var e = supervisor.local[rid] else { return }
         let onFail = config.resources.onFail[rid] ?? .restart
+        if op == .start, supervisor.stopAfterStart.remove(rid) != nil {
+            // Stopped while it started: what the start found only counts as a failure, the stop runs now.
+            if outcome == .failed || outcome == .unavailable { noteFailure(&e, outcome, now) }
+            setLocal(e, &out)
+            out.append(.resource(ResourceOrder(id: rid, op: .stop)))
+            sendReport(now, &out)
+            return
+        }
         if op == .stop, supervisor.restarting.remove(rid) != nil, outcome == .stopped, !leaving, !leavingAfterStop {
             // Restart in place: straight from stopping to (held) starting, never "stopped" in a
             // report; the rest of the group follows in order.
@@ -235,12 +271,8 @@ extension Node {
         case (.probe, .unavailable): e.state = .stopped
         case (_, .unavailable): e.state = .failed  // stopped next (a stop of what is not installed is a success)
         }
-        if outcome == .unavailable {
-            e.failCount = ResourceEntry.infinity
-            supervisor.failedAt[rid] = now
-        } else if e.state == .failed && (op == .start || op == .monitor) {
-            e.failCount = min(e.failCount &+ 1, ResourceEntry.infinity - 1)
-            supervisor.failedAt[rid] = now
+        if outcome == .unavailable || (e.state == .failed && (op == .start || op == .monitor)) {
+            noteFailure(&e, outcome, now)
         }
         setLocal(e, &out)
         if leavingAfterStop && op == .stop { _ = stopLocalInOrder(&out) }  // the next of each group
