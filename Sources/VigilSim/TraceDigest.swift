@@ -64,10 +64,22 @@ public struct TraceDigest: Sendable, Equatable, CustomStringConvertible {
             add(o.op.rawValue)
         case .persist(let a):
             add(UInt8(7))
-            add(String(describing: a))
+            add(TraceDigest.canonical(a))
         case .watchdog(let w):
             add(UInt8(8))
             add(String(describing: w))
         }
+    }
+
+    /// `AdminState` as Swift prints it, but with its counters in key order: a dictionary's order
+    /// changes from one process to the next (Swift seeds its hashing per process), and the digest
+    /// must not (seed 170, 5 nodes, --fencing: two cleanups in one copy).
+    static func canonical(_ a: AdminState) -> String {
+        func sorted(_ d: [String: UInt32]) -> String {
+            d.isEmpty ? "[:]" : "[" + d.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ") + "]"
+        }
+        var s = String(describing: a)
+        for d in [a.cleanups, a.restarts] where d.count > 1 { s = s.replacing(String(describing: d), with: sorted(d)) }
+        return s
     }
 }
