@@ -99,9 +99,9 @@ public struct Node: Sendable {
     var cleanLeft: [NodeID: Incarnation] = [:]
     /// Fencing: who must be fenced, who was, the attempts this node runs (Fencing/Fencer.swift).
     var fencer: Fencer
-    var supervisor = SupervisorState()
-    /// A graceful leave waits until local resources are stopped.
-    var leavingAfterStop = false
+    /// Resources: this node's, every member's reports, the owner's commands, the operator's
+    /// instructions (Resources/Supervisor.swift).
+    var supervisor: Supervisor
     var allSeenTogether = false
     var aliveChangedAt = Instant.zero
     var startedAt = Instant.zero
@@ -119,6 +119,7 @@ public struct Node: Sendable {
         codec = FrameCodec(cluster: config.cluster, local: id, known: config.nodes, key: key)
         detector = FailureDetector(local: id, config: config)
         sequences = Array(repeating: 0, count: config.links.count)
+        supervisor = Supervisor(policy: config.resources)
         fencer = Fencer(policy: config.fencing, seed: seed ?? (UInt64(id.rawValue) &* 0x9E37_79B9_7F4A_7C15 ^ incarnation))
     }
 
@@ -146,7 +147,7 @@ public struct Node: Sendable {
         case let .datagram(bytes, link):
             receive(bytes, link: link, now, &out)
         case .leave:
-            handleLeave(&out)
+            handleLeave(now, &out)
         case .reconfigure(let t):
             config.timing = t
             detector.deadline = t.deadline
@@ -157,11 +158,11 @@ public struct Node: Sendable {
         case .fenceConfirm(let n):
             fencing(&out) { f, c, box in f.confirm(n, c, now, &box) }
         case let .resourceDone(rid, op, outcome):
-            resourceDone(rid, op, outcome, now, &out)
+            supervising(now, &out) { s, c, box in s.done(rid, op, outcome, c, now, &box) }
         case .admin(let r):
-            adminRequest(r, now, &out)
+            supervising(now, &out) { s, c, box in s.adminRequest(r, c, now, &box) }
         case .restoreAdmin(let a):
-            if a.isNewer(than: supervisor.admin) { adoptAdmin(a, now, &out) }
+            supervising(now, &out) { s, c, box in if a.isNewer(than: s.admin) { s.adoptAdmin(a, c, now, &box) } }
         }
         return out
     }
@@ -193,7 +194,7 @@ public struct Node: Sendable {
         if now >= graceUntil { noted(detector.expire(at: now), now, &out) }
         evaluateMembership(now, &out)
         fencing(&out) { f, c, box in f.step(c, now, &box) }
-        supervisorStep(now, &out)
+        supervising(now, &out) { s, c, box in s.step(c, now, &box) }
         out.append(.wake(at: nextTick))
     }
 
@@ -229,7 +230,7 @@ public struct Node: Sendable {
         case .fenceState, .fenceStarted, .fenceOutcome:
             fencing(&out) { f, _, box in f.receive(m, from: sender, now, &box) }
         case .resourceReport, .resourceCommand, .adminState:
-            receiveResource(m, from: sender, now, &out)
+            supervising(now, &out) { s, c, box in s.receive(m, from: sender, c, now, &box) }
         case .probe, .probeReply:
             break  // answered in `receive` (round-trip times)
         }
@@ -241,9 +242,11 @@ public struct Node: Sendable {
     }
 
     /// SIGTERM: stop local resources first (if any), then leave.
-    mutating func handleLeave(_ out: inout [Effect]) {
+    mutating func handleLeave(_ now: Instant, _ out: inout [Effect]) {
         guard !leaving else { return }
-        if stopAllBeforeLeaving(&out) { return }
+        var stopping = false
+        supervising(now, &out) { s, _, box in stopping = s.stopAllBeforeLeaving(&box) }
+        if stopping { return }
         leave(&out)
     }
 

@@ -1,10 +1,15 @@
-/// What a sub-machine (fencing) hands back to its node, in order: messages for every peer (the
-/// node seals them, one frame per link) and effects. One ordered list keeps frames, their
-/// sequence numbers and effects in exactly the order the sub-machine meant.
+/// What a sub-machine (fencing, the supervisor) hands back to its node, in order: messages for
+/// every peer (the node seals them, one frame per link), effects, and requests to the node's other
+/// parts. One ordered list keeps frames, their sequence numbers and effects in exactly the order
+/// the sub-machine meant.
 struct Outbox {
     enum Item {
         case broadcast(Message)
         case effect(Effect)
+        /// Supervisor: this member must be fenced before anything of its moves (its stop failed).
+        case requireFencing(NodeID)
+        /// Supervisor: everything here is stopped, the graceful leave can go on.
+        case leave
     }
 
     private(set) var items: [Item] = []
@@ -13,4 +18,6 @@ struct Outbox {
 
     mutating func broadcast(_ m: Message) { items.append(.broadcast(m)) }
     mutating func append(_ e: Effect) { items.append(.effect(e)) }
+    mutating func requireFencing(_ n: NodeID) { items.append(.requireFencing(n)) }
+    mutating func leave() { items.append(.leave) }
 }

@@ -33,9 +33,10 @@ extension Node {
             switch item {
             case .broadcast(let m): broadcast(m, &out)
             case .effect(let e): out.append(e)
+            case .requireFencing, .leave: break  // the supervisor's requests: the fencer makes none
             }
         }
         // A fence succeeded: the owner places again at its next tick.
-        if box.placementChanged { supervisor.decideSoon = true }
+        if box.placementChanged { supervisor.placementChanged() }
     }
 }

@@ -107,7 +107,7 @@ extension Node {
         view = View(id: v, members: members, quorate: config.quorum.isQuorate(nodes, allSeenTogether: allSeenTogether),
                     installedAt: now)
         promised = max(promised, v)
-        supervisor.changed = true  // report resources at once in the new view (the owner waits for it)
+        supervisor.viewChanged()  // report resources at once in the new view (the owner waits for it)
         maxEpochSeen = max(maxEpochSeen, v.epoch)
         pending = nil
         if let p = proposal, p.id <= v { proposal = nil }

@@ -33,32 +33,30 @@ public enum AdminRequest: Equatable, Sendable {
     case restart(String)
 }
 
-extension Node {
-    public var adminState: AdminState { supervisor.admin }
-
+extension Supervisor {
     /// A prefer constraint from `move` outweighs any configured score plus stickiness.
     static let moveScore = 10_000_000
 
-    mutating func adminRequest(_ r: AdminRequest, _ now: Instant, _ out: inout [Effect]) {
-        func refuse(_ why: AdminRefusal) { out.append(.notice(.resource(.adminRefused(why)))) }
-        guard !config.resources.isEmpty else { return refuse(.noResources) }
-        guard view.quorate else { return refuse(.notQuorate) }
-        var a = supervisor.admin
-        let ids = Set(config.resources.ids)
-        func here(_ rid: String) -> NodeID? { supervisor.lastKnown[rid] }
+    mutating func adminRequest(_ r: AdminRequest, _ c: SupervisorContext, _ now: Instant, _ box: inout Outbox) {
+        func refuse(_ why: AdminRefusal) { box.append(.notice(.resource(.adminRefused(why)))) }
+        guard !policy.isEmpty else { return refuse(.noResources) }
+        guard c.view.quorate else { return refuse(.notQuorate) }
+        var a = admin
+        let ids = Set(policy.ids)
+        func here(_ rid: String) -> NodeID? { lastKnown[rid] }
         switch r {
         case let .standby(n, on):
-            guard config.nodes.contains(n) else { return refuse(.unknownNode(n)) }
+            guard c.nodes.contains(n) else { return refuse(.unknownNode(n)) }
             if on { a.standby.insert(n) } else { a.standby.remove(n) }
         case let .maintenance(n, on):
-            guard config.nodes.contains(n) else { return refuse(.unknownNode(n)) }
+            guard c.nodes.contains(n) else { return refuse(.unknownNode(n)) }
             if on { a.maintenance.insert(n) } else { a.maintenance.remove(n) }
         case let .move(rid, to):
             guard ids.contains(rid) else { return refuse(.unknownResource(rid)) }
             let target: NodeID
             let kind: AdminState.Kind
             if let to {
-                guard config.nodes.contains(to) else { return refuse(.unknownNode(to)) }
+                guard c.nodes.contains(to) else { return refuse(.unknownNode(to)) }
                 (target, kind) = (to, .prefer)
             } else {
                 guard let h = here(rid) else { return refuse(.runsNowhere(rid, ban: false)) }
@@ -69,7 +67,7 @@ extension Node {
         case let .ban(rid, n):
             guard ids.contains(rid) else { return refuse(.unknownResource(rid)) }
             guard let target = n ?? here(rid) else { return refuse(.runsNowhere(rid, ban: true)) }
-            guard config.nodes.contains(target) else { return refuse(.unknownNode(target)) }
+            guard c.nodes.contains(target) else { return refuse(.unknownNode(target)) }
             a.constraints.removeAll { $0.resource == rid && $0.node == target }
             a.constraints.append(.init(resource: rid, node: target, kind: .ban))
         case .clear(let rid):
@@ -80,80 +78,80 @@ extension Node {
             a.cleanups[rid, default: 0] &+= 1
         case .restart(let rid):
             guard ids.contains(rid) else { return refuse(.unknownResource(rid)) }
-            guard let h = here(rid), view.nodes.contains(h), supervisor.reports[h]?.entries[rid]?.state == .running else {
+            guard let h = here(rid), c.view.nodes.contains(h), reports[h]?.entries[rid]?.state == .running else {
                 return refuse(.notRunning(rid))
             }
             guard !a.maintenance.contains(h) else { return refuse(.inMaintenance(rid, h)) }
             a.restarts[rid, default: 0] &+= 1
         }
-        a.version = supervisor.admin.version + 1
-        a.origin = id
-        supervisor.adminSeeded = true
-        adoptAdmin(a, now, &out)
-        broadcast(.adminState(a), &out)
-        out.append(.notice(.resource(.admin(r, version: a.version))))
+        a.version = admin.version + 1
+        a.origin = c.me
+        adminSeeded = true
+        adoptAdmin(a, c, now, &box)
+        box.broadcast(.adminState(a))
+        box.append(.notice(.resource(.admin(r, version: a.version))))
     }
 
     /// Takes a newer copy; acts on grown cleanup/restart counters (not on the first copy a node
     /// ever hears: those requests were made before it was here).
-    mutating func adoptAdmin(_ a: AdminState, _ now: Instant, _ out: inout [Effect]) {
-        let old = supervisor.admin
-        supervisor.admin = a
-        out.append(.persist(a))
+    mutating func adoptAdmin(_ a: AdminState, _ c: SupervisorContext, _ now: Instant, _ box: inout Outbox) {
+        let old = admin
+        admin = a
+        box.append(.persist(a))
         // Maintenance of this node, also on the first copy heard (a daemon restarted meanwhile).
-        if a.maintenance.contains(id) != old.maintenance.contains(id) { maintenanceChanged(a.maintenance.contains(id), &out) }
-        guard supervisor.adminSeeded else { return }
-        for (rid, c) in a.cleanups.sorted(by: { $0.key < $1.key }) where c != old.cleanups[rid] ?? 0 {
-            cleanupLocal(rid, &out)
+        if a.maintenance.contains(c.me) != old.maintenance.contains(c.me) { maintenanceChanged(a.maintenance.contains(c.me), &box) }
+        guard adminSeeded else { return }
+        for (rid, count) in a.cleanups.sorted(by: { $0.key < $1.key }) where count != old.cleanups[rid] ?? 0 {
+            cleanupLocal(rid, &box)
         }
-        for (rid, c) in a.restarts.sorted(by: { $0.key < $1.key }) where c != old.restarts[rid] ?? 0 {
-            guard supervisor.local[rid]?.state == .running,
-                  let u = config.resources.units.first(where: { $0.resources.contains(rid) }),
+        for (rid, count) in a.restarts.sorted(by: { $0.key < $1.key }) where count != old.restarts[rid] ?? 0 {
+            guard local[rid]?.state == .running,
+                  let u = policy.units.first(where: { $0.resources.contains(rid) }),
                   let i = u.resources.firstIndex(of: rid) else { continue }
             // The member and every later member running here: stopped in reverse, started in order.
-            supervisor.restarting.formUnion(u.resources[i...].filter { supervisor.local[$0]?.state == .running })
-            continueRestart(rid, &out)
+            restarting.formUnion(u.resources[i...].filter { local[$0]?.state == .running })
+            continueRestart(rid, c, &box)
         }
     }
 
     /// Into maintenance: stop monitoring what runs here. Out of it: probe everything again (the
     /// operator may have stopped or started things by hand); the owner waits for the probes.
-    private mutating func maintenanceChanged(_ on: Bool, _ out: inout [Effect]) {
-        for var e in supervisor.local.values.sorted(by: { $0.id < $1.id }) {
+    private mutating func maintenanceChanged(_ on: Bool, _ box: inout Outbox) {
+        for var e in local.values.sorted(by: { $0.id < $1.id }) {
             if on {
-                out.append(.resource(ResourceOrder(id: e.id, op: .unmonitor)))
+                box.append(.resource(ResourceOrder(id: e.id, op: .unmonitor)))
             } else if e.state == .running || e.state == .stopped || e.state == .failed {
                 e.state = .unknown
-                out.append(.resource(ResourceOrder(id: e.id, op: .probe)))
-                setLocal(e, &out)
+                box.append(.resource(ResourceOrder(id: e.id, op: .probe)))
+                setLocal(e, &box)
             }
         }
     }
 
     /// Clears this node's fail count of `rid`; a failed resource, or one with a hard error here
     /// (agent not installed: perhaps it is now), is probed again.
-    private mutating func cleanupLocal(_ rid: String, _ out: inout [Effect]) {
-        guard var e = supervisor.local[rid] else { return }
-        supervisor.failedAt[rid] = nil
-        supervisor.lastFailure[rid] = nil
+    private mutating func cleanupLocal(_ rid: String, _ box: inout Outbox) {
+        guard var e = local[rid] else { return }
+        failedAt[rid] = nil
+        lastFailure[rid] = nil
         guard e.failCount > 0 || e.state == .failed else { return }
         let hard = e.failCount == ResourceEntry.infinity
         e.failCount = 0
         if e.state == .failed || (hard && e.state == .stopped) {
             e.state = .unknown
-            out.append(.resource(ResourceOrder(id: rid, op: .probe)))
+            box.append(.resource(ResourceOrder(id: rid, op: .probe)))
         }
-        setLocal(e, &out)
+        setLocal(e, &box)
     }
 
     /// The placement units with the operator's constraints applied.
-    public var adminUnits: [PlacementUnit] {
-        var units = config.resources.units
-        for c in supervisor.admin.constraints {
-            guard let i = units.firstIndex(where: { $0.resources.contains(c.resource) }) else { continue }
-            switch c.kind {
-            case .ban: units[i].location[c.node] = PlacementUnit.never
-            case .prefer where units[i].location[c.node] != PlacementUnit.never: units[i].location[c.node] = Node.moveScore
+    var adminUnits: [PlacementUnit] {
+        var units = policy.units
+        for k in admin.constraints {
+            guard let i = units.firstIndex(where: { $0.resources.contains(k.resource) }) else { continue }
+            switch k.kind {
+            case .ban: units[i].location[k.node] = PlacementUnit.never
+            case .prefer where units[i].location[k.node] != PlacementUnit.never: units[i].location[k.node] = Supervisor.moveScore
             case .prefer: break
             }
         }

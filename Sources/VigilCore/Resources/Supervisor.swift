@@ -13,7 +13,28 @@ struct CommandKey: Hashable, Sendable {
     var action: ResourceAction
 }
 
-struct SupervisorState: Equatable, Sendable {
+/// What the supervisor reads of its node (it owns none of it): a snapshot taken for each call.
+struct SupervisorContext {
+    var me: NodeID
+    var nodes: NodeSet
+    var view: View
+    var owner: NodeID?
+    /// Nodes pending fencing, and the members that could become pending (not fenced already).
+    var pending: NodeSet
+    var fenceable: NodeSet
+    var fenceGate: Bool
+    var stopWithoutQuorum: Bool
+    var interval: TimeSpan
+    var leaving: Bool
+    var startedAt: Instant
+}
+
+/// The supervisor sub-machine: it owns this node's resources, the reports of every member, the
+/// owner's bookkeeping of its commands and the operator's instructions. The node hands it a
+/// `SupervisorContext` and an `Outbox`; what it needs done elsewhere (fence a member whose stop
+/// failed, leave once everything here is stopped) goes back in the outbox, in order.
+struct Supervisor: Equatable, Sendable {
+    let policy: ResourcePolicy
     var local: [String: ResourceEntry] = [:]
     var probesSent = false
     var reports: [NodeID: PeerReport] = [:]
@@ -54,6 +75,10 @@ struct SupervisorState: Equatable, Sendable {
     var decideSoon = false
     /// This incarnation has been in a quorate view (quorum can only be *lost* after that).
     var wasQuorate = false
+    /// A graceful leave waits until local resources are stopped.
+    var leavingAfterStop = false
+
+    init(policy: ResourcePolicy) { self.policy = policy }
 }
 
 /// Which copy of a node's report is news (seed 171: a late copy from the other link rolled the
@@ -77,190 +102,195 @@ extension CommandAck {
     public func covers(_ c: CommandAck) -> Bool { view == c.view && from == c.from && seq >= c.seq }
 }
 
-extension Node {
-    /// Every node's last report (this node's own included).
-    public var resourceReports: [NodeID: [String: ResourceEntry]] { supervisor.reports.mapValues(\.entries) }
-    public var localResources: [String: ResourceEntry] { supervisor.local }
-    public var lastResourceFailures: [String: ResourceFailure] { supervisor.lastFailure }
-
-    mutating func supervisorStep(_ now: Instant, _ out: inout [Effect]) {
-        let policy = config.resources
-        guard !policy.isEmpty, !leaving else { return }
-        if !supervisor.probesSent {
-            supervisor.probesSent = true
+extension Supervisor {
+    /// The periodic round: probes at start, quorum loss, failure expiry, reports, the operator's
+    /// state, and the owner's decision.
+    mutating func step(_ c: SupervisorContext, _ now: Instant, _ box: inout Outbox) {
+        guard !policy.isEmpty, !c.leaving else { return }
+        if !probesSent {
+            probesSent = true
             for id in policy.ids {
-                supervisor.local[id] = ResourceEntry(id: id, state: .unknown, failCount: 0)
-                out.append(.resource(ResourceOrder(id: id, op: .probe)))
+                local[id] = ResourceEntry(id: id, state: .unknown, failCount: 0)
+                box.append(.resource(ResourceOrder(id: id, op: .probe)))
             }
         }
-        if view.quorate {
-            supervisor.wasQuorate = true
-        } else if supervisor.wasQuorate && config.quorum.stopResourcesWithoutQuorum && !supervisor.admin.maintenance.contains(id) {
+        if c.view.quorate {
+            wasQuorate = true
+        } else if wasQuorate && c.stopWithoutQuorum && !admin.maintenance.contains(c.me) {
             // Quorum lost (no_quorum_policy = "stop"): stop what runs here, groups in reverse order.
-            for rid in stopLocalInOrder(&out) { out.append(.notice(.resource(.stopWithoutQuorum(id: rid)))) }
+            for rid in stopLocalInOrder(&box) { box.append(.notice(.resource(.stopWithoutQuorum(id: rid)))) }
         }
-        for (rid, t) in supervisor.failedAt.sorted(by: { $0.key < $1.key }) {
-            guard let limit = policy.failureTimeout[rid], now - t >= limit, var e = supervisor.local[rid] else { continue }
-            supervisor.failedAt[rid] = nil
+        for (rid, t) in failedAt.sorted(by: { $0.key < $1.key }) {
+            guard let limit = policy.failureTimeout[rid], now - t >= limit, var e = local[rid] else { continue }
+            failedAt[rid] = nil
             e.failCount = 0
-            setLocal(e, &out)
-            out.append(.notice(.resource(.failuresExpired(id: rid))))
+            setLocal(e, &box)
+            box.append(.notice(.resource(.failuresExpired(id: rid))))
         }
-        if supervisor.changed || now - supervisor.lastReportSent >= .seconds(1) { sendReport(now, &out) }
-        if now - supervisor.lastAdminSent >= .seconds(1) {
-            supervisor.lastAdminSent = now
-            broadcast(.adminState(supervisor.admin), &out)
+        if changed || now - lastReportSent >= .seconds(1) { sendReport(c, now, &box) }
+        if now - lastAdminSent >= .seconds(1) {
+            lastAdminSent = now
+            box.broadcast(.adminState(admin))
         }
-        if supervisor.decideSoon || now - supervisor.lastDecision >= config.timing.interval * 5 { decideIfOwner(now, &out) }
+        if decideSoon || now - lastDecision >= c.interval * 5 { decideIfOwner(c, now, &box) }
     }
 
     /// The owner decides at once when a state it depends on changed (an operation ended here, a
     /// report changed, a fence succeeded), not only on its periodic round: each step of a group's
     /// start follows the previous one without waiting.
-    mutating func decideIfOwner(_ now: Instant, _ out: inout [Effect]) {
-        supervisor.decideSoon = false
-        guard owner == id, !config.resources.isEmpty, !leaving else { return }
-        supervisor.lastDecision = now
-        decide(now, &out)
+    mutating func decideIfOwner(_ c: SupervisorContext, _ now: Instant, _ box: inout Outbox) {
+        decideSoon = false
+        guard c.owner == c.me, !policy.isEmpty, !c.leaving else { return }
+        lastDecision = now
+        decide(c, now, &box)
     }
 
-    private var probedAll: Bool { supervisor.local.values.allSatisfy { $0.state != .unknown } }
+    /// A new view: report at once in it (the owner waits for every member's report).
+    mutating func viewChanged() { changed = true }
 
-    private mutating func sendReport(_ now: Instant, _ out: inout [Effect]) {
-        supervisor.changed = false
-        supervisor.lastReportSent = now
-        let entries = supervisor.local.values.sorted { $0.id < $1.id }.map {
+    /// A fence succeeded: the placement's inputs changed, the owner decides at its next tick.
+    mutating func placementChanged() { decideSoon = true }
+
+    private var probedAll: Bool { local.values.allSatisfy { $0.state != .unknown } }
+
+    private mutating func sendReport(_ c: SupervisorContext, _ now: Instant, _ box: inout Outbox) {
+        changed = false
+        lastReportSent = now
+        let entries = local.values.sorted { $0.id < $1.id }.map {
             var e = $0
-            e.ack = supervisor.obeyed[e.id] ?? .none
+            e.ack = obeyed[e.id] ?? .none
             return e
         }
-        noteReport(from: id, view: view.id, probed: probedAll, entries: entries, now)
-        supervisor.version &+= 1
-        broadcast(.resourceReport(view: view.id, version: supervisor.version, probed: probedAll, entries: entries), &out)
+        noteReport(from: c.me, view: c.view.id, probed: probedAll, entries: entries, c, now)
+        version &+= 1
+        box.broadcast(.resourceReport(view: c.view.id, version: version, probed: probedAll, entries: entries))
     }
 
-    private mutating func noteReport(from n: NodeID, view v: ViewID, probed: Bool, entries: [ResourceEntry], _ now: Instant) {
-        let before = supervisor.reports[n]?.entries ?? [:]
-        supervisor.reports[n] = PeerReport(view: v, probed: probed, entries: Dictionary(entries.map { ($0.id, $0) }) { a, _ in a })
+    private mutating func noteReport(from n: NodeID, view v: ViewID, probed: Bool, entries: [ResourceEntry],
+                                     _ c: SupervisorContext, _ now: Instant) {
+        let before = reports[n]?.entries ?? [:]
+        reports[n] = PeerReport(view: v, probed: probed, entries: Dictionary(entries.map { ($0.id, $0) }) { a, _ in a })
         for e in entries {
             if e.state == .failed || e.state == .stopFailed, before[e.id]?.state != e.state {
-                supervisor.lastFailure[e.id] = ResourceFailure(node: n, state: e.state, at: now)
+                lastFailure[e.id] = ResourceFailure(node: n, state: e.state, at: now)
             }
             // A report made before our start reached that node says nothing about the start.
             var startInFlight = false
-            if let seq = supervisor.unackedStarts[e.id]?[n] {
-                if e.ack.view == view.id && e.ack.from == id && e.ack.seq >= seq {
-                    supervisor.unackedStarts[e.id]?[n] = nil
+            if let seq = unackedStarts[e.id]?[n] {
+                if e.ack.view == c.view.id && e.ack.from == c.me && e.ack.seq >= seq {
+                    unackedStarts[e.id]?[n] = nil
                 } else {
                     startInFlight = true
                 }
             }
-            if e.state.mayBeActive || startInFlight { supervisor.lastKnown[e.id] = n }
-            else if supervisor.lastKnown[e.id] == n { supervisor.lastKnown[e.id] = nil }
+            if e.state.mayBeActive || startInFlight { lastKnown[e.id] = n }
+            else if lastKnown[e.id] == n { lastKnown[e.id] = nil }
         }
     }
 
-    mutating func receiveResource(_ m: Message, from sender: Member, _ now: Instant, _ out: inout [Effect]) {
-        guard !config.resources.isEmpty else { return }
+    /// Resource messages from peers.
+    mutating func receive(_ m: Message, from sender: Member, _ c: SupervisorContext, _ now: Instant, _ box: inout Outbox) {
+        guard !policy.isEmpty else { return }
         switch m {
         case let .resourceReport(rview, version, probed, entries):
             let got = ReportVersion(incarnation: sender.incarnation, version: version)
-            if let last = supervisor.versions[sender.node], !got.isNewer(than: last) { return }
-            supervisor.versions[sender.node] = got
-            let before = supervisor.reports[sender.node]
-            noteReport(from: sender.node, view: rview, probed: probed, entries: entries, now)
-            if supervisor.reports[sender.node] != before { decideIfOwner(now, &out) }
+            if let last = versions[sender.node], !got.isNewer(than: last) { return }
+            versions[sender.node] = got
+            let before = reports[sender.node]
+            noteReport(from: sender.node, view: rview, probed: probed, entries: entries, c, now)
+            if reports[sender.node] != before { decideIfOwner(c, now, &box) }
         case let .resourceCommand(v, seq, node, rid, action):
-            guard node == id, v == view.id, owner == sender.node else { return }
+            guard node == c.me, v == c.view.id, c.owner == sender.node else { return }
             let ack = CommandAck(view: v, from: sender.node, seq: seq)
-            if let a = supervisor.obeyed[rid], a.covers(ack) { return }
-            supervisor.obeyed[rid] = ack
-            supervisor.changed = true  // the owner learns from the next report that this command arrived
-            command(rid, action, &out)
+            if let a = obeyed[rid], a.covers(ack) { return }
+            obeyed[rid] = ack
+            changed = true  // the owner learns from the next report that this command arrived
+            command(rid, action, &box)
         case .adminState(let a):
-            if a.isNewer(than: supervisor.admin) { adoptAdmin(a, now, &out) }
-            supervisor.adminSeeded = true
+            if a.isNewer(than: admin) { adoptAdmin(a, c, now, &box) }
+            adminSeeded = true
         default:
             break
         }
     }
 
     /// Carries out a command from the owner on this node.
-    mutating func command(_ rid: String, _ action: ResourceAction, _ out: inout [Effect]) {
-        guard var e = supervisor.local[rid] else { return }
+    mutating func command(_ rid: String, _ action: ResourceAction, _ box: inout Outbox) {
+        guard var e = local[rid] else { return }
         switch action {
         case .start where e.state == .stopped:
             // The owner decided from an older report: an earlier member of the group may have
             // failed here since (seed 599, 5 nodes). A member starts only on top of the earlier ones.
             if let missing = earlierNotRunning(rid) {
-                out.append(.notice(.resource(.startRefused(id: rid, missing: missing))))
+                box.append(.notice(.resource(.startRefused(id: rid, missing: missing))))
                 return
             }
             e.state = .starting
-            out.append(.resource(ResourceOrder(id: rid, op: .start)))
+            box.append(.resource(ResourceOrder(id: rid, op: .start)))
         case .stop where e.state == .running || e.state == .failed || e.state == .starting:
             // A stop from the owner (or on leaving, or without quorum) overrides a restart.
-            supervisor.restarting.remove(rid)
-            let held = supervisor.heldStarts.remove(rid) != nil
+            restarting.remove(rid)
+            let held = heldStarts.remove(rid) != nil
             let starting = e.state == .starting && !held
             e.state = .stopping
             if starting {
                 // The start is still running: the stop follows when it ends (seed 710: a stop
                 // that ended first let the late start's "running" stand under a stopped group).
-                supervisor.stopAfterStart.insert(rid)
+                stopAfterStart.insert(rid)
             } else {
-                out.append(.resource(ResourceOrder(id: rid, op: .stop)))
+                box.append(.resource(ResourceOrder(id: rid, op: .stop)))
             }
         default:
             return
         }
-        setLocal(e, &out)
+        setLocal(e, &box)
     }
 
     /// The first member before `rid` in its group that does not run here.
     private func earlierNotRunning(_ rid: String) -> String? {
-        guard let u = config.resources.units.first(where: { $0.resources.contains(rid) }) else { return nil }
-        return u.resources.prefix(while: { $0 != rid }).first { supervisor.local[$0]?.state != .running }
+        guard let u = policy.units.first(where: { $0.resources.contains(rid) }) else { return nil }
+        return u.resources.prefix(while: { $0 != rid }).first { local[$0]?.state != .running }
     }
 
     /// A start or monitor that failed here: the fail count grows (to INFINITY for a hard error).
     private mutating func noteFailure(_ e: inout ResourceEntry, _ outcome: ResourceOutcome, _ now: Instant) {
         e.failCount = outcome == .unavailable ? ResourceEntry.infinity : min(e.failCount &+ 1, ResourceEntry.infinity - 1)
-        supervisor.failedAt[e.id] = now
+        failedAt[e.id] = now
     }
 
-    mutating func setLocal(_ e: ResourceEntry, _ out: inout [Effect]) {
-        supervisor.local[e.id] = e
-        supervisor.changed = true
-        out.append(.notice(.resource(.state(id: e.id, e.state, failCount: Int(e.failCount)))))
+    mutating func setLocal(_ e: ResourceEntry, _ box: inout Outbox) {
+        local[e.id] = e
+        changed = true
+        box.append(.notice(.resource(.state(id: e.id, e.state, failCount: Int(e.failCount)))))
     }
 
     /// The shell's report on an operation.
-    mutating func resourceDone(_ rid: String, _ op: ResourceOp, _ outcome: ResourceOutcome, _ now: Instant, _ out: inout [Effect]) {
-        guard var e = supervisor.local[rid] else { return }
-        let onFail = config.resources.onFail[rid] ?? .restart
-        if op == .start, supervisor.stopAfterStart.remove(rid) != nil {
+    mutating func done(_ rid: String, _ op: ResourceOp, _ outcome: ResourceOutcome, _ c: SupervisorContext, _ now: Instant,
+                       _ box: inout Outbox) {
+        guard var e = local[rid] else { return }
+        let onFail = policy.onFail[rid] ?? .restart
+        if op == .start, stopAfterStart.remove(rid) != nil {
             // Stopped while it started: what the start found only counts as a failure, the stop runs now.
             if outcome == .failed || outcome == .unavailable { noteFailure(&e, outcome, now) }
-            setLocal(e, &out)
-            out.append(.resource(ResourceOrder(id: rid, op: .stop)))
-            sendReport(now, &out)
+            setLocal(e, &box)
+            box.append(.resource(ResourceOrder(id: rid, op: .stop)))
+            sendReport(c, now, &box)
             return
         }
-        if op == .stop, supervisor.restarting.remove(rid) != nil, outcome == .stopped, !leaving, !leavingAfterStop {
+        if op == .stop, restarting.remove(rid) != nil, outcome == .stopped, !c.leaving, !leavingAfterStop {
             // Restart in place: straight from stopping to (held) starting, never "stopped" in a
             // report; the rest of the group follows in order.
             e.state = .starting
-            supervisor.heldStarts.insert(rid)
-            setLocal(e, &out)
-            continueRestart(rid, &out)
-            sendReport(now, &out)
+            heldStarts.insert(rid)
+            setLocal(e, &box)
+            continueRestart(rid, c, &box)
+            sendReport(c, now, &box)
             return
         }
         switch (op, outcome) {
         case (.monitor, .failed) where onFail == .ignore:
             return
-        case (.monitor, _) where supervisor.admin.maintenance.contains(id):
+        case (.monitor, _) where admin.maintenance.contains(c.me):
             return  // in flight when the node went into maintenance: unmanaged now
         case (.monitor, _) where e.state != .running:
             return  // a late monitor of something already being stopped
@@ -274,84 +304,79 @@ extension Node {
         if outcome == .unavailable || (e.state == .failed && (op == .start || op == .monitor)) {
             noteFailure(&e, outcome, now)
         }
-        setLocal(e, &out)
-        if leavingAfterStop && op == .stop { _ = stopLocalInOrder(&out) }  // the next of each group
-        if op == .start, config.resources.units.contains(where: { $0.resources.contains(rid) && $0.resources.contains(where: supervisor.heldStarts.contains) }) {
-            if outcome == .running { continueRestart(rid, &out) } else { releaseHeld(rid, &out) }
+        setLocal(e, &box)
+        if leavingAfterStop && op == .stop { _ = stopLocalInOrder(&box) }  // the next of each group
+        if op == .start, policy.units.contains(where: { $0.resources.contains(rid) && $0.resources.contains(where: heldStarts.contains) }) {
+            if outcome == .running { continueRestart(rid, c, &box) } else { releaseHeld(rid, &box) }
         }
         // Found or started running while in maintenance (a probe after a restart or a cleanup):
         // not monitored.
-        if outcome == .running && supervisor.admin.maintenance.contains(id) {
-            out.append(.resource(ResourceOrder(id: rid, op: .unmonitor)))
-        } else if outcome == .running, op != .monitor, let every = config.resources.monitorInterval[rid], every > .zero {
-            out.append(.resource(ResourceOrder(id: rid, op: .monitor, every: every)))
+        if outcome == .running && admin.maintenance.contains(c.me) {
+            box.append(.resource(ResourceOrder(id: rid, op: .unmonitor)))
+        } else if outcome == .running, op != .monitor, let every = policy.monitorInterval[rid], every > .zero {
+            box.append(.resource(ResourceOrder(id: rid, op: .monitor, every: every)))
         }
-        sendReport(now, &out)
-        decideIfOwner(now, &out)
+        sendReport(c, now, &box)
+        decideIfOwner(c, now, &box)
         // A stop that failed keeps the node here (it must be fenced, not leave "cleanly").
-        if leavingAfterStop && !supervisor.local.values.contains(where: { $0.state.mayBeActive }) {
-            handleLeave(&out)
+        if leavingAfterStop && !local.values.contains(where: { $0.state.mayBeActive }) {
+            box.leave()
         }
     }
 
     /// The owner's decision (OwnerDecision.swift), carried out in order.
-    private mutating func decide(_ now: Instant, _ out: inout [Effect]) {
-        guard let verdict = OwnerDecision.make(ownerInputs(now)) else { return }
-        for rid in verdict.forget { supervisor.lastKnown[rid] = nil }
-        for u in verdict.dropUnacked { supervisor.unackedStarts[u.resource]?[u.node] = nil }
+    private mutating func decide(_ c: SupervisorContext, _ now: Instant, _ box: inout Outbox) {
+        guard let verdict = OwnerDecision.make(ownerInputs(c, now)) else { return }
+        for rid in verdict.forget { lastKnown[rid] = nil }
+        for u in verdict.dropUnacked { unackedStarts[u.resource]?[u.node] = nil }
         for d in verdict.decisions {
             switch d {
             case let .escalate(rid, n):
-                out.append(.notice(.resource(.escalate(id: rid, node: n))))
-                requireFencing(n, now, &out)
+                box.append(.notice(.resource(.escalate(id: rid, node: n))))
+                box.requireFencing(n)
             case .fence(let n):
-                requireFencing(n, now, &out)
+                box.requireFencing(n)
             case let .stop(rid, n):
-                send(rid, .stop, to: n, now, &out)
+                send(rid, .stop, to: n, c, now, &box)
             case let .start(rid, n):
-                send(rid, .start, to: n, now, &out)
+                send(rid, .start, to: n, c, now, &box)
             }
         }
     }
 
-    /// What the owner's decision depends on, from this node's state.
-    func ownerInputs(_ now: Instant) -> OwnerDecision.Inputs {
-        var i = OwnerDecision.Inputs(view: view)
-        i.reports = supervisor.reports
-        i.lastKnown = supervisor.lastKnown
-        i.unackedStarts = supervisor.unackedStarts
-        i.pending = NodeSet(needsFencing.keys)
-        i.fenceable = NodeSet(view.members.filter { !isFenced($0) }.map(\.node))
-        i.fenceGate = config.fenceGate
-        i.admin = supervisor.admin
+    /// What the owner's decision depends on.
+    func ownerInputs(_ c: SupervisorContext, _ now: Instant) -> OwnerDecision.Inputs {
+        var i = OwnerDecision.Inputs(view: c.view)
+        i.reports = reports
+        i.lastKnown = lastKnown
+        i.unackedStarts = unackedStarts
+        i.pending = c.pending
+        i.fenceable = c.fenceable
+        i.fenceGate = c.fenceGate
+        i.admin = admin
         i.units = adminUnits
-        i.onFail = config.resources.onFail
-        i.configuredNodes = config.nodes.count
-        i.uptime = now - startedAt
+        i.onFail = policy.onFail
+        i.configuredNodes = c.nodes.count
+        i.uptime = now - c.startedAt
         return i
     }
 
-    /// A member whose resource cannot be stopped cleanly: it must be fenced before anything moves.
-    private mutating func requireFencing(_ n: NodeID, _ now: Instant, _ out: inout [Effect]) {
-        guard let m = view.members.first(where: { $0.node == n }) else { return }
-        fencing(&out) { f, _, box in f.addPending(m, now, &box) }
-    }
-
-    private mutating func send(_ rid: String, _ action: ResourceAction, to n: NodeID, _ now: Instant, _ out: inout [Effect]) {
+    private mutating func send(_ rid: String, _ action: ResourceAction, to n: NodeID, _ c: SupervisorContext, _ now: Instant,
+                               _ box: inout Outbox) {
         let key = CommandKey(node: n, resource: rid, action: action)
-        if let at = supervisor.sent[key], now - at < .seconds(1) { return }
-        supervisor.sent[key] = now
-        out.append(.notice(.resource(.command(id: rid, node: n, action: action))))
-        if n == id {
-            command(rid, action, &out)
-            sendReport(now, &out)  // our own report must show it before the next decision (seed 64)
+        if let at = sent[key], now - at < .seconds(1) { return }
+        sent[key] = now
+        box.append(.notice(.resource(.command(id: rid, node: n, action: action))))
+        if n == c.me {
+            command(rid, action, &box)
+            sendReport(c, now, &box)  // our own report must show it before the next decision (seed 64)
         } else {
-            supervisor.commandSeq &+= 1
+            commandSeq &+= 1
             if action == .start {
-                supervisor.unackedStarts[rid, default: [:]][n] = supervisor.commandSeq
-                supervisor.lastKnown[rid] = n
+                unackedStarts[rid, default: [:]][n] = commandSeq
+                lastKnown[rid] = n
             }
-            broadcast(.resourceCommand(view: view.id, seq: supervisor.commandSeq, node: n, id: rid, action: action), &out)
+            box.broadcast(.resourceCommand(view: c.view.id, seq: commandSeq, node: n, id: rid, action: action))
         }
     }
 }

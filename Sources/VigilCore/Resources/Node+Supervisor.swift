@@ -1,0 +1,38 @@
+/// The node's side of the resource supervisor: what status reads, and the routing of events to
+/// its `Supervisor`.
+extension Node {
+    /// Every node's last report (this node's own included).
+    public var resourceReports: [NodeID: [String: ResourceEntry]] { supervisor.reports.mapValues(\.entries) }
+    public var localResources: [String: ResourceEntry] { supervisor.local }
+    public var lastResourceFailures: [String: ResourceFailure] { supervisor.lastFailure }
+    public var adminState: AdminState { supervisor.admin }
+    /// The placement units with the operator's constraints applied.
+    public var adminUnits: [PlacementUnit] { supervisor.adminUnits }
+
+    var supervisorContext: SupervisorContext {
+        SupervisorContext(me: id, nodes: config.nodes, view: view, owner: owner, pending: NodeSet(fencer.pending.keys),
+                          fenceable: NodeSet(view.members.filter { !isFenced($0) }.map(\.node)), fenceGate: config.fenceGate,
+                          stopWithoutQuorum: config.quorum.stopResourcesWithoutQuorum, interval: config.timing.interval,
+                          leaving: leaving, startedAt: startedAt)
+    }
+
+    /// One call into the supervisor; what it hands back is carried out here, in order.
+    mutating func supervising(_ now: Instant, _ out: inout [Effect], _ call: (inout Supervisor, SupervisorContext, inout Outbox) -> Void) {
+        var box = Outbox()
+        call(&supervisor, supervisorContext, &box)
+        for item in box.items {
+            switch item {
+            case .broadcast(let m): broadcast(m, &out)
+            case .effect(let e): out.append(e)
+            case .requireFencing(let n): requireFencing(n, now, &out)
+            case .leave: handleLeave(now, &out)
+            }
+        }
+    }
+
+    /// A member whose resource cannot be stopped cleanly: it must be fenced before anything moves.
+    private mutating func requireFencing(_ n: NodeID, _ now: Instant, _ out: inout [Effect]) {
+        guard let m = view.members.first(where: { $0.node == n }) else { return }
+        fencing(&out) { f, _, box in f.addPending(m, now, &box) }
+    }
+}
