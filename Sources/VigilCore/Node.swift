@@ -147,7 +147,7 @@ public struct Node: Sendable {
         case let .datagram(bytes, link):
             receive(bytes, link: link, now, &out)
         case .leave:
-            handleLeave(now, &out)
+            handleLeave(&out)
         case .reconfigure(let t):
             config.timing = t
             detector.deadline = t.deadline
@@ -158,11 +158,11 @@ public struct Node: Sendable {
         case .fenceConfirm(let n):
             fencing(&out) { f, c, box in f.confirm(n, c, now, &box) }
         case let .resourceDone(rid, op, outcome):
-            supervising(now, &out) { s, c, box in s.done(rid, op, outcome, c, now, &box) }
+            supervising(&out) { s, c, box in s.done(rid, op, outcome, c, now, &box) }
         case .admin(let r):
-            supervising(now, &out) { s, c, box in s.adminRequest(r, c, now, &box) }
+            supervising(&out) { s, c, box in s.adminRequest(r, c, now, &box) }
         case .restoreAdmin(let a):
-            supervising(now, &out) { s, c, box in if a.isNewer(than: s.admin) { s.adoptAdmin(a, c, now, &box) } }
+            supervising(&out) { s, c, box in if a.isNewer(than: s.admin) { s.adoptAdmin(a, c, now, &box) } }
         }
         return out
     }
@@ -194,7 +194,7 @@ public struct Node: Sendable {
         if now >= graceUntil { noted(detector.expire(at: now), now, &out) }
         evaluateMembership(now, &out)
         fencing(&out) { f, c, box in f.step(c, now, &box) }
-        supervising(now, &out) { s, c, box in s.step(c, now, &box) }
+        supervising(&out) { s, c, box in s.step(c, now, &box) }
         out.append(.wake(at: nextTick))
     }
 
@@ -230,7 +230,7 @@ public struct Node: Sendable {
         case .fenceState, .fenceStarted, .fenceOutcome:
             fencing(&out) { f, _, box in f.receive(m, from: sender, now, &box) }
         case .resourceReport, .resourceCommand, .adminState:
-            supervising(now, &out) { s, c, box in s.receive(m, from: sender, c, now, &box) }
+            supervising(&out) { s, c, box in s.receive(m, from: sender, c, now, &box) }
         case .probe, .probeReply:
             break  // answered in `receive` (round-trip times)
         }
@@ -242,10 +242,10 @@ public struct Node: Sendable {
     }
 
     /// SIGTERM: stop local resources first (if any), then leave.
-    mutating func handleLeave(_ now: Instant, _ out: inout [Effect]) {
+    mutating func handleLeave(_ out: inout [Effect]) {
         guard !leaving else { return }
         var stopping = false
-        supervising(now, &out) { s, _, box in stopping = s.stopAllBeforeLeaving(&box) }
+        supervising(&out) { s, _, box in stopping = s.stopAllBeforeLeaving(&box) }
         if stopping { return }
         leave(&out)
     }

@@ -7,7 +7,7 @@ struct Outbox {
         case broadcast(Message)
         case effect(Effect)
         /// Supervisor: this member must be fenced before anything of its moves (its stop failed).
-        case requireFencing(NodeID)
+        case requireFencing(NodeID, at: Instant)
         /// Supervisor: everything here is stopped, the graceful leave can go on.
         case leave
     }
@@ -18,6 +18,6 @@ struct Outbox {
 
     mutating func broadcast(_ m: Message) { items.append(.broadcast(m)) }
     mutating func append(_ e: Effect) { items.append(.effect(e)) }
-    mutating func requireFencing(_ n: NodeID) { items.append(.requireFencing(n)) }
+    mutating func requireFencing(_ n: NodeID, at now: Instant) { items.append(.requireFencing(n, at: now)) }
     mutating func leave() { items.append(.leave) }
 }

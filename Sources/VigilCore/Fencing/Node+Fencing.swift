@@ -25,18 +25,10 @@ extension Node {
                      timing: config.timing, leaving: leaving)
     }
 
-    /// One call into the fencer; what it hands back is carried out here, in order.
+    /// One call into the fencer; what it hands back is carried out in order (`carryOut`).
     mutating func fencing(_ out: inout [Effect], _ call: (inout Fencer, FenceContext, inout Outbox) -> Void) {
         var box = Outbox()
         call(&fencer, fenceContext, &box)
-        for item in box.items {
-            switch item {
-            case .broadcast(let m): broadcast(m, &out)
-            case .effect(let e): out.append(e)
-            case .requireFencing, .leave: break  // the supervisor's requests: the fencer makes none
-            }
-        }
-        // A fence succeeded: the owner places again at its next tick.
-        if box.placementChanged { supervisor.placementChanged() }
+        carryOut(box, &out)
     }
 }

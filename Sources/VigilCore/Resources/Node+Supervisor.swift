@@ -16,18 +16,28 @@ extension Node {
                           leaving: leaving, startedAt: startedAt)
     }
 
-    /// One call into the supervisor; what it hands back is carried out here, in order.
-    mutating func supervising(_ now: Instant, _ out: inout [Effect], _ call: (inout Supervisor, SupervisorContext, inout Outbox) -> Void) {
+    /// One call into the supervisor; what it hands back is carried out in order (`carryOut`).
+    mutating func supervising(_ out: inout [Effect], _ call: (inout Supervisor, SupervisorContext, inout Outbox) -> Void) {
         var box = Outbox()
         call(&supervisor, supervisorContext, &box)
+        carryOut(box, &out)
+    }
+}
+
+extension Node {
+    /// What a sub-machine handed back, carried out in order: frames sealed and sent on every
+    /// link, effects passed on, requests to the node's other parts made.
+    mutating func carryOut(_ box: Outbox, _ out: inout [Effect]) {
         for item in box.items {
             switch item {
             case .broadcast(let m): broadcast(m, &out)
             case .effect(let e): out.append(e)
-            case .requireFencing(let n): requireFencing(n, now, &out)
-            case .leave: handleLeave(now, &out)
+            case let .requireFencing(n, now): requireFencing(n, now, &out)
+            case .leave: handleLeave(&out)
             }
         }
+        // A fence succeeded: the owner places again at its next tick.
+        if box.placementChanged { supervisor.placementChanged() }
     }
 
     /// A member whose resource cannot be stopped cleanly: it must be fenced before anything moves.

@@ -333,9 +333,9 @@ extension Supervisor {
             switch d {
             case let .escalate(rid, n):
                 box.append(.notice(.resource(.escalate(id: rid, node: n))))
-                box.requireFencing(n)
+                box.requireFencing(n, at: now)
             case .fence(let n):
-                box.requireFencing(n)
+                box.requireFencing(n, at: now)
             case let .stop(rid, n):
                 send(rid, .stop, to: n, c, now, &box)
             case let .start(rid, n):
