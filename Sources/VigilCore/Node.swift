@@ -70,15 +70,6 @@ public struct Counters: Equatable, Sendable {
     public var pauses = 0
 }
 
-/// A proposal in flight: ours as coordinator, or one we acked as a member.
-struct Proposal: Equatable, Sendable {
-    var id: ViewID
-    var members: [Member]
-    var acks = NodeSet.empty
-    var sentAt = Instant.zero
-    var lastSent = Instant.zero
-}
-
 /// One cluster node's protocol state: a pure value. Feed it `(event, now)`; it returns effects.
 /// It never reads a clock, sleeps, or touches a socket, so the simulator can run many side by side.
 public struct Node: Sendable {
@@ -89,20 +80,13 @@ public struct Node: Sendable {
     var detector: FailureDetector
     var sequences: [UInt64]
 
-    public internal(set) var view = View.none
-    /// The highest view id this node has proposed or acked.
-    var promised = ViewID.none
-    var pending: Proposal?
-    var proposal: Proposal?
-    var maxEpochSeen: UInt64 = 0
-    /// Highest incarnation of each node known to have left gracefully.
-    var cleanLeft: [NodeID: Incarnation] = [:]
+    /// Views, proposals, quorum (Membership/Membership.swift).
+    var membership: Membership
     /// Fencing: who must be fenced, who was, the attempts this node runs (Fencing/Fencer.swift).
     var fencer: Fencer
     /// Resources: this node's, every member's reports, the owner's commands, the operator's
     /// instructions (Resources/Supervisor.swift).
     var supervisor: Supervisor
-    var allSeenTogether = false
     var aliveChangedAt = Instant.zero
     var startedAt = Instant.zero
     var nextTick = Instant.zero
@@ -119,11 +103,14 @@ public struct Node: Sendable {
         codec = FrameCodec(cluster: config.cluster, local: id, known: config.nodes, key: key)
         detector = FailureDetector(local: id, config: config)
         sequences = Array(repeating: 0, count: config.links.count)
+        membership = Membership(quorum: config.quorum)
         supervisor = Supervisor(policy: config.resources)
         fencer = Fencer(policy: config.fencing, seed: seed ?? (UInt64(id.rawValue) &* 0x9E37_79B9_7F4A_7C15 ^ incarnation))
     }
 
     public var me: Member { Member(id, incarnation) }
+    /// The membership view this node is in.
+    public var view: View { membership.view }
 
     /// The one node that fences and places resources: the lowest member of a quorate view that is
     /// not itself pending fencing (a pending node that rejoined never judges its own case).
@@ -226,7 +213,9 @@ public struct Node: Sendable {
     private mutating func dispatch(_ m: Message, from sender: Member, _ now: Instant, _ out: inout [Effect]) {
         switch m {
         case .heartbeat, .propose, .ack, .install, .leave:
-            receiveMembership(m, from: sender, now, &out)
+            if case let .heartbeat(v, alive) = m { detector.noteReport(from: sender.node, view: v, alive: alive, at: now) }
+            membershipCall(&out) { ms, c, box in ms.receive(m, from: sender, c, now, &box) }
+            if case .leave = m { noted(detector.left(sender.node, incarnation: sender.incarnation), now, &out) }
         case .fenceState, .fenceStarted, .fenceOutcome:
             fencing(&out) { f, _, box in f.receive(m, from: sender, now, &box) }
         case .resourceReport, .resourceCommand, .adminState:
@@ -290,8 +279,7 @@ extension Node {
     /// True when everything that protocol decisions depend on is the same (counters and key caches
     /// aside). The simulator uses it to prove that rejected frames change nothing.
     public func sameProtocolState(as o: Node) -> Bool {
-        view == o.view && promised == o.promised && pending == o.pending && proposal == o.proposal
-            && maxEpochSeen == o.maxEpochSeen && cleanLeft == o.cleanLeft
+        membership == o.membership
             && detector == o.detector && aliveChangedAt == o.aliveChangedAt && nextTick == o.nextTick
             && graceUntil == o.graceUntil && leaving == o.leaving && sequences == o.sequences && fencer == o.fencer && supervisor == o.supervisor
     }

@@ -1,4 +1,4 @@
-/// What a sub-machine (fencing, the supervisor) hands back to its node, in order: messages for
+/// What a sub-machine (membership, fencing, the supervisor) hands back to its node, in order: messages for
 /// every peer (the node seals them, one frame per link), effects, and requests to the node's other
 /// parts. One ordered list keeps frames, their sequence numbers and effects in exactly the order
 /// the sub-machine meant.
@@ -10,6 +10,9 @@ struct Outbox {
         case requireFencing(NodeID, at: Instant)
         /// Supervisor: everything here is stopped, the graceful leave can go on.
         case leave
+        /// Membership: a new view is installed (fencing records its unclean losses, the
+        /// supervisor reports in it at once).
+        case viewInstalled(ViewChange, at: Instant)
     }
 
     private(set) var items: [Item] = []
@@ -20,4 +23,5 @@ struct Outbox {
     mutating func append(_ e: Effect) { items.append(.effect(e)) }
     mutating func requireFencing(_ n: NodeID, at now: Instant) { items.append(.requireFencing(n, at: now)) }
     mutating func leave() { items.append(.leave) }
+    mutating func viewInstalled(_ change: ViewChange, at now: Instant) { items.append(.viewInstalled(change, at: now)) }
 }

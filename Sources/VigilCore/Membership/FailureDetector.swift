@@ -58,6 +58,13 @@ struct FailureDetector: Equatable, Sendable {
         return nil
     }
 
+    /// What `peer`'s heartbeat says: its view and who it hears (membership reads it).
+    mutating func noteReport(from peer: NodeID, view: ViewID, alive: NodeSet, at now: Instant) {
+        peers[peer]?.reportedView = view
+        peers[peer]?.reportedAlive = alive
+        peers[peer]?.reportedAt = now
+    }
+
     /// Records a frame heard from `peer` on a link; returns what changed.
     mutating func heard(_ peer: NodeID, incarnation: Incarnation, linkIndex: Int, at now: Instant) -> [Notice] {
         guard var p = peers[peer] else { return [] }

@@ -2,58 +2,97 @@
 /// coordinator's alive set differs from the view (and its peers' heartbeats agree on who is alive,
 /// or `settle` has passed), it proposes a view with a higher id; members ack; the coordinator
 /// installs and tells them. See docs/membership.md for the algorithm and its bounds.
-extension Node {
+///
+/// A sub-machine like `Fencer` and `Supervisor`: it owns the view, the proposals and what it
+/// learned of clean leaves. The failure detector (who is alive, what each peer reports) is the
+/// node's, read through `MembershipContext`; a view installed goes back in the outbox
+/// (`viewInstalled`), and the node tells fencing and the supervisor.
+struct Membership: Equatable, Sendable {
+    let quorum: QuorumPolicy
+    private(set) var view = View.none
+    /// The highest view id this node has proposed or acked.
+    private var promised = ViewID.none
+    /// The proposal this node acked as a member, and its own as coordinator.
+    private var pending: Proposal?
+    private var proposal: Proposal?
+    private var maxEpochSeen: UInt64 = 0
+    /// Highest incarnation of each node known to have left gracefully.
+    private(set) var cleanLeft: [NodeID: Incarnation] = [:]
+    /// Every configured node has been in one view (`wait_for_all`).
+    private var allSeenTogether = false
+
+    init(quorum: QuorumPolicy) { self.quorum = quorum }
+}
+
+/// A proposal in flight: ours as coordinator, or one we acked as a member.
+struct Proposal: Equatable, Sendable {
+    var id: ViewID
+    var members: [Member]
+    var acks = NodeSet.empty
+    var sentAt = Instant.zero
+    var lastSent = Instant.zero
+}
+
+/// What membership reads of its node: a snapshot taken for each call.
+struct MembershipContext {
+    var me: Member
+    var timing: Timing
+    var leaving: Bool
+    var startedAt: Instant
+    /// The failure detector's peers (what each reports: view, alive set, when).
+    var peers: [NodeID: PeerState]
+    /// When the alive set last changed.
+    var aliveChangedAt: Instant
+}
+
+extension Membership {
     /// Membership's messages (the node routes the others: Node.dispatch).
-    mutating func receiveMembership(_ m: Message, from sender: Member, _ now: Instant, _ out: inout [Effect]) {
+    mutating func receive(_ m: Message, from sender: Member, _ c: MembershipContext, _ now: Instant, _ box: inout Outbox) {
         switch m {
-        case let .heartbeat(v, alive):
+        case let .heartbeat(v, _):
             maxEpochSeen = max(maxEpochSeen, v.epoch)
-            detector.peers[sender.node]?.reportedView = v
-            detector.peers[sender.node]?.reportedAlive = alive
-            detector.peers[sender.node]?.reportedAt = now
             // A lost install is recovered from the coordinator's heartbeat showing the view we acked.
             if let p = pending, p.id == v, v.coordinator == sender.node {
-                install(p.id, p.members, now, &out)
+                install(p.id, p.members, now, &box)
             }
         case let .propose(v, members):
             maxEpochSeen = max(maxEpochSeen, v.epoch)
-            onPropose(v, members, from: sender, now, &out)
+            onPropose(v, members, from: sender, c, &box)
         case let .ack(v, clean):
             learnClean(clean)
             guard var p = proposal, p.id == v, p.members.contains(sender) else { return }
             p.acks.insert(sender.node)
             proposal = p
-            if p.acks == NodeSet(p.members.map(\.node)) { commit(p, now, &out) }
+            if p.acks == NodeSet(p.members.map(\.node)) { commit(p, now, &box) }
         case let .install(v, members, clean):
             maxEpochSeen = max(maxEpochSeen, v.epoch)
             learnClean(clean)
-            guard v.coordinator == sender.node, members.contains(me) else { return }
-            install(v, members, now, &out)
+            guard v.coordinator == sender.node, members.contains(c.me) else { return }
+            install(v, members, now, &box)
         case .leave:
             cleanLeft[sender.node] = max(cleanLeft[sender.node] ?? 0, sender.incarnation)
-            noted(detector.left(sender.node, incarnation: sender.incarnation), now, &out)
         default:
             break
         }
     }
 
-    private mutating func onPropose(_ v: ViewID, _ members: [Member], from sender: Member,
-                                    _ now: Instant, _ out: inout [Effect]) {
-        guard v.coordinator == sender.node, members.first == sender, members.contains(me),
+    private mutating func onPropose(_ v: ViewID, _ members: [Member], from sender: Member, _ c: MembershipContext,
+                                    _ box: inout Outbox) {
+        guard v.coordinator == sender.node, members.first == sender, members.contains(c.me),
               v > promised || pending?.id == v
         else { return }
         promised = v
         pending = Proposal(id: v, members: members)
-        broadcast(.ack(view: v, cleanLeft: cleanList), &out)
+        box.broadcast(.ack(view: v, cleanLeft: cleanList))
     }
 
     /// Called after every event: the coordinator's decision to propose (or re-send) a view.
-    mutating func evaluateMembership(_ now: Instant, _ out: inout [Effect]) {
-        let timing = config.timing
-        guard !leaving, now - startedAt >= timing.joinWait else { return }
-        let desired = aliveMembers
+    /// `desired`: this node and every peer it hears, sorted (who should be in the view).
+    mutating func evaluate(_ desired: [Member], _ c: MembershipContext, _ now: Instant, _ box: inout Outbox) {
+        let timing = c.timing
+        guard !c.leaving, now - c.startedAt >= timing.joinWait else { return }
         let desiredNodes = NodeSet(desired.map(\.node))
-        guard desiredNodes.min == id else {
+        guard desiredNodes.min == c.me.node else {
             proposal = nil
             return
         }
@@ -61,60 +100,58 @@ extension Node {
             if p.members == desired && now - p.sentAt < timing.ackTimeout {
                 if now - p.lastSent >= timing.interval {  // members may have missed it
                     proposal?.lastSent = now
-                    broadcast(.propose(view: p.id, members: p.members), &out)
+                    box.broadcast(.propose(view: p.id, members: p.members))
                 }
                 return
             }
             proposal = nil
         }
-        guard view.members != desired || peersDisagree(now) else { return }
+        guard view.members != desired || peersDisagree(c) else { return }
         let agreed = desired.allSatisfy { m in
-            guard m.node != id, let p = detector.peers[m.node] else { return true }
-            return p.reportedAlive == desiredNodes && (p.reportedAt ?? .zero) >= aliveChangedAt
+            guard m.node != c.me.node, let p = c.peers[m.node] else { return true }
+            return p.reportedAlive == desiredNodes && (p.reportedAt ?? .zero) >= c.aliveChangedAt
         }
-        guard agreed || now - aliveChangedAt >= timing.settle else { return }
-        propose(desired, now, &out)
+        guard agreed || now - c.aliveChangedAt >= timing.settle else { return }
+        propose(desired, c.me.node, now, &box)
     }
 
     /// A member of our view keeps reporting a different view: it missed something; re-form.
-    private func peersDisagree(_ now: Instant) -> Bool {
+    private func peersDisagree(_ c: MembershipContext) -> Bool {
         view.members.contains { m in
-            guard m.node != id, let p = detector.peers[m.node], let at = p.reportedAt else { return false }
-            return p.reportedView != view.id && at - view.installedAt > config.timing.settle
+            guard m.node != c.me.node, let p = c.peers[m.node], let at = p.reportedAt else { return false }
+            return p.reportedView != view.id && at - view.installedAt > c.timing.settle
         }
     }
 
-    private mutating func propose(_ members: [Member], _ now: Instant, _ out: inout [Effect]) {
-        let v = ViewID(epoch: max(maxEpochSeen, promised.epoch, view.id.epoch) + 1, coordinator: id)
+    private mutating func propose(_ members: [Member], _ me: NodeID, _ now: Instant, _ box: inout Outbox) {
+        let v = ViewID(epoch: max(maxEpochSeen, promised.epoch, view.id.epoch) + 1, coordinator: me)
         promised = v
-        let p = Proposal(id: v, members: members, acks: NodeSet([id]), sentAt: now, lastSent: now)
+        let p = Proposal(id: v, members: members, acks: NodeSet([me]), sentAt: now, lastSent: now)
         proposal = p
-        if members.count == 1 { return commit(p, now, &out) }
-        broadcast(.propose(view: v, members: members), &out)
+        if members.count == 1 { return commit(p, now, &box) }
+        box.broadcast(.propose(view: v, members: members))
     }
 
-    private mutating func commit(_ p: Proposal, _ now: Instant, _ out: inout [Effect]) {
-        if p.members.count > 1 { broadcast(.install(view: p.id, members: p.members, cleanLeft: cleanList), &out) }
-        install(p.id, p.members, now, &out)
+    private mutating func commit(_ p: Proposal, _ now: Instant, _ box: inout Outbox) {
+        if p.members.count > 1 { box.broadcast(.install(view: p.id, members: p.members, cleanLeft: cleanList)) }
+        install(p.id, p.members, now, &box)
     }
 
-    mutating func install(_ v: ViewID, _ members: [Member], _ now: Instant, _ out: inout [Effect]) {
+    private mutating func install(_ v: ViewID, _ members: [Member], _ now: Instant, _ box: inout Outbox) {
         guard v > view.id else { return }
         let change = ViewChange.between(view.members, members) { m in (cleanLeft[m.node] ?? 0) >= m.incarnation }
         let nodes = NodeSet(members.map(\.node))
-        if config.quorum.isComplete(nodes) { allSeenTogether = true }
+        if quorum.isComplete(nodes) { allSeenTogether = true }
         let wasQuorate = view.quorate
-        view = View(id: v, members: members, quorate: config.quorum.isQuorate(nodes, allSeenTogether: allSeenTogether),
+        view = View(id: v, members: members, quorate: quorum.isQuorate(nodes, allSeenTogether: allSeenTogether),
                     installedAt: now)
         promised = max(promised, v)
-        supervisor.viewChanged()  // report resources at once in the new view (the owner waits for it)
         maxEpochSeen = max(maxEpochSeen, v.epoch)
         pending = nil
         if let p = proposal, p.id <= v { proposal = nil }
-        out.append(.notice(.viewInstalled(view, change)))
-        if view.quorate != wasQuorate { out.append(.notice(.quorumChanged(quorate: view.quorate))) }
-        let quorate = view.quorate
-        fencing(&out) { f, _, box in f.recordUnclean(change, quorate: quorate, now, &box) }
+        box.append(.notice(.viewInstalled(view, change)))
+        if view.quorate != wasQuorate { box.append(.notice(.quorumChanged(quorate: view.quorate))) }
+        box.viewInstalled(change, at: now)
     }
 
     private mutating func learnClean(_ list: [Member]) {

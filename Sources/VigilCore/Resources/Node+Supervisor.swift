@@ -34,6 +34,10 @@ extension Node {
             case .effect(let e): out.append(e)
             case let .requireFencing(n, now): requireFencing(n, now, &out)
             case .leave: handleLeave(&out)
+            case let .viewInstalled(change, now):
+                supervisor.viewChanged()  // report resources at once in the new view (the owner waits for it)
+                let quorate = view.quorate
+                fencing(&out) { f, _, box in f.recordUnclean(change, quorate: quorate, now, &box) }
             }
         }
         // A fence succeeded: the owner places again at its next tick.
