@@ -115,7 +115,7 @@ public struct Node: Sendable {
     /// The one node that fences and places resources: the lowest member of a quorate view that is
     /// not itself pending fencing (a pending node that rejoined never judges its own case).
     /// Nil in an inquorate view.
-    public var owner: NodeID? { view.quorate ? view.nodes.subtracting(NodeSet(needsFencing.keys)).min : nil }
+    public var owner: NodeID? { view.quorate ? view.nodes.subtracting(NodeSet(pendingFences.keys)).min : nil }
     public var peers: [NodeID: PeerState] { detector.peers }
     /// This node and every peer it hears, with incarnations, sorted.
     public var aliveMembers: [Member] { ([me] + detector.aliveMembers).sorted() }

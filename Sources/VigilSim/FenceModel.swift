@@ -155,7 +155,7 @@ extension Simulation {
         switch order.op {
         case .monitor:
             monitorGeneration += 1
-            slots[i].monitors[order.id] = monitorGeneration
+            slots[i].monitors[order.id] = (monitorGeneration, order.every)
             queue.push(.monitorDue(m, order.id, generation: monitorGeneration), at: now + order.every)
             return
         case .unmonitor:
@@ -176,8 +176,7 @@ extension Simulation {
 
     func monitorDue(_ rid: String, _ generation: UInt64, on m: Member) {
         let i = Int(m.node.rawValue)
-        guard slots[i].node?.incarnation == m.incarnation, slots[i].monitors[rid] == generation,
-              let every = config.resources.monitorInterval[rid] else { return }
+        guard slots[i].node?.incarnation == m.incarnation, let (g, every) = slots[i].monitors[rid], g == generation else { return }
         if case .paused = slots[i].state {  // the daemon's monitor thread is frozen too
             return queue.push(.monitorDue(m, rid, generation: generation), at: now + .ms(10))
         }

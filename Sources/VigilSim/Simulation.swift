@@ -66,8 +66,8 @@ struct Slot {
     /// The hardware watchdog as the node's effects set it: armed (fed on each tick), stopped.
     var watchdog = WatchdogState.off
     enum WatchdogState { case off, armed, stopped }
-    /// Recurring monitors the node asked for: resource -> generation.
-    var monitors: [String: UInt64] = [:]
+    /// Recurring monitors the node asked for: resource -> generation and interval.
+    var monitors: [String: (generation: UInt64, every: TimeSpan)] = [:]
     /// Probes, starts and stops ordered and not yet ended: resource -> operation.
     var running: [String: ResourceOp] = [:]
 }

@@ -175,7 +175,7 @@ extension StatusSnapshot {
             LinkInfo(id: $0.offset, name: $0.element.name, mode: $0.element.mode.rawValue, peersUp: linkUp[$0.offset],
                      peers: config.nodes.count - 1)
         }
-        needsFencing = node.needsFencing.map { ref(Member($0.key, $0.value)) }.sorted { $0.id < $1.id }
+        needsFencing = node.pendingFences.map { ref(Member($0.key, $0.value)) }.sorted { $0.id < $1.id }
         if !node.config.resources.isEmpty {
             let reports = node.resourceReports
             resources = node.config.resources.ids.map { rid in

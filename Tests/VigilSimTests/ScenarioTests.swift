@@ -49,7 +49,7 @@ final class ScenarioTests: XCTestCase {
         let seen = changes[NodeID(1)]!
         XCTAssertTrue(seen.contains { $0.leftCleanly == [Member(NodeID(5), 1)] && $0.lostUncleanly.isEmpty })
         XCTAssertTrue(seen.contains { $0.lostUncleanly == [Member(NodeID(3), 1)] })
-        XCTAssertEqual(sim.node(NodeID(2))!.needsFencing, [NodeID(3): 1], "only the crashed node needs fencing")
+        XCTAssertEqual(sim.node(NodeID(2))!.pendingFences, [NodeID(3): 1], "only the crashed node needs fencing")
         XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations)")
     }
 
@@ -61,7 +61,7 @@ final class ScenarioTests: XCTestCase {
         sim.run(until: sim.now + settled)
         let v = sim.node(NodeID(1))!.view
         XCTAssertEqual(v.members, [Member(NodeID(1), 1), Member(NodeID(2), 2), Member(NodeID(3), 1)])
-        XCTAssertEqual(sim.node(NodeID(3))!.needsFencing[NodeID(2)], 1, "the crashed life needs fencing")
+        XCTAssertEqual(sim.node(NodeID(3))!.pendingFences[NodeID(2)], 1, "the crashed life needs fencing")
         XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations)")
     }
 

@@ -1,7 +1,5 @@
 /// The node's side of fencing: what status reads, and the routing of events to its `Fencer`.
 extension Node {
-    /// Members lost uncleanly from a quorate view and not yet fenced (node -> incarnation).
-    public var needsFencing: [NodeID: Incarnation] { fencer.pending }
     /// Members that must be fenced before anything of theirs is recovered (node -> incarnation).
     public var pendingFences: [NodeID: Incarnation] { fencer.pending }
     public var fencedUpTo: [NodeID: Incarnation] { fencer.fenced }
