@@ -41,12 +41,55 @@ enum Plugin {
             r.spawnError = "pipe: \(String(cString: strerror(errno)))"
             return r
         }
+        var pid: pid_t = 0
+        let rc = spawn(&pid, path, argv: [path] + args, environment: environment(extra), stdio: (inPipe[0], outPipe[1], errPipe[1]))
+        close(inPipe[0]); close(outPipe[1]); close(errPipe[1])
+        guard rc == 0 else {
+            close(inPipe[1]); close(outPipe[0]); close(errPipe[0])
+            r.spawnError = "\(path): \(String(cString: strerror(rc)))"
+            return r
+        }
+        onStart?(pid)
+        if let text {
+            _ = fcntl(inPipe[1], F_SETFL, O_NONBLOCK)
+            _ = SocketIO.writeFile(inPipe[1], text)
+        }
+        close(inPipe[1])
+        var out: [UInt8] = [], err: [UInt8] = []
+        let w = wait(pid, outPipe[0], errPipe[0], &out, &err, deadline: start + timeout, keepDescendants: keepDescendants)
+        r.timedOut = w.timedOut
+        if !keepDescendants || r.timedOut { kill(-pid, SIGKILL) }  // leave nothing of it behind
+        if keepDescendants && !r.timedOut && w.outputOpen {
+            drainInBackground([outPipe[0], errPipe[0]])
+        } else {
+            close(outPipe[0]); close(errPipe[0])
+        }
+        r.duration = Clock.monotonic() - start
+        r.stdout = String(decoding: out.prefix(outputCap), as: UTF8.self)
+        r.stderr = String(decoding: err.prefix(outputCap), as: UTF8.self)
+        if !r.timedOut {
+            if w.status & 0x7f == 0 { r.exitCode = (w.status >> 8) & 0xff } else { r.signal = w.status & 0x7f }
+        }
+        return r
+    }
+
+    /// A small fixed environment (PATH, LANG, HOME) under the caller's variables.
+    private static func environment(_ extra: [(String, String)]) -> [String] {
+        var base: [(String, String)] = [("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), ("LANG", "C.UTF-8")]
+        if let home = getenv("HOME") { base.append(("HOME", String(cString: home))) }
+        let given = Set(extra.map(\.0))
+        return (base.filter { !given.contains($0.0) } + extra).map { "\($0.0)=\($0.1)" }
+    }
+
+    /// posix_spawn with stdin, stdout and stderr on the given descriptors; returns its error code.
+    private static func spawn(_ pid: inout pid_t, _ path: String, argv: [String], environment: [String],
+                              stdio: (Int32, Int32, Int32)) -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        posix_spawn_file_actions_adddup2(&actions, stdio.0, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdio.1, 1)
+        posix_spawn_file_actions_adddup2(&actions, stdio.2, 2)
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
@@ -65,70 +108,39 @@ enum Plugin {
         posix_spawnattr_setschedparam(&attr, &normal)
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK
                                               | POSIX_SPAWN_SETSCHEDULER))
+        var pidOut: pid_t = 0
+        let rc = withCStrings(argv) { a in withCStrings(environment) { e in posix_spawn(&pidOut, path, &actions, &attr, a, e) } }
+        pid = pidOut
+        return rc
+    }
 
-        var base: [(String, String)] = [("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), ("LANG", "C.UTF-8")]
-        if let home = getenv("HOME") { base.append(("HOME", String(cString: home))) }
-        let given = Set(extra.map(\.0))
-        let environment = (base.filter { !given.contains($0.0) } + extra).map { "\($0.0)=\($0.1)" }
-        let argv = [path] + args
-        var pid: pid_t = 0
-        let rc = withCStrings(argv) { a in withCStrings(environment) { e in posix_spawn(&pid, path, &actions, &attr, a, e) } }
-        close(inPipe[0]); close(outPipe[1]); close(errPipe[1])
-        guard rc == 0 else {
-            close(inPipe[1]); close(outPipe[0]); close(errPipe[0])
-            r.spawnError = "\(path): \(String(cString: strerror(rc)))"
-            return r
-        }
-        onStart?(pid)
-        if let text {
-            _ = fcntl(inPipe[1], F_SETFL, O_NONBLOCK)
-            _ = SocketIO.writeFile(inPipe[1], text)
-        }
-        close(inPipe[1])
-        for fd in [outPipe[0], errPipe[0]] { _ = fcntl(fd, F_SETFL, O_NONBLOCK) }
-        var out: [UInt8] = [], err: [UInt8] = []
+    /// Reads the program's output until it exited and closed it (or at once after its exit when
+    /// its descendants may stay, or a second later when a stray grandchild holds it), or kills its
+    /// group at the deadline.
+    private static func wait(_ pid: pid_t, _ outFd: Int32, _ errFd: Int32, _ out: inout [UInt8], _ err: inout [UInt8],
+                             deadline: Instant, keepDescendants: Bool) -> (status: Int32, timedOut: Bool, outputOpen: Bool) {
+        for fd in [outFd, errFd] { _ = fcntl(fd, F_SETFL, O_NONBLOCK) }
         var open = [true, true]
         var status: Int32 = 0
-        var exited = false
-        var exitedAt = Instant.zero
-        let deadline = start + timeout
+        var exitedAt: Instant?
         while true {
-            var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
-            for i in 0..<2 where !open[i] { fds[i].fd = -1 }
+            var fds = [pollfd(fd: open[0] ? outFd : -1, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: open[1] ? errFd : -1, events: Int16(POLLIN), revents: 0)]
             _ = poll(&fds, 2, 20)
-            if open[0] && fds[0].revents != 0 { open[0] = drain(fds[0].fd, into: &out) }
-            if open[1] && fds[1].revents != 0 { open[1] = drain(fds[1].fd, into: &err) }
-            if !exited && waitpid(pid, &status, WNOHANG) == pid {
-                exited = true
-                exitedAt = Clock.monotonic()
-            }
+            if open[0] && fds[0].revents != 0 { open[0] = drain(outFd, into: &out) }
+            if open[1] && fds[1].revents != 0 { open[1] = drain(errFd, into: &err) }
+            if exitedAt == nil && waitpid(pid, &status, WNOHANG) == pid { exitedAt = Clock.monotonic() }
             let now = Clock.monotonic()
-            // Done when it exited and its output closed, or at once if its descendants may stay
-            // (what it wrote before exiting is in the pipe and was drained above), or a second
-            // later (a stray grandchild holds the output; the group is killed below).
-            if exited && (!open[0] && !open[1] || keepDescendants || now - exitedAt > .seconds(1)) { break }
-            if !exited && now >= deadline {
-                r.timedOut = true
+            // What it wrote before exiting is in the pipe and was drained above.
+            if let at = exitedAt, !open[0] && !open[1] || keepDescendants || now - at > .seconds(1) {
+                return (status, false, open[0] || open[1])
+            }
+            if exitedAt == nil && now >= deadline {
                 kill(-pid, SIGKILL)
                 waitpid(pid, &status, 0)
-                exited = true
-                break
+                return (status, true, open[0] || open[1])
             }
         }
-        if exited && (!keepDescendants || r.timedOut) { kill(-pid, SIGKILL) }  // leave nothing of it behind
-        if keepDescendants && !r.timedOut && (open[0] || open[1]) {
-            drainInBackground([outPipe[0], errPipe[0]])
-        } else {
-            close(outPipe[0]); close(errPipe[0])
-        }
-        r.duration = Clock.monotonic() - start
-        r.stdout = String(decoding: out.prefix(outputCap), as: UTF8.self)
-        r.stderr = String(decoding: err.prefix(outputCap), as: UTF8.self)
-        if !r.timedOut {
-            if status & 0x7f == 0 { r.exitCode = (status >> 8) & 0xff } else { r.signal = status & 0x7f }
-        }
-        return r
     }
 
     private static func cloexecPipe(_ fds: inout [Int32]) -> Bool {
