@@ -132,6 +132,8 @@ final class ResourceLabTests: XCTestCase {
         XCTAssertEqual(lab.ctl(3, "node", "online", "n1").status, 0)
         waitActive(["n1"], "online again: the move constraint brings it back")
         XCTAssertEqual(lab.ctl(3, "resource", "clear", "dummy").status, 0)
+        // "done" means n3 applied it; n2 has it once the broadcast arrives
+        Lab.waitUntil(within: 5) { (try? lab.status(2).admin?.constraints) == [] }
         XCTAssertEqual(try lab.status(2).admin?.constraints, [])
         waitActive(["n3"], "cleared: its configured preference for n3 (200) beats stickiness (100)")
 
