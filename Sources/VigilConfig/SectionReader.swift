@@ -72,3 +72,14 @@ struct SectionReader {
         return nil
     }
 }
+
+/// A duration as the command-line tools take it: "500ms", "5s", "2m", "1.5min", or a bare number
+/// of seconds (Pacemaker's crm_get_msec default). Nil when it is none of these.
+public func parseToolDuration(_ s: String) -> TimeSpan? {
+    if let v = Double(s), v >= 0, v < 3600 { return TimeSpan(nanoseconds: Int64((v * 1e9).rounded())) }
+    for (u, scale) in [("min", 60e9), ("m", 60e9)] where s.hasSuffix(u) {
+        guard let v = Double(s.dropLast(u.count)), v >= 0, v < 60 else { return nil }
+        return TimeSpan(nanoseconds: Int64((v * scale).rounded()))
+    }
+    return SectionReader.parseDuration(s.hasSuffix("sec") ? String(s.dropLast(2)) : s)  // "5sec", "5msec"
+}

@@ -23,6 +23,10 @@ public enum Event: Sendable {
     /// The operator's instructions as this node last saved them (read back at start-up): taken
     /// if newer than what the node has, without acting on its cleanup/restart counters.
     case restoreAdmin(AdminState)
+    /// Set or delete a node attribute (Attributes/Attributes.swift).
+    case attribute(AttributeRequest)
+    /// The permanent attributes as this node last saved them (read back at start-up).
+    case restoreAttributes([NodeAttribute])
 }
 
 /// Output of a node's step function, to be carried out by the shell (or the simulator) in order.
@@ -47,6 +51,9 @@ public enum Effect: Sendable {
     /// last); read back at start-up as `Event.restoreAdmin`. Every member holds a copy, so the
     /// frames after it need not wait for the disk.
     case persist(AdminState)
+    /// Save the permanent node attributes (all of them, each time one changes); read back at
+    /// start-up as `Event.restoreAttributes`.
+    case persistAttributes([NodeAttribute])
     /// The hardware watchdog (self-fencing): see `WatchdogCommand`.
     case watchdog(WatchdogCommand)
 }
@@ -87,6 +94,8 @@ public struct Node: Sendable {
     /// Resources: this node's, every member's reports, the owner's commands, the operator's
     /// instructions (Resources/Supervisor.swift).
     var supervisor: Supervisor
+    /// Node attributes, replicated (Attributes/Attributes.swift).
+    var attributes = Attributes()
     var aliveChangedAt = Instant.zero
     var startedAt = Instant.zero
     var nextTick = Instant.zero
@@ -150,6 +159,10 @@ public struct Node: Sendable {
             supervising(&out) { s, c, box in s.adminRequest(r, c, now, &box) }
         case .restoreAdmin(let a):
             supervising(&out) { s, c, box in if a.isNewer(than: s.admin) { s.adoptAdmin(a, c, now, &box) } }
+        case .attribute(let r):
+            attributing(&out) { a, c, box in a.request(r, c, now, &box) }
+        case .restoreAttributes(let list):
+            attributing(&out) { a, _, box in a.restore(list, &box) }
         }
         return out
     }
@@ -182,6 +195,7 @@ public struct Node: Sendable {
         evaluateMembership(now, &out)
         fencing(&out) { f, c, box in f.step(c, now, &box) }
         supervising(&out) { s, c, box in s.step(c, now, &box) }
+        if attributes.busy { attributing(&out) { a, c, box in a.step(c, now, &box) } }
         out.append(.wake(at: nextTick))
     }
 
@@ -220,6 +234,8 @@ public struct Node: Sendable {
             fencing(&out) { f, _, box in f.receive(m, from: sender, now, &box) }
         case .resourceReport, .resourceCommand, .adminState:
             supervising(&out) { s, c, box in s.receive(m, from: sender, c, now, &box) }
+        case .attributes, .attributeAck, .attributeDigest:
+            attributing(&out) { a, c, box in a.receive(m, from: sender, c, now, &box) }
         case .probe, .probeReply:
             break  // answered in `receive` (round-trip times)
         }
@@ -282,5 +298,6 @@ extension Node {
         membership == o.membership
             && detector == o.detector && aliveChangedAt == o.aliveChangedAt && nextTick == o.nextTick
             && graceUntil == o.graceUntil && leaving == o.leaving && sequences == o.sequences && fencer == o.fencer && supervisor == o.supervisor
+            && attributes == o.attributes
     }
 }

@@ -12,6 +12,7 @@ public enum Notice: Equatable, Sendable {
     case leaving
     case fence(FenceNotice)
     case resource(ResourceNotice)
+    case attribute(AttributeNotice)
 }
 
 /// Fencing progress (Fencing/Fencer.swift).

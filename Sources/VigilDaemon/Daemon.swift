@@ -80,7 +80,7 @@ public enum Daemon {
             resources?.start()
             adminStore = AdminStore(config: config, nodeName: me.name, log: log)
         }
-        let control = try ControlServer(path: o.controlPath, group: o.controlGroup, shared: shared, wake: wake, log: log,
+        let control = try ControlServer(path: o.controlPath, group: o.controlGroup, shared: shared, wake: wake, log: log, me: me.name,
                                         nodes: Dictionary(config.nodes.map { ($0.name, $0.id) }) { a, _ in a }, history: history,
                                         resources: config.resources.map { ($0.id, $0.group) })
         control.start()
@@ -96,7 +96,7 @@ public enum Daemon {
         let loop = HeartbeatLoop(node: Node(id: me.id, incarnation: incarnation, config: config.core, key: key),
                                  config: config, sockets: sockets, shared: shared, log: log, systemd: systemd, wake: wake,
                                  fencing: runner, history: history, hardwareWatchdog: hardwareWatchdog, resources: resources,
-                                 adminStore: adminStore)
+                                 adminStore: adminStore, attributeStore: AttributeStore(config: config, nodeName: me.name, log: log))
         loop.run(reload: {
             switch Files.loadConfig(o.configPath) {
             case .success(let c): return c

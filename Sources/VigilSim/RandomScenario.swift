@@ -22,7 +22,8 @@ public struct RandomScenario: Sendable {
         t.joinWait + t.detectionBound + t.installBound + t.ackTimeout * 2 + t.interval * 10
     }
 
-    public init(nodes n: Int, seed: UInt64, selfPauseRule: Bool = true, fencing: Bool = false, fenceGate: Bool = true) {
+    public init(nodes n: Int, seed: UInt64, selfPauseRule: Bool = true, fencing: Bool = false, fenceGate: Bool = true,
+                attributes: Bool = false) {
         var rng = SeededRandom(seed: seed &* 0x2545_F491_4F6C_DD1D)
         let interval = TimeSpan.ms([10, 20, 50].randomElement(using: &rng)! * (n > 8 ? 2 : 1))
         let timing = Timing(interval: interval, deadline: interval * Int64.random(in: 3...6, using: &rng))
@@ -43,6 +44,9 @@ public struct RandomScenario: Sendable {
             m.duplication = Double.random(in: 0...0.02, using: &rng)
             return m
         }
+        // Attribute writes: their own generator; quiet periods long enough for a digest repair.
+        var xrng = SeededRandom(seed: seed &* 0xA076_1D64_78BD_642F)
+        if attributes { extraQuiet = extraQuiet + .seconds(1) }
         let ids = config.nodes.map { $0 }
         var t = Instant.zero
         for id in ids { steps.append((t + TimeSpan(nanoseconds: Int64.random(in: 0...(interval.nanoseconds * 3), using: &rng)), .start(id))) }
@@ -64,6 +68,10 @@ public struct RandomScenario: Sendable {
                 let at = t + TimeSpan(nanoseconds: Int64.random(in: 0...d.nanoseconds, using: &mrng))
                 let rid = config.resources.ids.randomElement(using: &mrng)!
                 steps.append((at, .failResourceEverywhere(rid)))
+            }
+            for _ in 0..<3 where attributes && xrng.chance(0.8) {
+                let at = t + TimeSpan(nanoseconds: Int64.random(in: 0...d.nanoseconds, using: &xrng))
+                steps.append((at, .attribute(on: ids.randomElement(using: &xrng)!, RandomScenario.attributeRequest(ids, &xrng))))
             }
             t = t + d + quiet
             steps.append((t, .checkAgreement))
@@ -114,6 +122,15 @@ public struct RandomScenario: Sendable {
         let wait = f.watchdog.map { $0.safeWait(config.timing) + $0.timeout } ?? .zero
         // Two attempts with a failing first level, a reboot, and time for the rebooted node to join.
         return wait + .ms(2 * (300 + 200)) + .ms(500) + quietPeriod(config.timing) + .ms(500)
+    }
+
+    /// A random attribute write (a few names, any node's, sometimes dampened or a delete).
+    static func attributeRequest(_ ids: [NodeID], _ rng: inout SeededRandom) -> AttributeRequest {
+        let key = AttributeKey(node: ids.randomElement(using: &rng)!, name: ["pingd", "site", "master-db", "#health-disk"].randomElement(using: &rng)!)
+        if rng.chance(0.15) { return .delete(key) }
+        let delay = rng.chance(0.2) ? TimeSpan.ms(Int64.random(in: 50...200, using: &rng)) : .zero
+        return .set(key, value: String(Int.random(in: 0...3, using: &rng) * 500), lifetime: rng.chance(0.3) ? .forever : .reboot,
+                    isPrivate: rng.chance(0.1), delay: delay)
     }
 
     /// A random operator change on the resources `addFencing` configures.
@@ -187,10 +204,11 @@ public struct SweepResult: Sendable {
 
 public enum Sweep {
     public static func run<S: Sequence>(nodes: Int, seeds: S, selfPauseRule: Bool = true, fencing: Bool = false,
-                           fenceGate: Bool = true, digest: Bool = false) -> SweepResult where S.Element == UInt64 {
+                           fenceGate: Bool = true, attributes: Bool = false, digest: Bool = false) -> SweepResult where S.Element == UInt64 {
         var r = SweepResult()
         for seed in seeds {
-            let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: selfPauseRule, fencing: fencing, fenceGate: fenceGate)
+            let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: selfPauseRule, fencing: fencing, fenceGate: fenceGate,
+                                    attributes: attributes)
             let sim = sc.run(seed: seed, digest: digest)
             if digest { r.digests.append((seed, sim.digest)) }
             r.fence.add(sim.fenceStats)

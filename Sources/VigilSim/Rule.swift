@@ -30,6 +30,12 @@ public enum Rule: String, Sendable, CaseIterable, CustomStringConvertible {
     /// there (Pacemaker never overlaps one resource's operations; nor may Vigil).
     case overlappingOps = "overlapping-ops"
     case resourceLiveness = "resource-liveness"
+    // Node attributes (AttributeModel.swift)
+    /// A write was confirmed to its client while a member of the writer's view did not hold it.
+    case attributeConfirm = "attribute-confirm"
+    /// After a quiet period, running nodes hold different maps, or a transient attribute of a
+    /// node that is down.
+    case attributeAgreement = "attribute-agreement"
 
     public var description: String { rawValue }
 

@@ -34,6 +34,8 @@ public enum Step: Sendable {
     case failResource(on: NodeID, String)
     /// The resource dies wherever it runs.
     case failResourceEverywhere(String)
+    /// `vigilctl attr set|delete` (or an agent's shim) on a node.
+    case attribute(on: NodeID, AttributeRequest)
 }
 
 enum SimEvent {
@@ -70,6 +72,8 @@ struct Slot {
     var monitors: [String: (generation: UInt64, every: TimeSpan)] = [:]
     /// Probes, starts and stops ordered and not yet ended: resource -> operation.
     var running: [String: ResourceOp] = [:]
+    /// The permanent attributes the node last saved (`Effect.persistAttributes`).
+    var savedAttributes: [NodeAttribute] = []
 }
 
 /// Many real core nodes on a virtual clock and a seeded network. Same seed, same run.
@@ -219,9 +223,12 @@ public final class Simulation {
                 runResource(order, on: node.me)
             case .persist, .watchdog:
                 break  // the admin state lives in the node; the watchdog was read above
+            case .persistAttributes(let list):
+                slots[i].savedAttributes = list  // read back when the node starts again
             case let .notice(n):
                 if case .rejected = n { accepted = false }
                 if case .fence(let f) = n { checkFence(f, node: node) }
+                if case let .attribute(.confirmed(k, v)) = n { checkConfirmed(k, version: v, by: node) }
                 invariants.observe(n, node: node, at: now, pauses: slots[i].pauses)
                 observer?(now, id, n)
             }
@@ -252,6 +259,7 @@ public final class Simulation {
             slots[i].delivered = []
             invariants.started(Member(id, slots[i].incarnation))
             apply(.start, to: id)
+            if !slots[i].savedAttributes.isEmpty { apply(.restoreAttributes(slots[i].savedAttributes), to: id) }
         case .crash(let id):
             stopSlot(id)
         case .leave(let id):
@@ -280,11 +288,14 @@ public final class Simulation {
             let running = slots.compactMap { $0.state == .running ? $0.node : nil }
             invariants.checkAgreement(running, at: now)
             checkResourcesRun(running)
+            checkAttributesAgree(running)
         case let .fenceConfirm(on, target):
             confirmed.insert(target)
             apply(.fenceConfirm(target), to: on)
         case let .admin(on, r):
             _ = apply(.admin(r), to: on)
+        case let .attribute(on, r):
+            if isRunning(on) { _ = apply(.attribute(r), to: on) }
         case let .failResource(on, rid):
             if resourceActive[rid]?.remove(on) != nil { diedUnnoticed[rid, default: []].insert(on) }
         case .failResourceEverywhere(let rid):

@@ -68,6 +68,9 @@ public struct TraceDigest: Sendable, Equatable, CustomStringConvertible {
         case .watchdog(let w):
             add(UInt8(8))
             add(String(describing: w))
+        case .persistAttributes(let list):
+            add(UInt8(9))
+            add(String(describing: list))
         }
     }
 

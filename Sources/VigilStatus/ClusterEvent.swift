@@ -30,6 +30,11 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
         case resourceFailuresExpired = "resource_failures_expired"
         case resourceStopNoQuorum = "resource_stop_no_quorum"
         case resourceStartRefused = "resource_start_refused"
+        case attribute
+        case attributeCleared = "attribute_cleared"
+        case attributeConfirmed = "attribute_confirmed"
+        case attributeHeld = "attribute_held"
+        case attributeRefused = "attribute_refused"
     }
     public var seq: UInt64
     /// UTC, ISO 8601 with milliseconds (set by the daemon's wall clock).
@@ -61,6 +66,12 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
     public var resource: String?
     public var state: String?
     public var failCount: Int?
+    /// Node attributes: which one (`peer` is the node it belongs to), its value (left out for a
+    /// private one and for a deletion), lifetime and version.
+    public var attribute: String?
+    public var value: String?
+    public var lifetime: String?
+    public var version: UInt64?
 
     public init(seq: UInt64, time: String, type: Kind, node: String) {
         self.seq = seq
@@ -95,6 +106,8 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
             type = .leaving
         case .rejected:
             return nil
+        case .attribute(let a):
+            describe(a, name)
         case .resource(let r):
             switch r {
             case let .state(id, st, fc):
@@ -174,6 +187,8 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
         case .resourceAdminRefused: return "operator request refused: \(reason ?? "?")"
         case .fenceRefused: return "fence request refused peer=\(peer ?? "?"): \(reason ?? "?")"
         case .paused: return "own heartbeat loop ran late by \(latenessMs.map(format3ms) ?? "?") (excused for peers)"
+        case .attribute, .attributeCleared, .attributeConfirmed, .attributeHeld, .attributeRefused:
+            return attributeLogLine
         case .leaving, .fenceNoDevice, .selfFence, .fenceGaveUp, .resourceEscalate, .resourceFailuresExpired,
              .resourceStopNoQuorum, .resourceStartRefused:
             return type.rawValue + (detail.map { " " + $0 } ?? "")

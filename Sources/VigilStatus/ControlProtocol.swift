@@ -20,6 +20,11 @@ public enum ControlRequest: Equatable, Sendable {
     case resource(ResourceVerb, id: String, node: String?)
     /// Root only: `node standby|online|maintenance|ready NODE`.
     case node(NodeVerb, node: String)
+    /// `attr set|delete|get NODE NAME ...` (ControlProtocol+Attributes.swift); set and delete
+    /// need root.
+    case attribute(AttributeVerb, node: String, name: String)
+    /// `attr list [NODE]`: the public attributes.
+    case attributeList(node: String?)
 
     public enum ResourceVerb: String, Sendable, CaseIterable {
         case move, ban, clear, cleanup, restart
@@ -44,11 +49,18 @@ public enum ControlRequest: Equatable, Sendable {
         case .fenceConfirm(let n): "fence confirm \(n)"
         case let .resource(v, id, n): "resource \(v.rawValue) \(id)" + (n.map { " " + $0 } ?? "")
         case let .node(v, n): "node \(v.rawValue) \(n)"
+        case let .attribute(v, n, name): ControlRequest.attributeLine(v, node: n, name: name)
+        case .attributeList(let n): "attr list" + (n.map { " " + $0 } ?? "")
         }
     }
 
     /// Nil for a line that is no request (the server answers with `usage(for:)`).
     public init?(line: String) {
+        if line.hasPrefix("attr ") || line == "attr" {
+            guard let r = ControlRequest.attributeRequest(line) else { return nil }
+            self = r
+            return
+        }
         let w = line.split(separator: " ").map(String.init)
         switch (w.first, w.count) {
         case ("status", 1): self = .status
@@ -76,13 +88,15 @@ public enum ControlRequest: Equatable, Sendable {
     /// Changes the cluster: only root may ask.
     public var needsRoot: Bool {
         switch self {
-        case .status, .metrics, .events, .fenceHistory: false
+        case .status, .metrics, .events, .fenceHistory, .attributeList: false
+        case .attribute(let v, _, _): v != .get
         case .leave, .reload, .fence, .fenceConfirm, .resource, .node: true
         }
     }
 
     /// What to say about a line that is no request.
     public static func usage(for line: String, nodes: [String], resources: [String]) -> String {
+        if line.hasPrefix("attr") { return attributeUsage + " (nodes: \(nodes.joined(separator: ", ")))" }
         if line.hasPrefix("fence ") {
             return "usage: fence NODE off|reboot|on, fence confirm NODE, fence history (nodes: \(nodes.joined(separator: ", ")))"
         }
@@ -98,13 +112,16 @@ public enum ControlRequest: Equatable, Sendable {
 public struct ControlAnswer: Codable, Equatable, Sendable {
     public var ok: Bool?
     public var error: String?
+    /// `attr get`: the value.
+    public var value: String?
 
     public static let done = ControlAnswer(ok: true)
     public static func refused(_ why: String) -> ControlAnswer { ControlAnswer(error: why) }
 
-    public init(ok: Bool? = nil, error: String? = nil) {
+    public init(ok: Bool? = nil, error: String? = nil, value: String? = nil) {
         self.ok = ok
         self.error = error
+        self.value = value
     }
 
     public var succeeded: Bool { ok == true && error == nil }

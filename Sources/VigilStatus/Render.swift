@@ -51,6 +51,7 @@ extension StatusSnapshot {
                 for c in a.constraints { out.append("operator constraint: " + c + " (vigilctl resource clear to remove)") }
             }
         }
+        out += attributeLines
         if let f = fencing {
             out.append("")
             var rows = [["FENCE DEVICE", "AGENT", "PROTOCOL", "STATE", "CHECKED"]]

@@ -123,6 +123,8 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
     public var fencing: Fencing?
     public var resources: [ResourceInfo]?
     public var admin: Admin?
+    /// Node attributes (vigilctl attr; the Pacemaker tool shims).
+    public var attributes: Attributes?
     public var frames: Frames
     public var interval: Double
     public var deadline: Double
@@ -211,6 +213,7 @@ extension StatusSnapshot {
                         pauses: c.pauses)
         interval = config.timing.interval.milliseconds
         deadline = config.timing.deadline.milliseconds
+        attributes = StatusSnapshot.attributes(node, name)
     }
 
     /// Members of the view / configured nodes.

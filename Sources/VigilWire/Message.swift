@@ -29,6 +29,9 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case resourceReport = 11
     case resourceCommand = 12
     case adminState = 13
+    case attributes = 14
+    case attributeAck = 15
+    case attributeDigest = 16
 }
 
 /// A resource's state on one node, as that node reports it (one byte on the wire).
@@ -178,6 +181,14 @@ public enum Message: Equatable, Sendable {
     case resourceCommand(view: ViewID, seq: UInt32, node: NodeID, id: String, action: ResourceAction)
     /// The operator's instructions, whole (sent on each change and every second).
     case adminState(AdminState)
+    /// Node attributes (Attributes.swift): new writes, resent until every member acknowledges
+    /// them (`confirm`), or the sender's whole map when a view is installed.
+    case attributes([NodeAttribute], confirm: Bool)
+    /// The sender holds these attributes at these versions (to the writer `to`).
+    case attributeAck(to: NodeID, [AttributeAck])
+    /// A summary of the sender's whole map, sent now and then while it is not empty: a member
+    /// whose own differs sends its map (repairs what a lost frame left out).
+    case attributeDigest(count: UInt32, hash: UInt64)
 
     public var type: MessageType {
         switch self {
@@ -194,6 +205,9 @@ public enum Message: Equatable, Sendable {
         case .resourceReport: .resourceReport
         case .resourceCommand: .resourceCommand
         case .adminState: .adminState
+        case .attributes: .attributes
+        case .attributeAck: .attributeAck
+        case .attributeDigest: .attributeDigest
         }
     }
 
@@ -269,6 +283,13 @@ public enum Message: Equatable, Sendable {
                     w.u32(v)
                 }
             }
+        case let .attributes(entries, confirm):
+            Message.putAttributes(entries, confirm: confirm, &w)
+        case let .attributeAck(to, acks):
+            Message.putAttributeAck(to, acks, &w)
+        case let .attributeDigest(count, hash):
+            w.u32(count)
+            w.u64(hash)
         }
     }
 
@@ -338,6 +359,13 @@ public enum Message: Equatable, Sendable {
                 if i == 0 { a.cleanups = d } else { a.restarts = d }
             }
             m = .adminState(a)
+        case .attributes:
+            m = readAttributes(&r)
+        case .attributeAck:
+            m = readAttributeAck(&r)
+        case .attributeDigest:
+            guard let c = r.u32(), let h = r.u64() else { return nil }
+            m = .attributeDigest(count: c, hash: h)
         }
         return r.remaining == 0 ? m : nil
     }

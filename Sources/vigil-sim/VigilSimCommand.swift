@@ -30,6 +30,8 @@ struct VigilSimCommand: ParsableCommand {
     @Flag(help: "Random sweep with fencing: devices, failing levels, watchdog self-fencing, and resources.") var fencing = false
     @Flag(help: "Fault injection for testing the simulator itself: resources move before their lost node is fenced.")
     var plantBugNoFenceGate = false
+    @Flag(help: "Random attribute writes and deletes (any node's, transient and permanent, some dampened) join the faults.")
+    var attributes = false
 
     @Option(help: "Cluster config file: simulate its nodes and timing.") var config: String?
     @Option(help: "Scenario with --config: silent-death, frozen, steady, fence-race, fence-time.") var scenario: Scenario = .silentDeath
@@ -54,10 +56,10 @@ struct VigilSimCommand: ParsableCommand {
     private func sweep() {
         let r = Sweep.run(nodes: nodes, seeds: firstSeed..<(firstSeed + UInt64(seeds)),
                           selfPauseRule: !plantBugNoSelfPause, fencing: fencing, fenceGate: !plantBugNoFenceGate,
-                          digest: digest)
+                          attributes: attributes, digest: digest)
         for (seed, d) in r.digests { print("seed \(seed) digest \(d)") }
         let flags = (plantBugNoSelfPause ? " --plant-bug-no-self-pause" : "") + (fencing ? " --fencing" : "")
-            + (plantBugNoFenceGate ? " --plant-bug-no-fence-gate" : "")
+            + (plantBugNoFenceGate ? " --plant-bug-no-fence-gate" : "") + (attributes ? " --attributes" : "")
         for f in r.failures.prefix(10) {
             print("seed \(f.seed): \(f.violations[0])")
             print("  replay: vigil-sim --nodes \(nodes) --seed \(f.seed)\(flags) --trace")
@@ -77,7 +79,7 @@ struct VigilSimCommand: ParsableCommand {
 
     private func replay(_ seed: UInt64) {
         let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: !plantBugNoSelfPause, fencing: fencing,
-                                fenceGate: !plantBugNoFenceGate)
+                                fenceGate: !plantBugNoFenceGate, attributes: attributes)
         print("timing: interval \(sc.config.timing.interval), deadline \(sc.config.timing.deadline); links:",
               sc.links.map { "loss \(Int($0.loss * 1000))‰ delay \($0.delay) jitter \($0.jitter)" }.joined(separator: "; "))
         for (t, s) in sc.steps.sorted(by: { $0.0 < $1.0 }) where trace { print("t=\(t) step \(s)") }

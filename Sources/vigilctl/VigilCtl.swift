@@ -10,11 +10,12 @@ struct VigilCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigilctl",
         abstract: "Inspect and operate a Vigil cluster node through its control socket.",
-        subcommands: [Status.self, Links.self, Events.self, Check.self, Keygen.self, Validate.self, Leave.self, Reload.self, Fence.self, Resource.self, NodeCommand.self])
+        subcommands: [Status.self, Links.self, Events.self, Check.self, Keygen.self, Validate.self, Leave.self, Reload.self, Fence.self, Resource.self, NodeCommand.self, Attr.self])
 }
 
 struct SocketOption: ParsableArguments {
-    @Option(name: .long, help: "vigild's control socket.") var socket = "/run/vigil/vigild.sock"
+    @Option(name: .long, help: "vigild's control socket (default: $VIGIL_SOCKET, else /run/vigil/vigild.sock).")
+    var socket = ProcessInfo.processInfo.environment["VIGIL_SOCKET"] ?? "/run/vigil/vigild.sock"
 
     func snapshot() throws -> StatusSnapshot {
         let text = try ControlClient.request(socket, .status)

@@ -26,6 +26,11 @@ final class WireTests: XCTestCase {
                                                                         ack: CommandAck(view: ViewID(epoch: 4, coordinator: NodeID(1)), from: NodeID(1), seq: 77))]),
         .resourceCommand(view: ViewID(epoch: 4, coordinator: NodeID(1)), seq: 5, node: NodeID(2), id: "db", action: .stop),
         .adminState(WireTests.admin),
+        .attributes([NodeAttribute(key: AttributeKey(node: NodeID(2), name: "pingd"), value: "1000", lifetime: .reboot, version: 7, origin: NodeID(1)),
+                     NodeAttribute(key: AttributeKey(node: NodeID(3), name: "master-db"), value: nil, lifetime: .forever, isPrivate: true,
+                                   version: 8, origin: NodeID(3))], confirm: true),
+        .attributeAck(to: NodeID(1), [AttributeAck(key: AttributeKey(node: NodeID(2), name: "pingd"), version: 7)]),
+        .attributeDigest(count: 2, hash: 0xDEAD_BEEF_0102_0304),
     ]
 
     static var admin: AdminState {

@@ -38,6 +38,7 @@ extension Node {
                 supervisor.viewChanged()  // report resources at once in the new view (the owner waits for it)
                 let quorate = view.quorate
                 fencing(&out) { f, _, box in f.recordUnclean(change, quorate: quorate, now, &box) }
+                attributing(&out) { a, c, box in a.viewInstalled(change, c, now, &box) }
             }
         }
         // A fence succeeded: the owner places again at its next tick.

@@ -9,18 +9,21 @@ import VigilStatus
 /// anything need the peer to be root (SO_PEERCRED).
 final class ControlServer: @unchecked Sendable {
     private let path: String
-    private let shared: Shared
+    let shared: Shared
     private let wake: WakePipe
     private let log: Log
     private let fd: Int32
-    private let nodes: [String: NodeID]
+    let nodes: [String: NodeID]
+    /// This node's name ("." in `attr` requests).
+    let me: String
     private let history: FenceHistory?
     private let resourceIDs: [String]
     private let groups: [String: String]
 
-    init(path: String, group: String?, shared: Shared, wake: WakePipe, log: Log, nodes: [String: NodeID] = [:],
+    init(path: String, group: String?, shared: Shared, wake: WakePipe, log: Log, me: String = "", nodes: [String: NodeID] = [:],
          history: FenceHistory? = nil, resources: [(id: String, group: String?)] = []) throws {
         self.nodes = nodes
+        self.me = me
         resourceIDs = resources.map(\.id)
         var g: [String: String] = [:]
         for r in resources { if let n = r.group, g[n] == nil { g[n] = r.id } }
@@ -115,11 +118,18 @@ final class ControlServer: @unchecked Sendable {
             answer(fenceRequest(request))
         case .resource, .node:
             answer(adminRequest(request))
+        case let .attribute(verb, node, name):
+            answer(attributeRequest(verb, node: node, name: name))
+        case .attributeList(let node):
+            let (s, _, _) = shared.current()
+            let rows = s?.attributes?.entries.filter { r in node.map { r.node == (($0 == ".") ? me : $0) } ?? true } ?? []
+            guard let d = try? encoder.encode(rows) else { return }
+            _ = SocketIO.writeAll(c, String(decoding: d, as: UTF8.self) + "\n")
         }
     }
 
     /// Hands a request to the heartbeat loop (the core answers with events).
-    private func hand(_ r: Shared.Request) {
+    func hand(_ r: Shared.Request) {
         shared.request(r)
         wake.poke(0)
     }

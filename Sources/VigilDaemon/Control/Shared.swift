@@ -10,19 +10,23 @@ final class Shared: @unchecked Sendable {
         case fence(NodeID, FenceAction)
         case confirm(NodeID)
         case admin(AdminRequest)
+        case attribute(AttributeRequest)
     }
 
     private let cond = Condition()
     private var snapshot: StatusSnapshot?
+    /// Every attribute value, private ones included (`attr get` reads them by name).
+    private var attributes: [AttributeKey: NodeAttribute] = [:]
     private var events: [ClusterEvent] = []
     private var lateness = LatenessHistogram()
     private var sendErrors = 0
     private var requests: [Request] = []
     static let eventCapacity = 4096
 
-    func publish(_ s: StatusSnapshot, lateness l: LatenessHistogram, sendErrors e: Int) {
+    func publish(_ s: StatusSnapshot, attributes a: [AttributeKey: NodeAttribute], lateness l: LatenessHistogram, sendErrors e: Int) {
         cond.lock()
         snapshot = s
+        attributes = a
         lateness = l
         sendErrors = e
         cond.unlock()
@@ -48,6 +52,12 @@ final class Shared: @unchecked Sendable {
         defer { cond.unlock() }
         if wait > 0 && (events.last?.seq ?? 0) <= after { cond.wait(seconds: wait) }
         return events.filter { $0.seq > after }
+    }
+
+    func attribute(_ k: AttributeKey) -> NodeAttribute? {
+        cond.lock()
+        defer { cond.unlock() }
+        return attributes[k]
     }
 
     func request(_ r: Request) {

@@ -30,15 +30,17 @@ final class HeartbeatLoop {
     private let hardwareWatchdog: HardwareWatchdog?
     private let resources: ResourceRunner?
     private let adminStore: AdminStore?
+    private let attributeStore: AttributeStore?
     /// Plugin detail of this node's latest attempt per target, for the history record.
     private var fenceDetail: [NodeID: String] = [:]
     private var fenceResults: [String: Int] = [:]
 
     init(node: Node, config: ClusterConfig, sockets: [LinkSocket], shared: Shared, log: Log, systemd: Systemd, wake: WakePipe,
          fencing: FenceRunner? = nil, history: FenceHistory? = nil, hardwareWatchdog: HardwareWatchdog? = nil,
-         resources: ResourceRunner? = nil, adminStore: AdminStore? = nil) {
+         resources: ResourceRunner? = nil, adminStore: AdminStore? = nil, attributeStore: AttributeStore? = nil) {
         self.resources = resources
         self.adminStore = adminStore
+        self.attributeStore = attributeStore
         self.fencing = fencing
         self.history = history
         self.hardwareWatchdog = hardwareWatchdog
@@ -55,6 +57,7 @@ final class HeartbeatLoop {
     func run(reload: () -> ClusterConfig?) {
         apply(.start)
         if let a = adminStore?.restored { apply(.restoreAdmin(a)) }
+        if let list = attributeStore?.restored, !list.isEmpty { apply(.restoreAttributes(list)) }
         var fds = sockets.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
         fds.append(pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0))
         while !done {
@@ -109,6 +112,8 @@ final class HeartbeatLoop {
                 apply(.fenceConfirm(n))
             case .admin(let r):
                 apply(.admin(r))
+            case .attribute(let r):
+                apply(.attribute(r))
             }
         }
     }
@@ -150,6 +155,8 @@ final class HeartbeatLoop {
                 if let resources { resources.submit(order) } else { log.log(.error, "no resource runner for \(order.id)") }
             case .persist(let a):
                 adminStore?.note(a)
+            case .persistAttributes(let list):
+                attributeStore?.note(list)
             case .watchdog(let w):
                 watchdog(w)
             }
@@ -182,6 +189,8 @@ final class HeartbeatLoop {
         }
         eventSeq += 1
         guard let ev = ClusterEvent(n, seq: eventSeq, time: Clock.wallISO(), config: config, local: node.id) else { return }
+        // Status first, then the event: a client that acts on the event reads status that has it.
+        publish(Clock.monotonic())
         shared.append(ev)
         if case let .fence(.finished(m, executor, result, _, _)) = n {
             fenceResults[result.description, default: 0] += 1
@@ -202,8 +211,8 @@ final class HeartbeatLoop {
         if case .viewInstalled = n, !ready {
             ready = true
             systemd.notify("READY=1")
+            publish(Clock.monotonic())
         }
-        publish(Clock.monotonic())
     }
 
     private func publish(_ now: Instant) {
@@ -213,7 +222,7 @@ final class HeartbeatLoop {
             s.fencing?.devices = fencing?.deviceStates() ?? []
             s.fencing?.attempts = fenceResults
         }
-        shared.publish(s, lateness: lateness, sendErrors: sockets.reduce(0) { $0 + $1.sendErrors })
+        shared.publish(s, attributes: node.attributeValues, lateness: lateness, sendErrors: sockets.reduce(0) { $0 + $1.sendErrors })
         let line = s.summaryLine
         if line != statusLine {
             statusLine = line

@@ -7,13 +7,11 @@ import VigilCore
 /// the node's state directory, so that they survive a restart of the whole cluster: each node
 /// saves every newer copy it takes, reads its file back at start-up, and the cluster keeps the
 /// highest (version, origin) of what its members bring. Writes go through a writer thread
-/// (never the heartbeat path); the file is replaced whole.
+/// (never the heartbeat path; `StateFile`); the file is replaced whole.
 final class AdminStore: @unchecked Sendable {
-    let path: String
+    private let file: StateFile
     /// What the file held at start-up (unknown nodes and resources dropped), if anything.
     let restored: AdminState?
-    private let cond = Condition()
-    private var pending: AdminState?
     private var saved: (UInt64, NodeID)
 
     /// The file's form: readable, and independent of the wire encoding.
@@ -30,19 +28,17 @@ final class AdminStore: @unchecked Sendable {
 
     init(config: ClusterConfig, nodeName: String, log: Log) {
         let dir = config.stateDir.replacing("%n", with: nodeName)
-        path = dir + "/admin-state.json"
         makeDirectories(dir)
-        restored = AdminStore.read(path, config: config, log: log)
+        file = StateFile(path: dir + "/admin-state.json", what: "admin state", log: log)
+        restored = AdminStore.read(file.path, config: config, log: log)
         saved = (restored?.version ?? 0, restored?.origin ?? NodeID(0))
-        spawnThread("vigild-admin-store") { [self] in writer(log) }
     }
 
     /// Called on the heartbeat thread after each step: hands a newer copy to the writer.
     func note(_ a: AdminState) {
         guard (a.version, a.origin) != saved, a.version > 0 else { return }
         saved = (a.version, a.origin)
-        cond.locked { pending = a }
-        cond.signal()
+        file.save(AdminStore.encode(a))
     }
 
     static func read(_ path: String, config: ClusterConfig, log: Log) -> AdminState? {
@@ -77,18 +73,5 @@ final class AdminStore: @unchecked Sendable {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .prettyPrinted]
         return (try? e.encode(s)).map { String(decoding: $0, as: UTF8.self) + "\n" } ?? ""
-    }
-
-    private func writer(_ log: Log) {
-        while true {
-            cond.lock()
-            while pending == nil { cond.wait() }
-            let a = pending!
-            pending = nil
-            cond.unlock()
-            if !Files.replace(path, with: AdminStore.encode(a), mode: 0o640) {
-                log.log(.error, "admin state: cannot write \(path): \(String(cString: strerror(errno))) (kept in memory; lost if the whole cluster restarts)")
-            }
-        }
     }
 }
