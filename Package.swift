@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers (dependencies point downward only):
-//   executables: vigild, vigilctl (-> VigilDaemon), vigil-sim (-> VigilSim)
+//   executables: vigild, vigilctl, vigil-pcmk (-> VigilDaemon), vigil-sim (-> VigilSim)
 //   VigilDaemon (shell: sockets, threads, agents, libsystemd via CSystemd)
 //   VigilSim (simulator)  VigilStatus (status, events, metrics)  VigilConfig (config file)
 //   VigilCore (the Node step function: Membership/, Fencing/, Resources/)  ->  VigilWire (frames)
@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "vigil-sim", targets: ["vigil-sim"]),
         .executable(name: "vigilctl", targets: ["vigilctl"]),
         .executable(name: "vigild", targets: ["vigild"]),
+        .executable(name: "vigil-pcmk", targets: ["vigil-pcmk"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -41,6 +42,8 @@ let package = Package(
             name: "vigilctl",
             dependencies: ["VigilConfig", "VigilStatus", "VigilDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // The Pacemaker tools agents call (crm_attribute, attrd_updater, ...), against the local vigild.
+        .executableTarget(name: "vigil-pcmk", dependencies: ["VigilCore", "VigilConfig", "VigilStatus", "VigilDaemon"]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilWire", "VigilConfig", "VigilStatus"]),
         .testTarget(name: "VigilSimTests", dependencies: ["VigilSim", "VigilConfig"], exclude: ["Fixtures", "Scenarios"]),
         .testTarget(name: "VigilLabTests", dependencies: ["VigilStatus", "VigilDaemon"]),

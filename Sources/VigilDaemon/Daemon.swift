@@ -12,6 +12,8 @@ public struct DaemonOptions: Sendable {
     public var realtimePriority: Int32 = 10
     public var lockMemory = true
     public var verbose = false
+    /// agents/pacemaker as installed: the tool wrappers agents find first on PATH and in HA_SBIN_DIR.
+    public var pacemakerTools = "/usr/lib/vigil/pacemaker"
     public init() {}
 }
 
@@ -76,7 +78,9 @@ public enum Daemon {
         var resources: ResourceRunner?
         var adminStore: AdminStore?
         if !config.resources.isEmpty {
-            resources = ResourceRunner(config: config, nodeName: me.name, log: log, wake: wake)
+            let context = AgentContext(nodeName: me.name, nodeID: Int(me.id.rawValue), controlSocket: o.controlPath,
+                                       toolsDir: o.pacemakerTools, pcmk: AgentContext.pcmkNextToVigild())
+            resources = ResourceRunner(config: config, nodeName: me.name, log: log, wake: wake, context: context)
             resources?.start()
             adminStore = AdminStore(config: config, nodeName: me.name, log: log)
         }

@@ -99,40 +99,21 @@ func reach<T>(_ call: () throws -> T) throws -> T {
     }
 }
 
-/// Sends an attribute write and waits for its outcome on the event stream: confirmed (every
-/// member holds it), held (dampened), refused, or cleared (its node left meanwhile).
+/// Sends an attribute write and waits for its outcome (ControlClient.changeAttribute).
 func attrChange(_ socket: String, _ request: ControlRequest) throws -> Int32 {
-    guard case let .attribute(_, node, name) = request else { return 1 }
-    var target = node
-    if node == "." {
-        let text = try reach { try ControlClient.request(socket, .status) }
-        guard let s = try? JSONDecoder().decode(StatusSnapshot.self, from: Data(text.utf8)) else {
-            eprint("vigilctl: vigild answered something unexpected: \(text.prefix(200))")
-            return 1
-        }
-        target = s.node.name
+    guard case let .attribute(verb, node, name) = request else { return 1 }
+    let target = node == "." ? try reach { try ControlClient.localNode(socket) }.name : node
+    switch try reach({ try ControlClient.changeAttribute(socket, verb, node: target, name: name) }) {
+    case .confirmed: return 0
+    case .held(let ms):
+        print("held: applied in \(ms) ms if it still holds then")
+        return 0
+    case .refused(let why):
+        eprint("vigilctl: refused: \(why)")
+    case .cleared(let why):
+        eprint("vigilctl: \(why)")
+    case .noAnswer:
+        eprint("vigilctl: not confirmed by every member within 10 s (see vigilctl events)")
     }
-    let outcome = try reach {
-        try sendAndFollow(socket, request, seconds: 10, what: "vigilctl") { e in
-            guard e.attribute == name, e.peer == target else { return nil }
-            switch e.type {
-            case .attributeConfirmed: return 0
-            case .attributeHeld:
-                print("held: applied in \(Int(e.delayMs ?? 0)) ms if it still holds then")
-                return 0
-            case .attributeRefused:
-                eprint("vigilctl: refused: \(e.reason ?? "?")")
-                return 1
-            case .attributeCleared:
-                eprint("vigilctl: \(e.detail ?? "cleared")")
-                return 1
-            default: return nil
-            }
-        }
-    }
-    guard let outcome else {
-        eprint("vigilctl: the event stream ended before an answer")
-        return 1
-    }
-    return outcome
+    return 1
 }

@@ -13,6 +13,8 @@ struct Vigild: ParsableCommand {
     @Option(help: "Group that may use the control socket (mode 0660).") var controlGroup: String?
     @Option(help: "Prometheus metrics address:port, or 'off'.") var metrics = "127.0.0.1:9465"
     @Option(help: "SCHED_FIFO priority of the heartbeat thread (0: normal scheduling).") var realtimePriority: Int32 = 10
+    @Option(help: "The Pacemaker tools agents call (crm_attribute, attrd_updater, ...): first on their PATH and their HA_SBIN_DIR.")
+    var pacemakerTools = "/usr/lib/vigil/pacemaker"
     @Flag(help: "Do not lock memory.") var noLockMemory = false
     @Flag(help: "Check the config, print what it implies, and exit.") var checkConfig = false
     @Flag(help: "Debug logging.") var verbose = false
@@ -39,6 +41,7 @@ struct Vigild: ParsableCommand {
         o.realtimePriority = realtimePriority
         o.lockMemory = !noLockMemory
         o.verbose = verbose
+        o.pacemakerTools = pacemakerTools
         throw ExitCode(Daemon.run(o))
     }
 }

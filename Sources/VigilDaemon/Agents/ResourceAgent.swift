@@ -115,6 +115,8 @@ public struct ResourceAgentRunner: Sendable {
     /// is PID 1 (sd_booted(3)); run-time drop-ins go there too.
     public var systemctlPath = "/bin/systemctl"
     public var systemdRunDir = "/run/systemd/system"
+    /// What Pacemaker's environment adds for OCF agents (nil: not set, as in `vigilctl validate`).
+    public var context: AgentContext?
     public init() {}
 
     public struct Outcome: Sendable {
@@ -156,6 +158,7 @@ public struct ResourceAgentRunner: Sendable {
                 ("OCF_RESKEY_CRM_meta_interval", String(interval.nanoseconds / 1_000_000)),
             ]
             if case let .ocf(provider, _) = agent { env.append(("OCF_RESOURCE_PROVIDER", provider)) }
+            env += context?.environment(action: action) ?? []
             env += params.map { ("OCF_RESKEY_\($0.0)", $0.1) }
             let r = Plugin.run(path, args: [action], env: env, timeout: timeout, keepDescendants: true)
             return outcome(r, code: AgentResult.ocf)

@@ -23,11 +23,14 @@ final class ResourceRunner: @unchecked Sendable {
     private var due: [String: Instant] = [:]
     private let specs: [String: ResourceSpec]
     private let nodeName: String
-    private let agents = ResourceAgentRunner()
+    private let agents: ResourceAgentRunner
     private let log: Log
     private let wake: WakePipe
 
-    init(config: ClusterConfig, nodeName: String, log: Log, wake: WakePipe) {
+    init(config: ClusterConfig, nodeName: String, log: Log, wake: WakePipe, context: AgentContext? = nil) {
+        var a = ResourceAgentRunner()
+        a.context = context
+        agents = a
         specs = Dictionary(config.resources.map { ($0.id, $0) }) { a, _ in a }
         self.nodeName = nodeName
         self.log = log
