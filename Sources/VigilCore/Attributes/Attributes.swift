@@ -264,6 +264,11 @@ extension Attributes {
             }
         }
         for key in held.keys where gone.contains(key.node) && held[key]!.lifetime == .reboot { held[key] = nil }
+        // Newcomers must hold a write before it is confirmed too (they get it with the maps sent
+        // below, and acknowledge its next resend).
+        var joined = NodeSet(change.joined.map(\.node))
+        joined.remove(c.me)
+        for key in unconfirmed.keys { unconfirmed[key]!.waiting = unconfirmed[key]!.waiting.union(joined) }
         settle(c, &box)
         sendWholeMap(&box)
     }
