@@ -42,6 +42,8 @@ public struct ClusterConfig: Sendable, Equatable {
     public var nodes: [NodeSpec]
     public var fencing = FencingConfig()
     public var resources: [ResourceSpec] = []
+    /// `[cluster] node_health_strategy` over `#health*` attributes.
+    public var health = HealthStrategy.none
     /// Warnings found while validating (the config is usable).
     public var warnings: [Diagnostic] = []
 

@@ -6,7 +6,8 @@ struct ConfigValidator {
     init(_ doc: ConfigDocument) { self.doc = doc }
 
     static let sections: [String: (array: Bool, keys: Set<String>)] = [
-        "cluster": (false, ["name", "id", "key", "state_dir"]),
+        "cluster": (false, ["name", "id", "key", "state_dir", "node_health_strategy", "node_health_red", "node_health_yellow",
+                            "node_health_green"]),
         "timing": (false, ["interval", "deadline"]),
         "quorum": (false, ["expected_votes", "two_node", "wait_for_all", "no_quorum_policy"]),
         "link": (true, ["name", "mode", "group", "port", "ttl"]),
@@ -48,7 +49,20 @@ struct ConfigValidator {
         var c = ClusterConfig(file: doc.file, name: name, clusterID: UInt32(id), keyFile: key, timing: timing,
                               quorum: quorum, links: links, nodes: nodes, fencing: fencing, resources: resources, warnings: warnings)
         c.stateDir = try cluster.string("state_dir") ?? c.stateDir
+        c.health = try readHealth(cluster)
         return c
+    }
+
+    /// Pacemaker's node-health-strategy and its scores (red defaults to -INFINITY for progressive).
+    private func readHealth(_ s: SectionReader) throws(Diagnostic) -> HealthStrategy {
+        let name = try s.string("node_health_strategy") ?? "none"
+        let red = try s.score("node_health_red") ?? PlacementUnit.never, yellow = try s.score("node_health_yellow") ?? 0
+        let green = try s.score("node_health_green") ?? 0
+        guard let h = HealthStrategy.named(name, red: red, yellow: yellow, green: green) else {
+            throw diag(s.line("node_health_strategy"), .error, "node_health_strategy '\(name)' is unknown",
+                       "use none, migrate-on-red, only-green, progressive or custom")
+        }
+        return h
     }
 
     private func checkShape() throws(Diagnostic) {

@@ -24,6 +24,8 @@ public struct ResourceSpec: Sendable, Equatable {
     public var with: String?
     /// Mandatory anti-colocation: never where these run.
     public var apartFrom: [String] = []
+    /// Location rules over node attributes (RuleParser.swift).
+    public var rules: [LocationRule] = []
     public var line: Int
     public var paramsLine: Int
 
@@ -39,7 +41,8 @@ extension ClusterConfig {
     public var resourcePolicy: ResourcePolicy {
         ResourcePolicy(units: placementUnits, onFail: Dictionary(resources.map { ($0.id, $0.onFail) }) { a, _ in a },
                        failureTimeout: Dictionary(resources.filter { $0.failureTimeout > .zero }.map { ($0.id, $0.failureTimeout) }) { a, _ in a },
-                       monitorInterval: Dictionary(resources.filter { $0.monitorInterval > .zero }.map { ($0.id, $0.monitorInterval) }) { a, _ in a })
+                       monitorInterval: Dictionary(resources.filter { $0.monitorInterval > .zero }.map { ($0.id, $0.monitorInterval) }) { a, _ in a },
+                       nodeNames: Dictionary(nodes.map { ($0.id, $0.name) }) { a, _ in a }, clusterName: name, health: health)
     }
 
     /// Groups and plain resources as placement units, in file order (a group where its first
@@ -56,7 +59,7 @@ extension ClusterConfig {
             if let g = r.group { groupIndex[g] = out.count }
             out.append(PlacementUnit(resources: [r.id], location: r.location, stickiness: r.stickiness,
                                      migrationThreshold: r.migrationThreshold, spread: r.spread,
-                                     with: r.with, apart: r.apartFrom))
+                                     with: r.with, apart: r.apartFrom, rules: r.rules))
         }
         return out
     }
@@ -88,7 +91,7 @@ extension ConfigValidator {
     static let resourceSections: [String: (array: Bool, keys: Set<String>)] = [
         "resource": (true, ["id", "agent", "params", "monitor_interval", "start_timeout", "stop_timeout",
                             "monitor_timeout", "on_fail", "migration_threshold", "failure_timeout", "stickiness",
-                            "prefer", "avoid", "group", "spread", "with", "apart_from"]),
+                            "prefer", "avoid", "group", "spread", "with", "apart_from", "rules"]),
     ]
 
     func readResources(nodes: [NodeSpec], fencing: FencingConfig) throws(Diagnostic) -> [ResourceSpec] {
@@ -154,6 +157,11 @@ extension ConfigValidator {
                 throw diag(s.line("with"), .error, "'with' on a group member other than the first",
                            "put it on the group's first resource: the group is placed as one")
             }
+            let rules = try readRules(s)
+            if !rules.isEmpty, let g = group, out.last?.group == g {
+                throw diag(s.line("rules"), .error, "'rules' on a group member other than the first",
+                           "put them on the group's first resource: the group is placed as one")
+            }
             let interval = try s.duration("monitor_interval") ?? .seconds(10)
             out.append(ResourceSpec(
                 id: id, agent: agent, params: params, monitorInterval: interval,
@@ -164,10 +172,23 @@ extension ConfigValidator {
                 failureTimeout: try s.duration("failure_timeout") ?? .zero,
                 stickiness: Int(try s.integer("stickiness", in: 0...1_000_000) ?? 100),
                 location: location, group: group, spread: try s.string("spread"),
-                with: with, apartFrom: try s.strings("apart_from") ?? [],
+                with: with, apartFrom: try s.strings("apart_from") ?? [], rules: rules,
                 line: sec.line, paramsLine: s.line("params")))
         }
         try checkColocations(out)
+        return out
+    }
+
+    private func readRules(_ s: SectionReader) throws(Diagnostic) -> [LocationRule] {
+        var out: [LocationRule] = []
+        for text in try s.strings("rules") ?? [] {
+            switch RuleParser.parse(text) {
+            case .success(let r): out.append(r)
+            case .failure(let e):
+                throw diag(s.line("rules"), .error, "rule '\(text)': \(e)",
+                           "e.g. \"-INFINITY: not_defined pingd or pingd lt 1\" or \"pingd: defined pingd\"")
+            }
+        }
         return out
     }
 }

@@ -48,6 +48,17 @@ struct SectionReader {
         return v
     }
 
+    /// A score: an integer, or a string "INFINITY", "-INFINITY" or a number.
+    func score(_ key: String) throws(Diagnostic) -> Int? {
+        guard let e = try value(key, required: false) else { return nil }
+        switch e.value {
+        case .integer(let v): return Rules.score(String(v))
+        case .string(let t): if let v = Rules.score(t) { return v }
+        default: break
+        }
+        throw wrongType(e, "a score", "-100 or \"-INFINITY\"")
+    }
+
     func bool(_ key: String) throws(Diagnostic) -> Bool? {
         guard let e = try value(key, required: false) else { return nil }
         guard case .bool(let b) = e.value else { throw wrongType(e, "true or false", "true") }

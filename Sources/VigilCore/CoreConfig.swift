@@ -10,6 +10,9 @@ public struct CoreConfig: Equatable, Sendable {
     /// Resources of a node that must be fenced stay frozen until it is. Only the simulator's
     /// planted-bug check turns it off.
     public var fenceGate = true
+    /// Location rules and node health shape placement. Only the simulator's planted-bug check
+    /// turns it off.
+    public var applyRules = true
     /// Fencing devices, levels, delays and self-fencing (off unless the config enables it).
     public var fencing = FencingPolicy.disabled
     /// Resources the supervisor places and runs (none unless the config has [[resource]]).

@@ -15,6 +15,20 @@ extension Simulation {
         }
     }
 
+    /// Once attribute changes are applied, nothing runs where its rules forbid (judged with the
+    /// map the nodes agree on).
+    func checkRules(_ n: Node) {
+        guard n.view.quorate else { return }
+        for u in Rules.apply(config.resources.units, attributes: n.attributesByNode, nodes: n.view.nodes, policy: config.resources) {
+            // A node in maintenance leaves what runs there alone, rules or not.
+            for (node, score) in u.location where score == PlacementUnit.never && !n.adminState.maintenance.contains(node) {
+                for rid in u.resources where resourceActive[rid]?.contains(node) == true {
+                    invariants.fail(.ruleForbidden, node, "\(rid) active where its rules forbid it (\(n.attributesByNode[node] ?? [:]))", at: now)
+                }
+            }
+        }
+    }
+
     /// After a quiet period every running node holds the same map (values, deletions, versions),
     /// and nobody holds a transient value of a node that is down.
     func checkAttributesAgree(_ running: [Node]) {
@@ -26,6 +40,7 @@ extension Simulation {
             invariants.fail(.attributeAgreement, n.id, "after the quiet period: \(theirs.count) entries vs \(map.count) on \(first.id)"
                             + (diff.isEmpty ? " (same keys, other versions)" : ", keys only on one: \(Array(diff))"), at: now)
         }
+        checkRules(first)
         let up = Set(running.map(\.id))
         for n in running {
             for e in n.attributeMap where e.lifetime == .reboot && e.value != nil && !up.contains(e.key.node) {

@@ -248,7 +248,8 @@ extension Simulation {
         guard !config.resources.isEmpty, let first = running.first, first.view.quorate, first.pendingFences.isEmpty else { return }
         // A node in maintenance leaves its resources unmanaged (perhaps stopped, still counted there).
         guard first.adminState.maintenance.intersection(first.view.nodes).isEmpty else { return }
-        var input = PlacementInput(units: first.adminUnits, members: first.view.nodes, quorate: true)
+        let units = Rules.apply(first.adminUnits, attributes: first.attributesByNode, nodes: first.view.nodes, policy: config.resources)
+        var input = PlacementInput(units: units, members: first.view.nodes, quorate: true)
         input.standby = first.adminState.standby
         for (rid, nodes) in resourceActive { if let n = nodes.first { input.current[rid] = n } }
         for (n, entries) in first.resourceReports where first.view.nodes.contains(n) {

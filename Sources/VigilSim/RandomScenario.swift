@@ -23,13 +23,14 @@ public struct RandomScenario: Sendable {
     }
 
     public init(nodes n: Int, seed: UInt64, selfPauseRule: Bool = true, fencing: Bool = false, fenceGate: Bool = true,
-                attributes: Bool = false) {
+                attributes: Bool = false, applyRules: Bool = true) {
         var rng = SeededRandom(seed: seed &* 0x2545_F491_4F6C_DD1D)
         let interval = TimeSpan.ms([10, 20, 50].randomElement(using: &rng)! * (n > 8 ? 2 : 1))
         let timing = Timing(interval: interval, deadline: interval * Int64.random(in: 3...6, using: &rng))
         config = .uniform(nodes: n, links: 2, timing: timing)
         config.selfPauseRule = selfPauseRule
         config.fenceGate = fenceGate
+        config.applyRules = applyRules
         var extraQuiet = TimeSpan.zero
         if fencing {
             // Drawn from their own generator so the rest of the scenario matches the seed without fencing.
@@ -47,6 +48,13 @@ public struct RandomScenario: Sendable {
         // Attribute writes: their own generator; quiet periods long enough for a digest repair.
         var xrng = SeededRandom(seed: seed &* 0xA076_1D64_78BD_642F)
         if attributes { extraQuiet = extraQuiet + .seconds(1) }
+        if attributes && fencing {
+            // Rules over the attributes the random writes set: the group never where pingd is
+            // below 500 (absent is fine), web1 scored by master-db, and health migrate-on-red.
+            config.resources.units[0].rules = [LocationRule(score: .score(PlacementUnit.never), expr: .compare("pingd", .lt, "500", nil))]
+            config.resources.units[1].rules = [LocationRule(score: .attribute("master-db"), expr: .defined("master-db"))]
+            config.resources.health = .migrateOnRed
+        }
         let ids = config.nodes.map { $0 }
         var t = Instant.zero
         for id in ids { steps.append((t + TimeSpan(nanoseconds: Int64.random(in: 0...(interval.nanoseconds * 3), using: &rng)), .start(id))) }
@@ -129,8 +137,8 @@ public struct RandomScenario: Sendable {
         let key = AttributeKey(node: ids.randomElement(using: &rng)!, name: ["pingd", "site", "master-db", "#health-disk"].randomElement(using: &rng)!)
         if rng.chance(0.15) { return .delete(key) }
         let delay = rng.chance(0.2) ? TimeSpan.ms(Int64.random(in: 50...200, using: &rng)) : .zero
-        return .set(key, value: String(Int.random(in: 0...3, using: &rng) * 500), lifetime: rng.chance(0.3) ? .forever : .reboot,
-                    isPrivate: rng.chance(0.1), delay: delay)
+        let value = key.name == "#health-disk" ? ["green", "yellow", "red"].randomElement(using: &rng)! : String(Int.random(in: 0...3, using: &rng) * 500)
+        return .set(key, value: value, lifetime: rng.chance(0.3) ? .forever : .reboot, isPrivate: rng.chance(0.1), delay: delay)
     }
 
     /// A random operator change on the resources `addFencing` configures.
@@ -204,11 +212,12 @@ public struct SweepResult: Sendable {
 
 public enum Sweep {
     public static func run<S: Sequence>(nodes: Int, seeds: S, selfPauseRule: Bool = true, fencing: Bool = false,
-                           fenceGate: Bool = true, attributes: Bool = false, digest: Bool = false) -> SweepResult where S.Element == UInt64 {
+                           fenceGate: Bool = true, attributes: Bool = false, applyRules: Bool = true,
+                           digest: Bool = false) -> SweepResult where S.Element == UInt64 {
         var r = SweepResult()
         for seed in seeds {
             let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: selfPauseRule, fencing: fencing, fenceGate: fenceGate,
-                                    attributes: attributes)
+                                    attributes: attributes, applyRules: applyRules)
             let sim = sc.run(seed: seed, digest: digest)
             if digest { r.digests.append((seed, sim.digest)) }
             r.fence.add(sim.fenceStats)

@@ -36,6 +36,8 @@ public enum Rule: String, Sendable, CaseIterable, CustomStringConvertible {
     /// After a quiet period, running nodes hold different maps, or a transient attribute of a
     /// node that is down.
     case attributeAgreement = "attribute-agreement"
+    /// After a quiet period a resource is active on a node its location rules (or node health) forbid.
+    case ruleForbidden = "rule-forbidden"
 
     public var description: String { rawValue }
 

@@ -30,8 +30,10 @@ struct VigilSimCommand: ParsableCommand {
     @Flag(help: "Random sweep with fencing: devices, failing levels, watchdog self-fencing, and resources.") var fencing = false
     @Flag(help: "Fault injection for testing the simulator itself: resources move before their lost node is fenced.")
     var plantBugNoFenceGate = false
-    @Flag(help: "Random attribute writes and deletes (any node's, transient and permanent, some dampened) join the faults.")
+    @Flag(help: "Random attribute writes and deletes (any node's, transient and permanent, some dampened) join the faults; with --fencing, resources get location rules and migrate-on-red health.")
     var attributes = false
+    @Flag(help: "Fault injection for testing the simulator itself: placement ignores location rules and node health.")
+    var plantBugIgnoreRules = false
 
     @Option(help: "Cluster config file: simulate its nodes and timing.") var config: String?
     @Option(help: "Scenario with --config: silent-death, frozen, steady, fence-race, fence-time.") var scenario: Scenario = .silentDeath
@@ -56,10 +58,11 @@ struct VigilSimCommand: ParsableCommand {
     private func sweep() {
         let r = Sweep.run(nodes: nodes, seeds: firstSeed..<(firstSeed + UInt64(seeds)),
                           selfPauseRule: !plantBugNoSelfPause, fencing: fencing, fenceGate: !plantBugNoFenceGate,
-                          attributes: attributes, digest: digest)
+                          attributes: attributes, applyRules: !plantBugIgnoreRules, digest: digest)
         for (seed, d) in r.digests { print("seed \(seed) digest \(d)") }
         let flags = (plantBugNoSelfPause ? " --plant-bug-no-self-pause" : "") + (fencing ? " --fencing" : "")
             + (plantBugNoFenceGate ? " --plant-bug-no-fence-gate" : "") + (attributes ? " --attributes" : "")
+            + (plantBugIgnoreRules ? " --plant-bug-ignore-rules" : "")
         for f in r.failures.prefix(10) {
             print("seed \(f.seed): \(f.violations[0])")
             print("  replay: vigil-sim --nodes \(nodes) --seed \(f.seed)\(flags) --trace")
@@ -79,7 +82,7 @@ struct VigilSimCommand: ParsableCommand {
 
     private func replay(_ seed: UInt64) {
         let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: !plantBugNoSelfPause, fencing: fencing,
-                                fenceGate: !plantBugNoFenceGate, attributes: attributes)
+                                fenceGate: !plantBugNoFenceGate, attributes: attributes, applyRules: !plantBugIgnoreRules)
         print("timing: interval \(sc.config.timing.interval), deadline \(sc.config.timing.deadline); links:",
               sc.links.map { "loss \(Int($0.loss * 1000))‰ delay \($0.delay) jitter \($0.jitter)" }.joined(separator: "; "))
         for (t, s) in sc.steps.sorted(by: { $0.0 < $1.0 }) where trace { print("t=\(t) step \(s)") }

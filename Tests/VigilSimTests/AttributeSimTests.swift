@@ -126,12 +126,44 @@ final class AttributeSimTests: XCTestCase {
     /// member, and after every quiet period all running nodes hold the same map.
     func testRandomWritesOverSeeds() {
         // 157 and 243 (5 nodes, fencing): a write confirmed before a member that joined meanwhile held it.
-        for (nodes, seeds, fencing) in [(3, Array(UInt64(1)..<31), false), (5, Array(UInt64(1)..<9) + [157, 243], true)] {
+        for (nodes, seeds, fencing) in [(3, Array(UInt64(1)..<21), false), (3, Array(UInt64(1)..<11), true),
+                                        (5, Array(UInt64(1)..<5) + [157, 243], true)] {
             let r = Sweep.run(nodes: nodes, seeds: seeds, fencing: fencing, attributes: true)
             for f in r.failures.prefix(5) {
                 XCTFail("seed \(f.seed): \(f.violations[0]) -- replay: vigil-sim --nodes \(nodes) --seed \(f.seed) --attributes"
                         + (fencing ? " --fencing" : "") + " --trace")
             }
         }
+    }
+
+    /// The simulator must catch a planted bug: with placement ignoring rules and health, some seed
+    /// runs a resource where its rule forbids it.
+    func testPlantedRuleBugIsFound() {
+        let r = Sweep.run(nodes: 3, seeds: 1..<11, fencing: true, attributes: true, applyRules: false)
+        XCTAssertTrue(r.failures.contains { $0.violations.contains { $0.rule == .ruleForbidden } }, "ignoring rules went unnoticed")
+    }
+
+    /// A location rule over an attribute moves the resource as soon as the value changes (the
+    /// lab's ping case, in simulation): never where pingd is absent or below 1.
+    func testRuleMovesTheResourceAtOnce() {
+        var config = CoreConfig.uniform(nodes: 3, timing: Timing(interval: .ms(10), deadline: .ms(40)))
+        config.fencing.enabled = true
+        for n in config.nodes { config.fencing.levels[n] = [["power"]] }
+        let rule = LocationRule(score: .score(PlacementUnit.never), expr: .or(.notDefined("pingd"), .compare("pingd", .lt, "1", nil)))
+        config.resources = ResourcePolicy(units: [PlacementUnit(resources: ["vip"], location: [n1: 50], rules: [rule])])
+        config.resources.monitorInterval = ["vip": .ms(100)]
+        let sim = Simulation(config: config, links: [LinkModel(), LinkModel()], seed: 11)
+        sim.devices = ["power": FenceDeviceModel(.works, latencyMs: 20...50)]
+        for n in config.nodes { sim.schedule(.start(n), at: .zero) }
+        sim.run(until: t)
+        func active() -> Set<NodeID> { sim.resourceActive["vip", default: []] }
+        XCTAssertEqual(active(), [], "no pingd anywhere: nowhere")
+        for n in [n1, n2, n3] { step(sim, .attribute(on: n, set(n, "pingd", "1000")), for: .ms(200)) }
+        XCTAssertEqual(active(), [n1])
+        step(sim, .attribute(on: n1, set(n1, "pingd", "0")))
+        XCTAssertEqual(active(), [n2], "n1 lost its gateway: away at once")
+        step(sim, .attribute(on: n1, set(n1, "pingd", "1000")))
+        XCTAssertEqual(active(), [n2], "back: stickiness (100) beats n1's preference (50), nothing moves")
+        XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
     }
 }

@@ -41,6 +41,8 @@ public struct Attributes: Equatable, Sendable {
     private(set) var unconfirmed: [AttributeKey: Unconfirmed] = [:]
     /// Values changed here (writes taken, peers' writes learned, clears): a metric.
     private(set) var changes = 0
+    /// The public values by node: what location rules read (kept up to date with `entries`).
+    private(set) var byNode: [NodeID: [String: String]] = [:]
     private var nextDigest = Instant.zero
     private var lastWholeMap: Instant?
 
@@ -168,11 +170,20 @@ extension Attributes {
         if old?.value != e.value || old?.isPrivate != e.isPrivate {
             changes += 1
             box.append(.notice(.attribute(.changed(e))))
+            publish(e.key, e.isPrivate ? nil : e.value, &box)
         }
         return e.lifetime == .forever || old?.lifetime == .forever
     }
 
     private func save(_ box: inout Outbox) { box.append(.persistAttributes(permanent)) }
+
+    /// Keeps `byNode` in step; a public value that changed may change where resources go.
+    private mutating func publish(_ k: AttributeKey, _ value: String?, _ box: inout Outbox) {
+        guard byNode[k.node]?[k.name] != value else { return }
+        byNode[k.node, default: [:]][k.name] = value
+        if byNode[k.node]?.isEmpty == true { byNode[k.node] = nil }
+        box.placementChanged = true
+    }
 
     /// The permanent entries, sorted: what the daemon saves.
     var permanent: [NodeAttribute] { entries.values.filter { $0.lifetime == .forever }.sorted { $0.key < $1.key } }
@@ -261,6 +272,7 @@ extension Attributes {
             if e.value != nil {
                 changes += 1
                 box.append(.notice(.attribute(.cleared(key))))
+                publish(key, nil, &box)
             }
         }
         for key in held.keys where gone.contains(key.node) && held[key]!.lifetime == .reboot { held[key] = nil }

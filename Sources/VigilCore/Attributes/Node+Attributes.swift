@@ -8,6 +8,8 @@ extension Node {
     public var attributesUnconfirmed: Int { attributes.unconfirmed.count }
     /// This node's copy of one attribute, deletions included.
     public func attributeEntry(_ k: AttributeKey) -> NodeAttribute? { attributes.entry(k) }
+    /// The public values by node: what location rules read.
+    public var attributesByNode: [NodeID: [String: String]] { attributes.byNode }
     /// This node's map, values and deletions, in key order.
     public var attributeMap: [NodeAttribute] { attributes.sorted }
 

@@ -13,7 +13,7 @@ extension Node {
         SupervisorContext(me: id, nodes: config.nodes, view: view, owner: owner, pending: NodeSet(fencer.pending.keys),
                           fenceable: NodeSet(view.members.filter { !isFenced($0) }.map(\.node)), fenceGate: config.fenceGate,
                           stopWithoutQuorum: config.quorum.stopResourcesWithoutQuorum, interval: config.timing.interval,
-                          leaving: leaving, startedAt: startedAt)
+                          leaving: leaving, startedAt: startedAt, attributes: attributes.byNode, applyRules: config.applyRules)
     }
 
     /// One call into the supervisor; what it hands back is carried out in order (`carryOut`).

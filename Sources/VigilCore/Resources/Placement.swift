@@ -31,11 +31,14 @@ public struct PlacementUnit: Equatable, Sendable {
     public var with: String?
     /// Never on the node of any of these resources (mandatory anti-colocation).
     public var apart: [String]
+    /// Location rules over node attributes (Rules.swift), turned into `location` before placing.
+    public var rules: [LocationRule]
 
     public static let never = Int.min
 
     public init(resources: [String], location: [NodeID: Int] = [:], stickiness: Int = 100,
-                migrationThreshold: Int = 3, spread: String? = nil, with: String? = nil, apart: [String] = []) {
+                migrationThreshold: Int = 3, spread: String? = nil, with: String? = nil, apart: [String] = [],
+                rules: [LocationRule] = []) {
         self.resources = resources
         self.location = location
         self.stickiness = stickiness
@@ -43,6 +46,7 @@ public struct PlacementUnit: Equatable, Sendable {
         self.spread = spread
         self.with = with
         self.apart = apart
+        self.rules = rules
     }
 }
 

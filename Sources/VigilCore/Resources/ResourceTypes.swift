@@ -12,8 +12,16 @@ public struct ResourcePolicy: Equatable, Sendable {
     public var failureTimeout: [String: TimeSpan] = [:]
     /// How often a running resource is monitored (absent or zero: never).
     public var monitorInterval: [String: TimeSpan] = [:]
+    /// Node names and the cluster's name, for the rules' `#uname` and `#cluster-name`.
+    public var nodeNames: [NodeID: String] = [:]
+    public var clusterName = ""
+    public var health = HealthStrategy.none
     public init(units: [PlacementUnit] = [], onFail: [String: OnFail] = [:], failureTimeout: [String: TimeSpan] = [:],
-                monitorInterval: [String: TimeSpan] = [:]) {
+                monitorInterval: [String: TimeSpan] = [:], nodeNames: [NodeID: String] = [:], clusterName: String = "",
+                health: HealthStrategy = .none) {
+        self.nodeNames = nodeNames
+        self.clusterName = clusterName
+        self.health = health
         self.units = units
         self.onFail = onFail
         self.failureTimeout = failureTimeout

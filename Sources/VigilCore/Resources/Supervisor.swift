@@ -27,6 +27,9 @@ struct SupervisorContext {
     var interval: TimeSpan
     var leaving: Bool
     var startedAt: Instant
+    /// The public node attributes by node (what location rules read).
+    var attributes: [NodeID: [String: String]] = [:]
+    var applyRules = true
 }
 
 /// The supervisor sub-machine: it owns this node's resources, the reports of every member, the
@@ -354,7 +357,7 @@ extension Supervisor {
         i.fenceable = c.fenceable
         i.fenceGate = c.fenceGate
         i.admin = admin
-        i.units = adminUnits
+        i.units = c.applyRules ? Rules.apply(adminUnits, attributes: c.attributes, nodes: c.view.nodes, policy: policy) : adminUnits
         i.onFail = policy.onFail
         i.configuredNodes = c.nodes.count
         i.uptime = now - c.startedAt
