@@ -44,6 +44,8 @@ public struct ClusterConfig: Sendable, Equatable {
     public var resources: [ResourceSpec] = []
     /// `[cluster] node_health_strategy` over `#health*` attributes.
     public var health = HealthStrategy.none
+    /// `[[alert]]` programs run for cluster events.
+    public var alerts: [AlertSpec] = []
     /// Warnings found while validating (the config is usable).
     public var warnings: [Diagnostic] = []
 

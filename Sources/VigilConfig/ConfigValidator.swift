@@ -12,7 +12,7 @@ struct ConfigValidator {
         "quorum": (false, ["expected_votes", "two_node", "wait_for_all", "no_quorum_policy"]),
         "link": (true, ["name", "mode", "group", "port", "ttl"]),
         "node": (true, ["id", "name", "votes", "addresses", "fence_delay"]),
-    ].merging(fencingSections) { a, _ in a }.merging(resourceSections) { a, _ in a }
+    ].merging(fencingSections) { a, _ in a }.merging(resourceSections) { a, _ in a }.merging(alertSections) { a, _ in a }
 
     func validate() -> Result<ClusterConfig, Diagnostic> {
         do { return .success(try build()) } catch { return .failure(error) }
@@ -50,6 +50,7 @@ struct ConfigValidator {
                               quorum: quorum, links: links, nodes: nodes, fencing: fencing, resources: resources, warnings: warnings)
         c.stateDir = try cluster.string("state_dir") ?? c.stateDir
         c.health = try readHealth(cluster)
+        c.alerts = try readAlerts()
         return c
     }
 

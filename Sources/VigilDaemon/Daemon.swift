@@ -84,6 +84,8 @@ public enum Daemon {
             resources?.start()
             adminStore = AdminStore(config: config, nodeName: me.name, log: log)
         }
+        let alerts = AlertRunner(config: config, nodeName: me.name, log: log)
+        alerts?.start()
         let control = try ControlServer(path: o.controlPath, group: o.controlGroup, shared: shared, wake: wake, log: log, me: me.name,
                                         nodes: Dictionary(config.nodes.map { ($0.name, $0.id) }) { a, _ in a }, history: history,
                                         resources: config.resources.map { ($0.id, $0.group) })
@@ -100,7 +102,8 @@ public enum Daemon {
         let loop = HeartbeatLoop(node: Node(id: me.id, incarnation: incarnation, config: config.core, key: key),
                                  config: config, sockets: sockets, shared: shared, log: log, systemd: systemd, wake: wake,
                                  fencing: runner, history: history, hardwareWatchdog: hardwareWatchdog, resources: resources,
-                                 adminStore: adminStore, attributeStore: AttributeStore(config: config, nodeName: me.name, log: log))
+                                 adminStore: adminStore, attributeStore: AttributeStore(config: config, nodeName: me.name, log: log),
+                                 alerts: alerts)
         loop.run(reload: {
             switch Files.loadConfig(o.configPath) {
             case .success(let c): return c

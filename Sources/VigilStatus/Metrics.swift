@@ -63,7 +63,7 @@ extension StatusSnapshot {
         metric("peer_link_loss_ratio", "gauge", "Share of the peer's last 64 frames on the link that never arrived.", loss)
         metric("peer_link_last_heard_seconds", "gauge", "Seconds since the peer was last heard on the link.", age)
         metric("peer_link_rtt_seconds", "gauge", "Latest probe round-trip time to the peer on the link.", rtt)
-        for m in attributeMetrics { metric(m.name, m.type, m.help, m.samples) }
+        for m in attributeAndAlertMetrics { metric(m.name, m.type, m.help, m.samples) }
         metric("frames_sent_total", "counter", "Frames sent (one per link per message).", [("", Double(frames.sent))])
         metric("frames_received_total", "counter", "Frames accepted.", [("", Double(frames.received))])
         metric("frames_rejected_total", "counter", "Frames dropped, by reason.",

@@ -48,9 +48,10 @@ extension StatusSnapshot {
         return out
     }
 
-    var attributeMetrics: [(name: String, type: String, help: String, samples: [(String, Double)])] {
+    var attributeAndAlertMetrics: [(name: String, type: String, help: String, samples: [(String, Double)])] {
         guard let a = attributes else { return [] }
-        return [
+        let alertRuns = (alerts ?? []).flatMap { s in [("alert=\"\(s.name)\",result=\"ok\"", Double(s.ok)), ("alert=\"\(s.name)\",result=\"failed\"", Double(s.failed))] }
+        return (alerts == nil ? [] : [("alert_runs_total", "counter", "Alert agent runs, by alert and result (failed: exit code, signal, timeout).", alertRuns)]) + [
             ("attributes", "gauge", "Node attributes this node holds (private ones included).",
              [("", Double(a.entries.count + a.privateCount))]),
             ("attribute_changes_total", "counter", "Attribute values changed on this node (writes, peers' writes, clears).",
@@ -58,5 +59,19 @@ extension StatusSnapshot {
             ("attribute_writes_unconfirmed", "gauge", "This node's attribute writes not yet held by every member.",
              [("", Double(a.unconfirmed))]),
         ]
+    }
+}
+
+extension StatusSnapshot {
+    /// One `[[alert]]` program: runs that succeeded and that failed since start.
+    public struct AlertStat: Codable, Sendable, Equatable {
+        public var name: String
+        public var ok: Int
+        public var failed: Int
+        public init(name: String, ok: Int, failed: Int) {
+            self.name = name
+            self.ok = ok
+            self.failed = failed
+        }
     }
 }

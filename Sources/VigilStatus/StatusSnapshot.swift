@@ -125,6 +125,8 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
     public var admin: Admin?
     /// Node attributes (vigilctl attr; the Pacemaker tool shims).
     public var attributes: Attributes?
+    /// `[[alert]]` programs (absent when none is configured).
+    public var alerts: [AlertStat]?
     public var frames: Frames
     public var interval: Double
     public var deadline: Double

@@ -31,13 +31,16 @@ final class HeartbeatLoop {
     private let resources: ResourceRunner?
     private let adminStore: AdminStore?
     private let attributeStore: AttributeStore?
+    private let alerts: AlertRunner?
     /// Plugin detail of this node's latest attempt per target, for the history record.
     private var fenceDetail: [NodeID: String] = [:]
     private var fenceResults: [String: Int] = [:]
 
     init(node: Node, config: ClusterConfig, sockets: [LinkSocket], shared: Shared, log: Log, systemd: Systemd, wake: WakePipe,
          fencing: FenceRunner? = nil, history: FenceHistory? = nil, hardwareWatchdog: HardwareWatchdog? = nil,
-         resources: ResourceRunner? = nil, adminStore: AdminStore? = nil, attributeStore: AttributeStore? = nil) {
+         resources: ResourceRunner? = nil, adminStore: AdminStore? = nil, attributeStore: AttributeStore? = nil,
+         alerts: AlertRunner? = nil) {
+        self.alerts = alerts
         self.resources = resources
         self.adminStore = adminStore
         self.attributeStore = attributeStore
@@ -192,6 +195,7 @@ final class HeartbeatLoop {
         // Status first, then the event: a client that acts on the event reads status that has it.
         publish(Clock.monotonic())
         shared.append(ev)
+        alerts?.submit(ev)
         if case let .fence(.finished(m, executor, result, _, _)) = n {
             fenceResults[result.description, default: 0] += 1
             var record = ev
@@ -218,6 +222,7 @@ final class HeartbeatLoop {
     private func publish(_ now: Instant) {
         lastPublish = now
         var s = StatusSnapshot(node: node, config: config, now: now, ready: ready)
+        s.alerts = alerts?.stats()
         if s.fencing != nil {
             s.fencing?.devices = fencing?.deviceStates() ?? []
             s.fencing?.attempts = fenceResults
