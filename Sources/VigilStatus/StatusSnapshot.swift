@@ -97,6 +97,9 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
         /// The last failure seen on any node: "monitor failed on n3, 12.0 s ago" (nil: none since
         /// this node started or since a cleanup).
         public var lastFailure: String?
+        /// Its agent ("ocf:heartbeat:IPaddr2") and group, as configured.
+        public var agent: String?
+        public var group: String?
     }
 
     /// The operator's standing instructions (vigilctl resource/node ...).
@@ -193,7 +196,9 @@ extension StatusSnapshot {
                 let last = node.lastResourceFailures[rid].map {
                     "\($0.state) on \(name($0.node)), \(formatMs((now - $0.at).milliseconds)) ago"
                 }
-                return ResourceInfo(id: rid, activeOn: active, nodes: states, failCounts: fails, lastFailure: last)
+                let spec = config.resources.first { $0.id == rid }
+                return ResourceInfo(id: rid, activeOn: active, nodes: states, failCounts: fails, lastFailure: last,
+                                    agent: spec?.agent, group: spec?.group)
             }
             let a = node.adminState
             admin = Admin(version: a.version, standby: a.standby.map(name), maintenance: a.maintenance.map(name),

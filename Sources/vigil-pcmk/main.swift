@@ -10,6 +10,7 @@ let tools: [String: ([String]) -> Never] = [
     "crm_attribute": { crmAttribute($0) },
     "crm_master": { crmAttribute($0, tool: "crm_master", promotion: true) },
     "crm_node": crmNode,
+    "crm_mon": crmMon,
     "crm_resource": crmResource,
     "pacemakerd": pacemakerd,
 ]

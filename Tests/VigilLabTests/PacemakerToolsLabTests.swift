@@ -54,6 +54,31 @@ final class PacemakerToolsLabTests: XCTestCase {
         XCTAssertNil(lab.event(3, within: 2.5, after: seq) { $0.type == .resourceState && $0.resource == "flag" && $0.state == "failed" },
                      "its monitor, which reads the value back through attrd_updater -Q, keeps passing")
 
+        // crm_mon's XML, read the way pgsql reads it (grep -i -E on each line) and by an XML parser.
+        let xml = tool(lab, 2, "crm_mon", "-1", "--output-as=xml")
+        XCTAssertEqual(xml.status, 0, xml.output)
+        let check = """
+            import re, sys, xml.etree.ElementTree as ET
+            text = sys.stdin.read()
+            root = ET.fromstring(text)
+            assert root.tag == "pacemaker-result", root.tag
+            ok = lambda p: any(re.search(p, l, re.I) for l in text.splitlines())
+            assert ok('<node name="n1" .* online="true"'), "n1 online"
+            assert ok('<resource id="flag" .* role="(Started)"'), "flag started"
+            assert [n.get("name") for n in root.find("nodes")] == ["n1", "n2", "n3"]
+            assert root.find("node_attributes/node[@name='n3']/attribute[@name='flag-active']").get("value") == "yes"
+            print("parsed")
+            """
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("crm-mon-\(UUID().uuidString).py").path
+        try check.write(toFile: script, atomically: true, encoding: .utf8)
+        defer { unlink(script) }
+        let xmlFile = script + ".xml"
+        try xml.output.write(toFile: xmlFile, atomically: true, encoding: .utf8)
+        defer { unlink(xmlFile) }
+        let parsed = Spawn.run(["/bin/sh", "-c", "python3 \(script) < \(xmlFile)"])
+        XCTAssertEqual(parsed.output, "parsed\n", xml.output)
+        XCTAssertTrue(tool(lab, 1, "crm_mon", "-1").output.contains("* Online: [ n1 n2 n3 ]"))
+
         // Moved away from n2: Stateful's stop deleted the score (crm_attribute --promotion -D).
         XCTAssertEqual(lab.ctl(1, "resource", "move", "score", "n1").status, 0)
         XCTAssertNotNil(lab.event(1, within: 15) { $0.type == .resourceState && $0.resource == "score" && $0.state == "running" })
