@@ -46,6 +46,8 @@ public struct ClusterConfig: Sendable, Equatable {
     public var health = HealthStrategy.none
     /// `[[alert]]` programs run for cluster events.
     public var alerts: [AlertSpec] = []
+    /// `[[order]]` constraints between resources and groups.
+    public var orders: [OrderConstraint] = []
     /// Warnings found while validating (the config is usable).
     public var warnings: [Diagnostic] = []
 

@@ -26,6 +26,8 @@ public struct ResourceSpec: Sendable, Equatable {
     public var apartFrom: [String] = []
     /// Location rules over node attributes (RuleParser.swift).
     public var rules: [LocationRule] = []
+    /// Advisory colocation: RESOURCE:SCORE.
+    public var near: [PlacementUnit.Near] = []
     public var line: Int
     public var paramsLine: Int
 
@@ -42,7 +44,8 @@ extension ClusterConfig {
         ResourcePolicy(units: placementUnits, onFail: Dictionary(resources.map { ($0.id, $0.onFail) }) { a, _ in a },
                        failureTimeout: Dictionary(resources.filter { $0.failureTimeout > .zero }.map { ($0.id, $0.failureTimeout) }) { a, _ in a },
                        monitorInterval: Dictionary(resources.filter { $0.monitorInterval > .zero }.map { ($0.id, $0.monitorInterval) }) { a, _ in a },
-                       nodeNames: Dictionary(nodes.map { ($0.id, $0.name) }) { a, _ in a }, clusterName: name, health: health)
+                       nodeNames: Dictionary(nodes.map { ($0.id, $0.name) }) { a, _ in a }, clusterName: name, health: health,
+                       orders: orders)
     }
 
     /// Groups and plain resources as placement units, in file order (a group where its first
@@ -59,7 +62,7 @@ extension ClusterConfig {
             if let g = r.group { groupIndex[g] = out.count }
             out.append(PlacementUnit(resources: [r.id], location: r.location, stickiness: r.stickiness,
                                      migrationThreshold: r.migrationThreshold, spread: r.spread,
-                                     with: r.with, apart: r.apartFrom, rules: r.rules))
+                                     with: r.with, apart: r.apartFrom, rules: r.rules, near: r.near))
         }
         return out
     }
@@ -72,7 +75,8 @@ extension ConfigValidator {
         for r in rs {
             let sec = doc.sections.first { $0.name == "resource" && $0.line == r.line }
             let s = sec.map { SectionReader(section: $0, file: doc.file) }
-            for (key, other) in [("with", r.with)].compactMap({ k, v in v.map { (k, $0) } }) + r.apartFrom.map({ ("apart_from", $0) }) {
+            for (key, other) in [("with", r.with)].compactMap({ k, v in v.map { (k, $0) } }) + r.apartFrom.map({ ("apart_from", $0) })
+                + r.near.map({ ("colocation", $0.resource) }) {
                 let line = s?.line(key) ?? r.line
                 guard let u = unit(other) else {
                     throw diag(line, .error, "\(key) names unknown resource '\(other)'", "resources are " + rs.map(\.id).joined(separator: ", "))
@@ -91,7 +95,7 @@ extension ConfigValidator {
     static let resourceSections: [String: (array: Bool, keys: Set<String>)] = [
         "resource": (true, ["id", "agent", "params", "monitor_interval", "start_timeout", "stop_timeout",
                             "monitor_timeout", "on_fail", "migration_threshold", "failure_timeout", "stickiness",
-                            "prefer", "avoid", "group", "spread", "with", "apart_from", "rules"]),
+                            "prefer", "avoid", "group", "spread", "with", "apart_from", "rules", "colocation"]),
     ]
 
     func readResources(nodes: [NodeSpec], fencing: FencingConfig) throws(Diagnostic) -> [ResourceSpec] {
@@ -172,11 +176,23 @@ extension ConfigValidator {
                 failureTimeout: try s.duration("failure_timeout") ?? .zero,
                 stickiness: Int(try s.integer("stickiness", in: 0...1_000_000) ?? 100),
                 location: location, group: group, spread: try s.string("spread"),
-                with: with, apartFrom: try s.strings("apart_from") ?? [], rules: rules,
+                with: with, apartFrom: try s.strings("apart_from") ?? [], rules: rules, near: try readNear(s),
                 line: sec.line, paramsLine: s.line("params")))
         }
         try checkColocations(out)
         return out
+    }
+
+    /// `colocation = ["db:500"]`: advisory (finite-score) colocation with another resource.
+    private func readNear(_ s: SectionReader) throws(Diagnostic) -> [PlacementUnit.Near] {
+        try (s.strings("colocation") ?? []).map { entry throws(Diagnostic) in
+            let kv = entry.split(separator: ":").map(String.init)
+            guard kv.count == 2, !kv[0].isEmpty, let v = Rules.score(kv[1]) else {
+                throw diag(s.line("colocation"), .error, "colocation entry '\(entry)' is not RESOURCE:SCORE",
+                           "e.g. \"db:500\" (with db when it can), \"db:-500\" (rather apart); INFINITY is `with`, -INFINITY `apart_from`")
+            }
+            return PlacementUnit.Near(resource: kv[0], score: v)
+        }
     }
 
     private func readRules(_ s: SectionReader) throws(Diagnostic) -> [LocationRule] {

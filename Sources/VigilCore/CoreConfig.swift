@@ -13,6 +13,8 @@ public struct CoreConfig: Equatable, Sendable {
     /// Location rules and node health shape placement. Only the simulator's planted-bug check
     /// turns it off.
     public var applyRules = true
+    /// Ordering constraints gate the owner's starts and stops (off only in the planted-bug check).
+    public var applyOrders = true
     /// Fencing devices, levels, delays and self-fencing (off unless the config enables it).
     public var fencing = FencingPolicy.disabled
     /// Resources the supervisor places and runs (none unless the config has [[resource]]).

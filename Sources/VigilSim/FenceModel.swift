@@ -170,6 +170,7 @@ extension Simulation {
             invariants.fail(.overlappingOps, m.node, "\(order.id) \(order.op) ordered while its \(other) still runs there", at: now)
         }
         checkGroupOrder(order, on: m.node)
+        checkOrders(order, on: m.node)
         slots[i].running[order.id] = order.op
         queue.push(.resourceOp(m, order), at: now + .ms(Int64.random(in: 5...30, using: &rng)))
     }
@@ -255,7 +256,9 @@ extension Simulation {
         for (n, entries) in first.resourceReports where first.view.nodes.contains(n) {
             for (rid, e) in entries where e.failCount > 0 { input.failCounts[rid, default: [:]][n] = Int(e.failCount) }
         }
-        for (rid, p) in Placer.place(input) {
+        var placed = Placer.place(input)
+        Orders.propagate(&placed, units, config.resources.orders)
+        for (rid, p) in placed {
             let active = resourceActive[rid, default: []].filter { slots[Int($0.rawValue)].node != nil }
             switch p {
             case .on(let n) where active != [n]:

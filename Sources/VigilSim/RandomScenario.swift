@@ -23,7 +23,7 @@ public struct RandomScenario: Sendable {
     }
 
     public init(nodes n: Int, seed: UInt64, selfPauseRule: Bool = true, fencing: Bool = false, fenceGate: Bool = true,
-                attributes: Bool = false, applyRules: Bool = true) {
+                attributes: Bool = false, applyRules: Bool = true, orders: Bool = false, applyOrders: Bool = true) {
         var rng = SeededRandom(seed: seed &* 0x2545_F491_4F6C_DD1D)
         let interval = TimeSpan.ms([10, 20, 50].randomElement(using: &rng)! * (n > 8 ? 2 : 1))
         let timing = Timing(interval: interval, deadline: interval * Int64.random(in: 3...6, using: &rng))
@@ -31,6 +31,7 @@ public struct RandomScenario: Sendable {
         config.selfPauseRule = selfPauseRule
         config.fenceGate = fenceGate
         config.applyRules = applyRules
+        config.applyOrders = applyOrders
         var extraQuiet = TimeSpan.zero
         if fencing {
             // Drawn from their own generator so the rest of the scenario matches the seed without fencing.
@@ -48,6 +49,13 @@ public struct RandomScenario: Sendable {
         // Attribute writes: their own generator; quiet periods long enough for a digest repair.
         var xrng = SeededRandom(seed: seed &* 0xA076_1D64_78BD_642F)
         if attributes { extraQuiet = extraQuiet + .seconds(1) }
+        if orders && fencing {
+            // The group before web1 (mandatory, symmetrical), web1 before web2 (optional), and
+            // web2 rather with the group (advisory colocation).
+            config.resources.orders = [OrderConstraint(first: "g-ip", then: "web1"),
+                                       OrderConstraint(first: "web1", then: "web2", mandatory: false)]
+            config.resources.units[2].near = [PlacementUnit.Near(resource: "g-ip", score: 150)]
+        }
         if attributes && fencing {
             // Rules over the attributes the random writes set: the group never where pingd is
             // below 500 (absent is fine), web1 scored by master-db, and health migrate-on-red.
@@ -213,11 +221,11 @@ public struct SweepResult: Sendable {
 public enum Sweep {
     public static func run<S: Sequence>(nodes: Int, seeds: S, selfPauseRule: Bool = true, fencing: Bool = false,
                            fenceGate: Bool = true, attributes: Bool = false, applyRules: Bool = true,
-                           digest: Bool = false) -> SweepResult where S.Element == UInt64 {
+                           orders: Bool = false, applyOrders: Bool = true, digest: Bool = false) -> SweepResult where S.Element == UInt64 {
         var r = SweepResult()
         for seed in seeds {
             let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: selfPauseRule, fencing: fencing, fenceGate: fenceGate,
-                                    attributes: attributes, applyRules: applyRules)
+                                    attributes: attributes, applyRules: applyRules, orders: orders, applyOrders: applyOrders)
             let sim = sc.run(seed: seed, digest: digest)
             if digest { r.digests.append((seed, sim.digest)) }
             r.fence.add(sim.fenceStats)

@@ -38,6 +38,10 @@ public enum Rule: String, Sendable, CaseIterable, CustomStringConvertible {
     case attributeAgreement = "attribute-agreement"
     /// After a quiet period a resource is active on a node its location rules (or node health) forbid.
     case ruleForbidden = "rule-forbidden"
+    // Ordering constraints (OrderModel.swift)
+    /// A THEN started while its mandatory FIRST did not run, or a symmetrical FIRST stopped while
+    /// its THEN still ran.
+    case order
 
     public var description: String { rawValue }
 

@@ -34,6 +34,10 @@ struct VigilSimCommand: ParsableCommand {
     var attributes = false
     @Flag(help: "Fault injection for testing the simulator itself: placement ignores location rules and node health.")
     var plantBugIgnoreRules = false
+    @Flag(help: "With --fencing: ordering constraints (mandatory and optional) and an advisory colocation between the resources.")
+    var orders = false
+    @Flag(help: "Fault injection for testing the simulator itself: the owner ignores ordering constraints.")
+    var plantBugIgnoreOrders = false
 
     @Option(help: "Cluster config file: simulate its nodes and timing.") var config: String?
     @Option(help: "Scenario with --config: silent-death, frozen, steady, fence-race, fence-time.") var scenario: Scenario = .silentDeath
@@ -58,11 +62,13 @@ struct VigilSimCommand: ParsableCommand {
     private func sweep() {
         let r = Sweep.run(nodes: nodes, seeds: firstSeed..<(firstSeed + UInt64(seeds)),
                           selfPauseRule: !plantBugNoSelfPause, fencing: fencing, fenceGate: !plantBugNoFenceGate,
-                          attributes: attributes, applyRules: !plantBugIgnoreRules, digest: digest)
+                          attributes: attributes, applyRules: !plantBugIgnoreRules, orders: orders,
+                          applyOrders: !plantBugIgnoreOrders, digest: digest)
         for (seed, d) in r.digests { print("seed \(seed) digest \(d)") }
         let flags = (plantBugNoSelfPause ? " --plant-bug-no-self-pause" : "") + (fencing ? " --fencing" : "")
             + (plantBugNoFenceGate ? " --plant-bug-no-fence-gate" : "") + (attributes ? " --attributes" : "")
-            + (plantBugIgnoreRules ? " --plant-bug-ignore-rules" : "")
+            + (plantBugIgnoreRules ? " --plant-bug-ignore-rules" : "") + (orders ? " --orders" : "")
+            + (plantBugIgnoreOrders ? " --plant-bug-ignore-orders" : "")
         for f in r.failures.prefix(10) {
             print("seed \(f.seed): \(f.violations[0])")
             print("  replay: vigil-sim --nodes \(nodes) --seed \(f.seed)\(flags) --trace")
@@ -82,7 +88,8 @@ struct VigilSimCommand: ParsableCommand {
 
     private func replay(_ seed: UInt64) {
         let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: !plantBugNoSelfPause, fencing: fencing,
-                                fenceGate: !plantBugNoFenceGate, attributes: attributes, applyRules: !plantBugIgnoreRules)
+                                fenceGate: !plantBugNoFenceGate, attributes: attributes, applyRules: !plantBugIgnoreRules,
+                                orders: orders, applyOrders: !plantBugIgnoreOrders)
         print("timing: interval \(sc.config.timing.interval), deadline \(sc.config.timing.deadline); links:",
               sc.links.map { "loss \(Int($0.loss * 1000))‰ delay \($0.delay) jitter \($0.jitter)" }.joined(separator: "; "))
         for (t, s) in sc.steps.sorted(by: { $0.0 < $1.0 }) where trace { print("t=\(t) step \(s)") }

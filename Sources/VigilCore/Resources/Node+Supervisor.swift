@@ -6,6 +6,10 @@ extension Node {
     public var localResources: [String: ResourceEntry] { supervisor.local }
     public var lastResourceFailures: [String: ResourceFailure] { supervisor.lastFailure }
     public var adminState: AdminState { supervisor.admin }
+    /// A graceful leave is stopping this node's resources first.
+    public var stoppingToLeave: Bool { supervisor.leavingAfterStop }
+    /// Resources this node restarts in place (`vigilctl resource restart`).
+    public var restartingInPlace: Set<String> { supervisor.restarting }
     /// The placement units with the operator's constraints applied.
     public var adminUnits: [PlacementUnit] { supervisor.adminUnits }
 
@@ -13,7 +17,8 @@ extension Node {
         SupervisorContext(me: id, nodes: config.nodes, view: view, owner: owner, pending: NodeSet(fencer.pending.keys),
                           fenceable: NodeSet(view.members.filter { !isFenced($0) }.map(\.node)), fenceGate: config.fenceGate,
                           stopWithoutQuorum: config.quorum.stopResourcesWithoutQuorum, interval: config.timing.interval,
-                          leaving: leaving, startedAt: startedAt, attributes: attributes.byNode, applyRules: config.applyRules)
+                          leaving: leaving, startedAt: startedAt, attributes: attributes.byNode, applyRules: config.applyRules,
+                          applyOrders: config.applyOrders)
     }
 
     /// One call into the supervisor; what it hands back is carried out in order (`carryOut`).

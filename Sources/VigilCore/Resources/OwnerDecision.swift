@@ -47,6 +47,9 @@ public enum OwnerDecision {
         /// The placement units with the operator's constraints applied.
         public var units: [PlacementUnit] = []
         public var onFail: [String: OnFail] = [:]
+        /// Ordering constraints between units (Orders.swift); off only in the planted-bug test.
+        public var orders: [OrderConstraint] = []
+        public var applyOrders = true
         public var configuredNodes = 0
         /// Since this node started.
         public var uptime = TimeSpan.zero
@@ -114,9 +117,12 @@ public enum OwnerDecision {
         input.unclean = i.fenceGate ? pending : .empty
         input.current = current
         input.failCounts = failCounts
-        let placed = Placer.place(input)
+        var placed = Placer.place(input)
+        let orders = i.applyOrders ? i.orders : []
+        Orders.propagate(&placed, input.units, orders)
         let unit = UnitDecision(inputs: i, active: active, maintenance: maintenance)
-        for u in input.units { v.decisions += unit.decide(u, placed[u.resources.first!]) }
+        let perUnit = input.units.map { unit.decide($0, placed[$0.resources.first!]) }
+        v.decisions += Orders.gate(perUnit, input.units, orders, placed, unit).flatMap { $0 }
         return v
     }
 }
@@ -141,9 +147,7 @@ struct UnitDecision {
         guard case .on(let target)? = placement else {
             // Frozen: wait for the fence. Stopped: stop everywhere.
             guard case .stopped? = placement else { return [] }
-            var everywhere: [NodeID: Int] = [:]
-            for rid in u.resources { for n in active[rid] ?? [] { everywhere[n] = 0 } }
-            return stopInReverse(u, from: everywhere)
+            return stopEverywhere(u)
         }
         // A member that must stop on a node (it runs away from the target, or failed) takes every
         // later member there with it, in reverse order.
@@ -173,6 +177,14 @@ struct UnitDecision {
             break
         }
         return out
+    }
+
+    /// Stops the unit wherever it may be active (in reverse order), unless it is unmanaged.
+    func stopEverywhere(_ u: PlacementUnit) -> [Decision] {
+        if u.resources.contains(where: { active[$0]?.contains(where: maintenance.contains) ?? false }) { return [] }
+        var everywhere: [NodeID: Int] = [:]
+        for rid in u.resources { for n in active[rid] ?? [] { everywhere[n] = 0 } }
+        return stopInReverse(u, from: everywhere)
     }
 
     /// On each node, stops the last member of `u` (from index `from[node]` on) still possibly

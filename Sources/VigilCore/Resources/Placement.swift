@@ -33,12 +33,23 @@ public struct PlacementUnit: Equatable, Sendable {
     public var apart: [String]
     /// Location rules over node attributes (Rules.swift), turned into `location` before placing.
     public var rules: [LocationRule]
+    /// Advisory colocation: this score is added on the node where that resource is placed
+    /// (negative: rather apart), weighed with location and stickiness.
+    public var near: [Near]
+    public struct Near: Equatable, Sendable {
+        public var resource: String
+        public var score: Int
+        public init(resource: String, score: Int) {
+            self.resource = resource
+            self.score = score
+        }
+    }
 
     public static let never = Int.min
 
     public init(resources: [String], location: [NodeID: Int] = [:], stickiness: Int = 100,
                 migrationThreshold: Int = 3, spread: String? = nil, with: String? = nil, apart: [String] = [],
-                rules: [LocationRule] = []) {
+                rules: [LocationRule] = [], near: [Near] = []) {
         self.resources = resources
         self.location = location
         self.stickiness = stickiness
@@ -47,6 +58,7 @@ public struct PlacementUnit: Equatable, Sendable {
         self.with = with
         self.apart = apart
         self.rules = rules
+        self.near = near
     }
 }
 
@@ -115,7 +127,10 @@ public enum Placer {
         // Units running somewhere keep priority in config order; the rest follow; units colocated
         // with another come after every other.
         let free = pending.filter { $0.with == nil }
-        let ordered = free.filter { isRunning($0, input) } + free.filter { !isRunning($0, input) } + pending.filter { $0.with != nil }
+        // Units with an advisory colocation are placed after the resources they weigh.
+        let leading = free.filter { $0.near.isEmpty }, weighing = free.filter { !$0.near.isEmpty }
+        let ordered = leading.filter { isRunning($0, input) } + leading.filter { !isRunning($0, input) }
+            + weighing.filter { isRunning($0, input) } + weighing.filter { !isRunning($0, input) } + pending.filter { $0.with != nil }
         func node(of rid: String) -> NodeID? {
             switch out[rid] {
             case .on(let n)?, .frozen(let n)?: n
@@ -143,7 +158,9 @@ public enum Placer {
                 let counts = u.resources.map { input.failCounts[$0]?[n] ?? 0 }
                 if counts.reduce(0, +) >= u.migrationThreshold || counts.contains(Int(ResourceEntry.infinity)) { continue }
                 if let s = u.spread, spreadUsed[s]?.contains(n) == true { continue }
-                let score = loc.addingReportingOverflow(n == here ? u.stickiness : 0).partialValue
+                var score = loc.addingReportingOverflow(n == here ? u.stickiness : 0).partialValue
+                for c in u.near where node(of: c.resource) == n { score = Rules.add(score, c.score) }
+                if score == PlacementUnit.never { continue }
                 let l = load[n] ?? 0
                 // Ties: where it runs now, then the node with fewer resources, then the lowest id.
                 let stay = n == here ? 1 : 0

@@ -16,9 +16,12 @@ public struct ResourcePolicy: Equatable, Sendable {
     public var nodeNames: [NodeID: String] = [:]
     public var clusterName = ""
     public var health = HealthStrategy.none
+    /// `[[order]]` constraints between units (Orders.swift).
+    public var orders: [OrderConstraint] = []
     public init(units: [PlacementUnit] = [], onFail: [String: OnFail] = [:], failureTimeout: [String: TimeSpan] = [:],
                 monitorInterval: [String: TimeSpan] = [:], nodeNames: [NodeID: String] = [:], clusterName: String = "",
-                health: HealthStrategy = .none) {
+                health: HealthStrategy = .none, orders: [OrderConstraint] = []) {
+        self.orders = orders
         self.nodeNames = nodeNames
         self.clusterName = clusterName
         self.health = health

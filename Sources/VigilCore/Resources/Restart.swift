@@ -22,6 +22,9 @@ extension Supervisor {
         guard u.resources.prefix(while: { $0 != first }).allSatisfy({ local[$0]?.state == .running }) else {
             return releaseHeld(rid, &box)
         }
+        // A THEN starts again only while its mandatory FIRSTs run (as members report them);
+        // otherwise it stays stopped and the owner starts it once they do (Orders.swift).
+        guard first != u.resources.first || orderFirstNotRunning(first) == nil else { return releaseHeld(rid, &box) }
         heldStarts.remove(first)
         box.append(.resource(ResourceOrder(id: first, op: .start)))
     }

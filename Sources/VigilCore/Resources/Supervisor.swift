@@ -30,6 +30,7 @@ struct SupervisorContext {
     /// The public node attributes by node (what location rules read).
     var attributes: [NodeID: [String: String]] = [:]
     var applyRules = true
+    var applyOrders = true
 }
 
 /// The supervisor sub-machine: it owns this node's resources, the reports of every member, the
@@ -359,6 +360,8 @@ extension Supervisor {
         i.admin = admin
         i.units = c.applyRules ? Rules.apply(adminUnits, attributes: c.attributes, nodes: c.view.nodes, policy: policy) : adminUnits
         i.onFail = policy.onFail
+        i.orders = policy.orders
+        i.applyOrders = c.applyOrders
         i.configuredNodes = c.nodes.count
         i.uptime = now - c.startedAt
         return i

@@ -1,0 +1,63 @@
+import VigilCore
+
+/// `[[order]]`: FIRST before THEN (resources or groups), mandatory or optional, symmetrical or not.
+///
+///     [[order]]
+///     first = "exports"        # a resource id or a group name
+///     then = "nfs"
+///     kind = "mandatory"       # or "optional"; default mandatory
+///     symmetrical = true       # stops in reverse (default true)
+extension ConfigValidator {
+    static let orderSections: [String: (array: Bool, keys: Set<String>)] = [
+        "order": (true, ["first", "then", "kind", "symmetrical"]),
+    ]
+
+    func readOrders(_ resources: [ResourceSpec]) throws(Diagnostic) -> [OrderConstraint] {
+        var out: [OrderConstraint] = []
+        // A name is a resource or a group; either stands for its unit's leading resource.
+        func unit(_ name: String, _ s: SectionReader, _ key: String) throws(Diagnostic) -> String {
+            guard let r = resources.first(where: { $0.id == name || $0.group == name }) else {
+                throw diag(s.line(key), .error, "order \(key) '\(name)' is no resource or group",
+                           "resources: " + resources.map(\.id).joined(separator: ", "))
+            }
+            guard let g = r.group else { return r.id }
+            return resources.first { $0.group == g }!.id
+        }
+        for sec in doc.sections where sec.name == "order" {
+            let s = SectionReader(section: sec, file: doc.file)
+            let first = try unit(try s.string("first", required: true)!, s, "first")
+            let then = try unit(try s.string("then", required: true)!, s, "then")
+            guard first != then else {
+                throw diag(sec.line, .error, "order of '\(first)' after itself", "first and then must be different resources or groups")
+            }
+            let kind = try s.string("kind") ?? "mandatory"
+            guard kind == "mandatory" || kind == "optional" else {
+                throw diag(s.line("kind"), .error, "order kind '\(kind)' is unknown", "use \"mandatory\" or \"optional\"")
+            }
+            out.append(OrderConstraint(first: first, then: then, mandatory: kind == "mandatory", symmetrical: try s.bool("symmetrical") ?? true))
+            if let cycle = ConfigValidator.cycle(out) {
+                throw diag(sec.line, .error, "order cycle: " + cycle.joined(separator: " -> "), "remove one of these [[order]] sections")
+            }
+        }
+        return out
+    }
+
+    /// A cycle among the orders (FIRST -> THEN edges), as the names along it, if there is one.
+    static func cycle(_ orders: [OrderConstraint]) -> [String]? {
+        let next = Dictionary(grouping: orders, by: \.first).mapValues { $0.map(\.then) }
+        var state: [String: Int] = [:]  // 1 visiting, 2 done
+        var path: [String] = []
+        func visit(_ n: String) -> [String]? {
+            if state[n] == 2 { return nil }
+            if state[n] == 1 { return Array(path[path.firstIndex(of: n)!...]) + [n] }
+            state[n] = 1
+            path.append(n)
+            for m in next[n] ?? [] { if let c = visit(m) { return c } }
+            path.removeLast()
+            state[n] = 2
+            return nil
+        }
+        for o in orders { if let c = visit(o.first) { return c } }
+        return nil
+    }
+}
