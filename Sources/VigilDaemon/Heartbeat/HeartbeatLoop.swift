@@ -192,12 +192,12 @@ final class HeartbeatLoop {
         }
         eventSeq += 1
         guard let ev = ClusterEvent(n, seq: eventSeq, time: Clock.wallISO(), config: config, local: node.id) else { return }
+        if case let .fence(.finished(_, _, result, _, _)) = n { fenceResults[result.description, default: 0] += 1 }
         // Status first, then the event: a client that acts on the event reads status that has it.
         publish(Clock.monotonic())
         shared.append(ev)
         alerts?.submit(ev)
-        if case let .fence(.finished(m, executor, result, _, _)) = n {
-            fenceResults[result.description, default: 0] += 1
+        if case let .fence(.finished(m, executor, _, _, _)) = n {
             var record = ev
             if executor == node.id { record.detail = fenceDetail.removeValue(forKey: m.node) }
             history?.append(record)
