@@ -81,13 +81,21 @@ final class ControlProtocolTests: XCTestCase {
             .status, .metrics, .events(follow: false), .events(follow: true), .fenceHistory, .leave, .reload,
             .fence(node: "n2", .reboot), .fenceConfirm(node: "n3"), .resource(.move, id: "db", node: "n2"),
             .resource(.move, id: "db", node: nil), .resource(.restart, id: "db", node: nil), .node(.maintenance, node: "n1"),
+            .attribute(.set(value: "1000", lifetime: .reboot, isPrivate: false, delayMs: 0), node: ".", name: "pingd"),
+            .attribute(.set(value: "a value  with spaces", lifetime: .forever, isPrivate: true, delayMs: 5000), node: "n2", name: "x"),
+            .attribute(.set(value: "", lifetime: .reboot, isPrivate: false, delayMs: 0), node: "n2", name: "empty"),
+            .attribute(.delete, node: "n1", name: "pingd"), .attribute(.get, node: ".", name: "pingd"),
+            .attributeList(node: nil), .attributeList(node: "n3"),
         ]
         for r in all { XCTAssertEqual(ControlRequest(line: r.line), r, r.line) }
-        for bad in ["", "fence n2 explode", "resource restart db n2", "node sleep n1", "status now", "resource move"] {
+        for bad in ["", "fence n2 explode", "resource restart db n2", "node sleep n1", "status now", "resource move", "attr",
+                    "attr set n1 x sometimes public 0 v", "attr set n1 x reboot secret 0 v", "attr set n1 x reboot public -5 v", "attr get n1"] {
             XCTAssertNil(ControlRequest(line: bad), bad)
         }
         XCTAssertTrue(ControlRequest.fence(node: "n2", .off).needsRoot)
         XCTAssertFalse(ControlRequest.events(follow: true).needsRoot)
+        XCTAssertTrue(ControlRequest.attribute(.delete, node: "n1", name: "x").needsRoot)
+        XCTAssertFalse(ControlRequest.attribute(.get, node: "n1", name: "x").needsRoot, "agents read without root")
     }
 
     func testAnswersAreTheDocumentedJSON() throws {
