@@ -9,7 +9,7 @@ import VigilCore
 /// highest (version, origin) of what its members bring. Writes go through a writer thread
 /// (never the heartbeat path; `StateFile`); the file is replaced whole.
 final class AdminStore: @unchecked Sendable {
-    private let file: StateFile
+    private let file: StateFile<AdminState>
     /// What the file held at start-up (unknown nodes and resources dropped), if anything.
     let restored: AdminState?
     private var saved: (UInt64, NodeID)
@@ -29,7 +29,7 @@ final class AdminStore: @unchecked Sendable {
     init(config: ClusterConfig, nodeName: String, log: Log) {
         let dir = config.stateDir.replacing("%n", with: nodeName)
         makeDirectories(dir)
-        file = StateFile(path: dir + "/admin-state.json", what: "admin state", log: log)
+        file = StateFile(path: dir + "/admin-state.json", what: "admin state", log: log, encode: AdminStore.encode)
         restored = AdminStore.read(file.path, config: config, log: log)
         saved = (restored?.version ?? 0, restored?.origin ?? NodeID(0))
     }
@@ -38,7 +38,7 @@ final class AdminStore: @unchecked Sendable {
     func note(_ a: AdminState) {
         guard (a.version, a.origin) != saved, a.version > 0 else { return }
         saved = (a.version, a.origin)
-        file.save(AdminStore.encode(a))
+        file.save(a)
     }
 
     static func read(_ path: String, config: ClusterConfig, log: Log) -> AdminState? {

@@ -7,7 +7,7 @@ import VigilCore
 /// (`Effect.persistAttributes`), the daemon reads it back at start-up (`Event.restoreAttributes`),
 /// and the cluster keeps the highest (version, writer) of each that its members bring.
 final class AttributeStore: @unchecked Sendable {
-    private let file: StateFile
+    private let file: StateFile<[NodeAttribute]>
     /// What the file held at start-up (attributes of unknown nodes dropped).
     let restored: [NodeAttribute]
 
@@ -25,11 +25,12 @@ final class AttributeStore: @unchecked Sendable {
     init(config: ClusterConfig, nodeName: String, log: Log) {
         let dir = config.stateDir.replacing("%n", with: nodeName)
         makeDirectories(dir)
-        file = StateFile(path: dir + "/attributes.json", what: "node attributes", log: log)
+        file = StateFile(path: dir + "/attributes.json", what: "node attributes", log: log, encode: AttributeStore.encode)
         restored = AttributeStore.read(file.path, config: config, log: log)
     }
 
-    func note(_ list: [NodeAttribute]) { file.save(AttributeStore.encode(list)) }
+    /// Called on the heartbeat thread: hands the list to the writer (it encodes and writes).
+    func note(_ list: [NodeAttribute]) { file.save(list) }
 
     static func read(_ path: String, config: ClusterConfig, log: Log) -> [NodeAttribute] {
         guard let data = readFile(path) else { return [] }
