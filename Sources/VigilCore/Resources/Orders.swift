@@ -58,7 +58,9 @@ public enum Orders {
             return units[u].resources.allSatisfy { unit.state($0, on: n) == .running }
         }
         func isActive(_ u: Int) -> Bool { units[u].resources.contains { !(unit.active[$0] ?? []).isEmpty } }
-        func stops(_ u: Int) -> Bool { out[u].contains { if case .stop = $0 { true } else { false } } }
+        func isStop(_ d: Decision) -> Bool { if case .stop = d { true } else { false } }
+        func isStart(_ d: Decision) -> Bool { if case .start = d { true } else { false } }
+        func stops(_ u: Int) -> Bool { out[u].contains(where: isStop) }
         let edges = orders.compactMap { o in index[o.first].flatMap { f in index[o.then].map { (o, f, $0) } } }
         // THEN must go down when a mandatory symmetrical FIRST goes down or is not up.
         var mustStop = Set(units.indices.filter(stops))
@@ -67,19 +69,19 @@ public enum Orders {
             grew = false
             for (o, f, t) in edges where o.mandatory && o.symmetrical && (mustStop.contains(f) || !isUp(f)) && isActive(t) && !mustStop.contains(t) {
                 mustStop.insert(t)
-                if !stops(t) { out[t] = out[t].filter { if case .start = $0 { false } else { true } } + unit.stopEverywhere(units[t]) }
+                if !stops(t) { out[t] = out[t].filter { !isStart($0) } + unit.stopEverywhere(units[t]) }
                 grew = true
             }
         }
         for (o, f, t) in edges {
             // Stops in reverse: FIRST's stops wait while THEN still runs (and must stop too).
             if o.symmetrical && mustStop.contains(f) && isActive(t) && (o.mandatory || mustStop.contains(t)) {
-                out[f] = out[f].filter { if case .stop = $0 { false } else { true } }
+                out[f] = out[f].filter { !isStop($0) }
             }
             // Starts in order: THEN waits for FIRST (optional: only while FIRST is starting too).
             let firstStarting = !isUp(f) && { if case .on? = placed[units[f].resources.first!] { true } else { false } }()
             if o.mandatory ? (!isUp(f) || mustStop.contains(f)) : firstStarting {
-                out[t] = out[t].filter { if case .start = $0 { false } else { true } }
+                out[t] = out[t].filter { !isStart($0) }
             }
         }
         return out
