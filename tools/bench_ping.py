@@ -11,6 +11,7 @@ prints per run and the median, and what the agent's own settings account for: it
 interval (the failure is seen at the next monitor: up to one interval) and the dampening delay.
 """
 import json, os, statistics, subprocess, time  # noqa: E401
+from datetime import datetime, timezone
 
 from bench_systems import ENV, ROOT, STATE, lab, wait
 
@@ -75,7 +76,11 @@ def iso_to_epoch(s):
 def ping_bench(a, say, stats, fmt):
     extra = f"/tmp/vigil-bench-ping-{os.getpid()}.conf"
     open(extra, "w").write(config())
-    seen, answered = [], []
+    seen, answered, lines = [], [], []
+
+    def out(text=""):
+        lines.append(text)
+        say(text)
     try:
         lab("down", check=False)
         lab("up", "--release", "--fence-extra", extra)
@@ -95,22 +100,29 @@ def ping_bench(a, say, stats, fmt):
                 answered.append((t1 - t0) * 1000)
             if zero:
                 seen.append((iso_to_epoch(zero[0]["time"]) - t0) * 1000)
-            say(f"run {run}: n{victim} lost its gateway; pingd 0 after "
+            out(f"run {run}: n{victim} lost its gateway; pingd 0 after "
                 + (f"{seen[-1]:.0f} ms" if zero else "?") + "; address answers from n"
                 + (f"{holders()[0]} after {answered[-1]:.0f} ms" if ok else "? (no answer in 30 s)"))
             lab("exec", str(victim), "ip", "route", "del", "blackhole", "198.18.0.254/32")
             wait(lambda: pingd(victim) == "1000", 30, 0.2)
-        say("")
-        say(f"pingd = 0 seen (cut -> n1's event): {fmt(stats(seen))}")
-        say(f"address answers again (cut -> ping from the gateway answered): {fmt(stats(answered))}")
+        out("")
+        out(f"pingd = 0 seen (cut -> n1's event): {fmt(stats(seen))}")
+        out(f"address answers again (cut -> ping from the gateway answered): {fmt(stats(answered))}")
         if answered:
             med = statistics.median(answered)
             agent = MONITOR / 2 + DAMPEN
-            say(f"of the median {med:.0f} ms, the agent's own settings account for about {agent * 1000:.0f} ms on average: "
+            out(f"of the median {med:.0f} ms, the agent's own settings account for about {agent * 1000:.0f} ms on average: "
                 f"half its {MONITOR:.0f} s monitor interval before the next check sees the loss, and its {DAMPEN:.0f} s "
                 f"dampening (a blackhole route fails ping at once; a gateway that stops answering adds the {TIMEOUT} s ping "
                 f"timeout); the rest ({med - agent * 1000:.0f} ms) is the agent's own run, the attribute write confirmed by "
                 f"every member, the owner's decision, IPaddr2's stop and start, and the bench's polling")
+        if a.write:
+            binaries = "VIGIL_BIN=" + os.environ["VIGIL_BIN"] if os.environ.get("VIGIL_BIN") else "release binaries"
+            head = ["# Connectivity failover (`tools/bench ping`)", "",
+                    f"Written by `tools/bench ping --runs {a.runs} --write {a.write}` on "
+                    f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} ({os.cpu_count()} cores, {binaries}).",
+                    "What is measured: see tools/bench_ping.py; the lab test is PingLabTests.", "", "```"]
+            open(a.write, "w").write("\n".join(head + lines + ["```", ""]))
     finally:
         lab("down", check=False)
         os.unlink(extra)
