@@ -46,6 +46,8 @@ public struct ClusterConfig: Sendable, Equatable {
     public var health = HealthStrategy.none
     /// `[[alert]]` programs run for cluster events.
     public var alerts: [AlertSpec] = []
+    /// `[[clone]]`s, by the leading resource of the unit each clones.
+    public var clones: [String: CloneSpec] = [:]
     /// `[[order]]` constraints between resources and groups.
     public var orders: [OrderConstraint] = []
     /// Warnings found while validating (the config is usable).

@@ -13,7 +13,7 @@ struct ConfigValidator {
         "link": (true, ["name", "mode", "group", "port", "ttl"]),
         "node": (true, ["id", "name", "votes", "addresses", "fence_delay"]),
     ].merging(fencingSections) { a, _ in a }.merging(resourceSections) { a, _ in a }.merging(alertSections) { a, _ in a }
-        .merging(orderSections) { a, _ in a }
+        .merging(orderSections) { a, _ in a }.merging(cloneSections) { a, _ in a }
 
     func validate() -> Result<ClusterConfig, Diagnostic> {
         do { return .success(try build()) } catch { return .failure(error) }
@@ -52,6 +52,7 @@ struct ConfigValidator {
         c.stateDir = try cluster.string("state_dir") ?? c.stateDir
         c.health = try readHealth(cluster)
         c.alerts = try readAlerts()
+        c.clones = try readClones(resources, nodes: nodes)
         c.orders = try readOrders(resources)
         return c
     }

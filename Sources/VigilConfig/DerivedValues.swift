@@ -46,6 +46,8 @@ extension ClusterConfig {
             let shown = resources.map { r -> String in
                 switch all[r.id] {
                 case .on(let n)?: return "\(r.id) -> \(node(n)?.name ?? "?")"
+                case .instances(let s)? where !s.isEmpty:
+                    return "\(r.id) (clone \(clone(of: r.id)?.id ?? "?")) -> " + s.map { node($0)?.name ?? "?" }.joined(separator: " ")
                 default: return "\(r.id) -> stopped"
                 }
             }

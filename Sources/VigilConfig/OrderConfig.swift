@@ -1,9 +1,9 @@
 import VigilCore
 
-/// `[[order]]`: FIRST before THEN (resources or groups), mandatory or optional, symmetrical or not.
+/// `[[order]]`: FIRST before THEN (resources, groups or clones), mandatory or optional, symmetrical or not.
 ///
 ///     [[order]]
-///     first = "exports"        # a resource id or a group name
+///     first = "exports"        # a resource id, a group name or a clone id
 ///     then = "nfs"
 ///     kind = "mandatory"       # or "optional"; default mandatory
 ///     symmetrical = true       # stops in reverse (default true)
@@ -15,9 +15,11 @@ extension ConfigValidator {
     func readOrders(_ resources: [ResourceSpec]) throws(Diagnostic) -> [OrderConstraint] {
         var out: [OrderConstraint] = []
         // A name is a resource or a group; either stands for its unit's leading resource.
-        func unit(_ name: String, _ s: SectionReader, _ key: String) throws(Diagnostic) -> String {
+        let clones = try cloneNames()
+        func unit(_ written: String, _ s: SectionReader, _ key: String) throws(Diagnostic) -> String {
+            let name = clones[written] ?? written  // a clone stands for what it clones
             guard let r = resources.first(where: { $0.id == name || $0.group == name }) else {
-                throw diag(s.line(key), .error, "order \(key) '\(name)' is no resource or group",
+                throw diag(s.line(key), .error, "order \(key) '\(written)' is no resource, group or clone",
                            "resources: " + resources.map(\.id).joined(separator: ", "))
             }
             guard let g = r.group else { return r.id }

@@ -62,16 +62,23 @@ extension ClusterConfig {
             if let g = r.group { groupIndex[g] = out.count }
             out.append(PlacementUnit(resources: [r.id], location: r.location, stickiness: r.stickiness,
                                      migrationThreshold: r.migrationThreshold, spread: r.spread,
-                                     with: r.with, apart: r.apartFrom, rules: r.rules, near: r.near))
+                                     with: r.with, apart: r.apartFrom, rules: r.rules, near: r.near, clone: clones[r.id]))
         }
         return out
+    }
+
+    /// The clone a resource (or its group) runs in.
+    public func clone(of rid: String) -> CloneSpec? {
+        guard let r = resources.first(where: { $0.id == rid }) else { return nil }
+        let lead = r.group.flatMap { g in resources.first { $0.group == g } } ?? r
+        return clones[lead.id]
     }
 }
 
 extension ConfigValidator {
     /// `with` and `apart_from` name known resources of other units; `with` does not chain.
-    func checkColocations(_ rs: [ResourceSpec]) throws(Diagnostic) {
-        func unit(_ id: String) -> String? { rs.first { $0.id == id }.map { $0.group ?? $0.id } }
+    func checkColocations(_ rs: [ResourceSpec], clones: [String: String]) throws(Diagnostic) {
+        func unit(_ id: String) -> String? { rs.first { $0.id == (clones[id] ?? id) || $0.group != nil && $0.group == clones[id] }.map { $0.group ?? $0.id } }
         for r in rs {
             let sec = doc.sections.first { $0.name == "resource" && $0.line == r.line }
             let s = sec.map { SectionReader(section: $0, file: doc.file) }
@@ -84,7 +91,7 @@ extension ConfigValidator {
                 guard u != (r.group ?? r.id) else {
                     throw diag(line, .error, "\(key) names '\(other)' of the same group", "a group is always on one node")
                 }
-                if key == "with", rs.first(where: { $0.id == other })?.with != nil {
+                if key == "with", clones[other] == nil, rs.first(where: { $0.id == other })?.with != nil {
                     throw diag(line, .error, "'\(other)' is itself placed 'with' another resource",
                                "point 'with' at the resource it follows (\(rs.first { $0.id == other }!.with!)) directly")
                 }
@@ -179,7 +186,18 @@ extension ConfigValidator {
                 with: with, apartFrom: try s.strings("apart_from") ?? [], rules: rules, near: try readNear(s),
                 line: sec.line, paramsLine: s.line("params")))
         }
-        try checkColocations(out)
+        let clones = try cloneNames()
+        try checkColocations(out, clones: clones)
+        // A colocation with a clone is one with the clone's leading resource.
+        func lead(_ name: String) -> String {
+            guard let of = clones[name] else { return name }
+            return out.first { $0.id == of || $0.group == of }?.id ?? name
+        }
+        for i in out.indices {
+            out[i].with = out[i].with.map(lead)
+            out[i].apartFrom = out[i].apartFrom.map(lead)
+            for j in out[i].near.indices { out[i].near[j].resource = lead(out[i].near[j].resource) }
+        }
         return out
     }
 

@@ -209,7 +209,9 @@ extension Simulation {
             resourceActive[order.id, default: []].insert(m.node)
             outcome = .running
             let where_ = resourceActive[order.id, default: []].filter { slots[Int($0.rawValue)].node != nil }
-            if where_.count > 1 {
+            if let clone = config.resources.units.first(where: { $0.resources.contains(order.id) })?.clone {
+                checkCloneMax(order.id, clone, active: where_, on: m.node)
+            } else if where_.count > 1 {
                 invariants.fail(.doubleActive, m.node, "\(order.id) started while also active on \(where_.filter { $0 != m.node }.sorted())", at: now)
             }
         case .stop:
@@ -253,6 +255,9 @@ extension Simulation {
         var input = PlacementInput(units: units, members: first.view.nodes, quorate: true)
         input.standby = first.adminState.standby
         for (rid, nodes) in resourceActive { if let n = nodes.first { input.current[rid] = n } }
+        for u in units where u.clone != nil {
+            for rid in u.resources { input.active[rid] = NodeSet(resourceActive[rid, default: []].filter { slots[Int($0.rawValue)].node != nil }) }
+        }
         for (n, entries) in first.resourceReports where first.view.nodes.contains(n) {
             for (rid, e) in entries where e.failCount > 0 { input.failCounts[rid, default: [:]][n] = Int(e.failCount) }
         }
@@ -263,6 +268,8 @@ extension Simulation {
             switch p {
             case .on(let n) where active != [n]:
                 invariants.fail(.resourceLiveness, nil, "\(rid) should run on \(n) after the quiet period; active on \(active.sorted())", at: now)
+            case .instances(let s) where NodeSet(active) != s:
+                invariants.fail(.resourceLiveness, nil, "\(rid) (clone) should run on \(s) after the quiet period; active on \(active.sorted())", at: now)
             case .stopped where !active.isEmpty:
                 invariants.fail(.resourceLiveness, nil, "\(rid) has no place but is active on \(active.sorted())", at: now)
             default:

@@ -23,7 +23,8 @@ public struct RandomScenario: Sendable {
     }
 
     public init(nodes n: Int, seed: UInt64, selfPauseRule: Bool = true, fencing: Bool = false, fenceGate: Bool = true,
-                attributes: Bool = false, applyRules: Bool = true, orders: Bool = false, applyOrders: Bool = true) {
+                attributes: Bool = false, applyRules: Bool = true, orders: Bool = false, applyOrders: Bool = true,
+                clones: Bool = false) {
         var rng = SeededRandom(seed: seed &* 0x2545_F491_4F6C_DD1D)
         let interval = TimeSpan.ms([10, 20, 50].randomElement(using: &rng)! * (n > 8 ? 2 : 1))
         let timing = Timing(interval: interval, deadline: interval * Int64.random(in: 3...6, using: &rng))
@@ -56,6 +57,7 @@ public struct RandomScenario: Sendable {
                                        OrderConstraint(first: "web1", then: "web2", mandatory: false)]
             config.resources.units[2].near = [PlacementUnit.Near(resource: "g-ip", score: 150)]
         }
+        if clones && fencing { RandomScenario.addClones(&config) }
         if attributes && fencing {
             // Rules over the attributes the random writes set: the group never where pingd is
             // below 500 (absent is fine), web1 scored by master-db, and health migrate-on-red.
@@ -78,7 +80,8 @@ public struct RandomScenario: Sendable {
             addFault(Fault.allCases.randomElement(using: &rng)!, at: t, for: d, ids: ids, &rng)
             if fencing && arng.chance(0.6) {
                 let at = t + TimeSpan(nanoseconds: Int64.random(in: 0...d.nanoseconds, using: &arng))
-                steps.append((at, .admin(on: ids.randomElement(using: &arng)!, RandomScenario.adminRequest(ids, &arng))))
+                let on = ids.randomElement(using: &arng)!
+                steps.append((at, .admin(on: on, RandomScenario.adminRequest(ids, &arng, also: clones && fencing ? ["ping", "fs"] : []))))
             }
             for _ in 0..<2 where fencing && mrng.chance(0.5) {
                 let at = t + TimeSpan(nanoseconds: Int64.random(in: 0...d.nanoseconds, using: &mrng))
@@ -140,6 +143,19 @@ public struct RandomScenario: Sendable {
         return wait + .ms(2 * (300 + 200)) + .ms(500) + quietPeriod(config.timing) + .ms(500)
     }
 
+    /// Clones beside `addFencing`'s resources: "ping" on every node, a bounded group clone
+    /// ("fs" then "app", at most 2) interleaved after it, the group g-ip after ping (all instances),
+    /// and web1 only where a ping instance runs.
+    static func addClones(_ config: inout CoreConfig) {
+        config.resources.units += [
+            PlacementUnit(resources: ["ping"], clone: CloneSpec(id: "ping-clone")),
+            PlacementUnit(resources: ["fs", "app"], clone: CloneSpec(id: "app-clone", max: 2, interleave: true)),
+        ]
+        config.resources.units[1].with = "ping"
+        config.resources.orders += [OrderConstraint(first: "ping", then: "fs"), OrderConstraint(first: "ping", then: "g-ip")]
+        for rid in ["ping", "fs", "app"] { config.resources.monitorInterval[rid] = .ms(200) }
+    }
+
     /// A random attribute write (a few names, any node's, sometimes dampened or a delete).
     static func attributeRequest(_ ids: [NodeID], _ rng: inout SeededRandom) -> AttributeRequest {
         let key = AttributeKey(node: ids.randomElement(using: &rng)!, name: ["pingd", "site", "master-db", "#health-disk"].randomElement(using: &rng)!)
@@ -150,8 +166,8 @@ public struct RandomScenario: Sendable {
     }
 
     /// A random operator change on the resources `addFencing` configures.
-    static func adminRequest(_ ids: [NodeID], _ rng: inout SeededRandom) -> AdminRequest {
-        let rid = ["g-ip", "g-db", "web1", "web2"].randomElement(using: &rng)!
+    static func adminRequest(_ ids: [NodeID], _ rng: inout SeededRandom, also: [String] = []) -> AdminRequest {
+        let rid = (["g-ip", "g-db", "web1", "web2"] + also).randomElement(using: &rng)!
         let node = ids.randomElement(using: &rng)!
         switch Int.random(in: 0..<11, using: &rng) {
         case 8: return .maintenance(node, true)
@@ -221,11 +237,13 @@ public struct SweepResult: Sendable {
 public enum Sweep {
     public static func run<S: Sequence>(nodes: Int, seeds: S, selfPauseRule: Bool = true, fencing: Bool = false,
                            fenceGate: Bool = true, attributes: Bool = false, applyRules: Bool = true,
-                           orders: Bool = false, applyOrders: Bool = true, digest: Bool = false) -> SweepResult where S.Element == UInt64 {
+                           orders: Bool = false, applyOrders: Bool = true, clones: Bool = false,
+                           digest: Bool = false) -> SweepResult where S.Element == UInt64 {
         var r = SweepResult()
         for seed in seeds {
             let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: selfPauseRule, fencing: fencing, fenceGate: fenceGate,
-                                    attributes: attributes, applyRules: applyRules, orders: orders, applyOrders: applyOrders)
+                                    attributes: attributes, applyRules: applyRules, orders: orders, applyOrders: applyOrders,
+                                    clones: clones)
             let sim = sc.run(seed: seed, digest: digest)
             if digest { r.digests.append((seed, sim.digest)) }
             r.fence.add(sim.fenceStats)

@@ -42,6 +42,9 @@ public enum Rule: String, Sendable, CaseIterable, CustomStringConvertible {
     /// A THEN started while its mandatory FIRST did not run, or a symmetrical FIRST stopped while
     /// its THEN still ran.
     case order
+    // Clones (OrderModel.swift)
+    /// More instances of a clone active than its `clone_max`.
+    case cloneMax = "clone-max"
 
     public var description: String { rawValue }
 

@@ -37,7 +37,8 @@ extension StatusSnapshot {
             out.append("")
             var rows = [["RESOURCE", "ACTIVE ON", "STATES", "FAIL COUNTS", "LAST FAILURE"]]
             for r in rs {
-                rows.append([r.id, r.activeOn.isEmpty ? "-" : r.activeOn.joined(separator: ","),
+                let id = r.clone.map { "\(r.id) (clone \($0), \(r.activeOn.count)/\(r.cloneMax ?? 0))" } ?? r.id
+                rows.append([id, r.activeOn.isEmpty ? "-" : r.activeOn.joined(separator: ","),
                              r.nodes.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " "),
                              r.failCounts.isEmpty ? "-" : r.failCounts.sorted { $0.key < $1.key }.map { "\($0.key):" + Self.failCount($0.value) }.joined(separator: " "),
                              r.lastFailure ?? "-"])

@@ -100,6 +100,10 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
         /// Its agent ("ocf:heartbeat:IPaddr2") and group, as configured.
         public var agent: String?
         public var group: String?
+        /// The clone it runs in (its own id), and that clone's instance limit: every node in
+        /// `activeOn` runs one instance.
+        public var clone: String?
+        public var cloneMax: Int?
     }
 
     /// The operator's standing instructions (vigilctl resource/node ...).
@@ -197,8 +201,10 @@ extension StatusSnapshot {
                     "\($0.state) on \(name($0.node)), \(formatMs((now - $0.at).milliseconds)) ago"
                 }
                 let spec = config.resources.first { $0.id == rid }
+                let clone = config.clone(of: rid)
                 return ResourceInfo(id: rid, activeOn: active, nodes: states, failCounts: fails, lastFailure: last,
-                                    agent: spec?.agent, group: spec?.group)
+                                    agent: spec?.agent, group: spec?.group, clone: clone?.id,
+                                    cloneMax: clone.map { $0.max ?? config.nodes.count })
             }
             let a = node.adminState
             admin = Admin(version: a.version, standby: a.standby.map(name), maintenance: a.maintenance.map(name),

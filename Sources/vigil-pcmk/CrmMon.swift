@@ -86,7 +86,7 @@ enum CrmMonXML {
         x.append("  <resources>")
         var groups: [String: [StatusSnapshot.ResourceInfo]] = [:], order: [String] = []
         for r in s.resources ?? [] {
-            let key = r.group.map { "g:" + $0 } ?? "r:" + r.id
+            let key = r.clone.map { "c:" + $0 } ?? r.group.map { "g:" + $0 } ?? "r:" + r.id
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(r)
         }
@@ -100,12 +100,30 @@ enum CrmMonXML {
             for n in r.activeOn { x.append("\(indent)  <node name=\"\(esc(n))\" id=\"\(s.nodes.first { $0.name == n }?.id ?? 0)\" cached=\"true\"/>") }
             x.append("\(indent)</resource>")
         }
+        func group(_ id: String, _ rs: [StatusSnapshot.ResourceInfo], _ indent: String) {
+            x.append("\(indent)<group id=\"\(esc(id))\" number_resources=\"\(rs.count)\" maintenance=\"false\" managed=\"true\" disabled=\"false\">")
+            for r in rs { resource(r, indent + "  ") }
+            x.append("\(indent)</group>")
+        }
         for key in order {
             let rs = groups[key]!
-            if key.hasPrefix("g:") {
-                x.append("    <group id=\"\(esc(String(key.dropFirst(2))))\" number_resources=\"\(rs.count)\" maintenance=\"false\" managed=\"true\" disabled=\"false\">")
-                for r in rs { resource(r, "      ") }
-                x.append("    </group>")
+            if key.hasPrefix("c:") {
+                // As Pacemaker shows an anonymous clone: one entry per instance (its group, if any), one node each.
+                let failed = rs.contains { r in r.activeOn.contains { r.nodes[$0] == "failed" || r.nodes[$0] == "stop-failed" } }
+                x.append("    <clone id=\"\(esc(String(key.dropFirst(2))))\" multi_state=\"false\" unique=\"false\" maintenance=\"false\" "
+                         + "managed=\"true\" disabled=\"false\" failed=\"\(failed)\" failure_ignored=\"false\">")
+                let nodes = Array(Set(rs.flatMap(\.activeOn))).sorted()
+                for (i, n) in (nodes.isEmpty ? [nil] : nodes.map(Optional.some)).enumerated() {
+                    let instance = rs.map { r in
+                        var one = r
+                        one.activeOn = r.activeOn.filter { $0 == n }
+                        return one
+                    }
+                    if let g = rs[0].group { group("\(g):\(i)", instance, "      ") } else { resource(instance[0], "      ") }
+                }
+                x.append("    </clone>")
+            } else if key.hasPrefix("g:") {
+                group(String(key.dropFirst(2)), rs, "    ")
             } else {
                 resource(rs[0], "    ")
             }

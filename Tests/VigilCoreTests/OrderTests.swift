@@ -60,7 +60,7 @@ final class OrderTests: XCTestCase {
             """)
         XCTAssertEqual(cycle?.line, 44)
         XCTAssertEqual(cycle?.message, "order cycle: ip -> web -> cache -> ip")
-        XCTAssertTrue(error("\n[[order]]\nfirst = \"nosuch\"\nthen = \"web\"")?.message.contains("order first 'nosuch' is no resource or group") ?? false)
+        XCTAssertTrue(error("\n[[order]]\nfirst = \"nosuch\"\nthen = \"web\"")?.message.contains("order first 'nosuch' is no resource, group or clone") ?? false)
         XCTAssertTrue(error("\n[[order]]\nfirst = \"db\"\nthen = \"ip\"")?.message.contains("after itself") ?? false, "two members of one group")
         XCTAssertTrue(error("\n[[order]]\nfirst = \"g\"\nthen = \"web\"\nkind = \"serialize\"")?.message.contains("order kind 'serialize' is unknown") ?? false)
         let near = ClusterConfig.load(text: ConfigTests.good + "\n[[resource]]\nid = \"a\"\nagent = \"ocf:heartbeat:Dummy\"\ncolocation = [\"b\"]", file: "v.conf")

@@ -7,42 +7,28 @@ import XCTest
 /// random seeds the `order` rule holds, and a planted bug (orders ignored) is found.
 final class OrderSimTests: XCTestCase {
     let n1 = NodeID(1), n2 = NodeID(2), n3 = NodeID(3)
-    private var t = Instant.seconds(2)
 
-    private func cluster() -> Simulation {
-        var config = CoreConfig.uniform(nodes: 3, timing: Timing(interval: .ms(10), deadline: .ms(40)))
-        config.fencing.enabled = true
-        for n in config.nodes { config.fencing.levels[n] = [["power"]] }
-        config.resources = ResourcePolicy(units: [PlacementUnit(resources: ["db"], location: [n1: 50]),
-                                                  PlacementUnit(resources: ["web"], location: [n2: 50])])
-        config.resources.orders = [OrderConstraint(first: "db", then: "web")]
-        config.resources.monitorInterval = ["db": .ms(100), "web": .ms(100)]
-        let sim = Simulation(config: config, links: [LinkModel(), LinkModel()], seed: 3)
-        sim.devices = ["power": FenceDeviceModel(.works, latencyMs: 20...50)]
-        for n in config.nodes { sim.schedule(.start(n), at: .zero) }
-        sim.run(until: t)
-        return sim
-    }
-
-    private func step(_ sim: Simulation, _ s: Step, for d: TimeSpan = .seconds(1)) {
-        sim.schedule(s, at: t)
-        t = t + d
-        sim.run(until: t)
+    private func cluster() -> SteppedCluster {
+        var resources = ResourcePolicy(units: [PlacementUnit(resources: ["db"], location: [n1: 50]),
+                                               PlacementUnit(resources: ["web"], location: [n2: 50])])
+        resources.orders = [OrderConstraint(first: "db", then: "web")]
+        resources.monitorInterval = ["db": .ms(100), "web": .ms(100)]
+        return SteppedCluster(resources: resources, seed: 3)
     }
 
     func testFirstTakesThenDownAndBackThenRestartsAlone() {
-        let sim = cluster()
+        let c = cluster(), sim = c.sim
         var commands: [(String, ResourceAction)] = []
         sim.observer = { _, node, n in if node == NodeID(1), case let .resource(.command(id, _, a)) = n { commands.append((id, a)) } }
         XCTAssertEqual(sim.resourceActive["db"], [n1])
         XCTAssertEqual(sim.resourceActive["web"], [n2])
-        step(sim, .failResource(on: n1, "db"))
+        c.step(.failResource(on: n1, "db"))
         XCTAssertEqual(commands.map { "\($0.0) \($0.1)" }, ["web stop", "db stop", "db start", "web start"],
                        "web stopped before db's recovery and started after it")
         XCTAssertEqual(sim.resourceActive["db"], [n1])
         XCTAssertEqual(sim.resourceActive["web"], [n2])
         commands = []
-        step(sim, .failResource(on: n2, "web"))
+        c.step(.failResource(on: n2, "web"))
         XCTAssertEqual(commands.map { "\($0.0) \($0.1)" }, ["web stop", "web start"], "the database is left alone")
         XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
     }

@@ -24,13 +24,23 @@ public struct OrderConstraint: Equatable, Sendable {
 
 public enum Orders {
     /// Mandatory symmetrical: a THEN whose FIRST has no place (or is frozen) has no place either.
+    /// Mandatory and interleaved: a THEN clone's instances only where FIRST's are placed.
     public static func propagate(_ placed: inout [String: Placement], _ units: [PlacementUnit], _ orders: [OrderConstraint]) {
         for _ in 0..<orders.count {
             var changed = false
-            for o in orders where o.mandatory && o.symmetrical {
+            for o in orders where o.mandatory {
                 guard let t = units.first(where: { $0.resources.first == o.then }) else { continue }
+                if case .instances(let mine)? = placed[o.then], t.clone?.interleave == true,
+                   case .instances(let theirs)? = placed[o.first] {
+                    if mine.subtracting(theirs).isEmpty { continue }
+                    for r in t.resources { placed[r] = .instances(mine.intersection(theirs)) }
+                    changed = true
+                    continue
+                }
+                guard o.symmetrical else { continue }
                 switch placed[o.first] {
                 case .on?: continue
+                case .instances(let s)? where !s.isEmpty: continue
                 default:
                     if case .stopped? = placed[o.then] { continue }
                     if case .frozen? = placed[o.then] { continue }
@@ -46,40 +56,91 @@ public enum Orders {
 
     /// The per-unit decisions with the orders applied: stops THEN must make added, stops of a
     /// FIRST held while a THEN is still up, starts of a THEN held while its FIRST is not up.
+    /// A clone FIRST is up when all its placed instances are, and goes down (taking a THEN with
+    /// it) when one of them stops or none is up; an interleaved edge works node by node.
     static func gate(_ perUnit: [[Decision]], _ units: [PlacementUnit], _ orders: [OrderConstraint],
                      _ placed: [String: Placement], _ unit: UnitDecision) -> [[Decision]] {
         guard !orders.isEmpty else { return perUnit }
         var out = perUnit
         let index = Dictionary(units.enumerated().map { ($0.element.resources.first!, $0.offset) }) { a, _ in a }
-        // Up: every member reported running on its node, and that node not fenced meanwhile (a
-        // member fenced before its loss was seen still reports what it ran).
-        func isUp(_ u: Int) -> Bool {
-            guard case .on(let n)? = placed[units[u].resources.first!], unit.inputs.fenceable.contains(n) else { return false }
-            return units[u].resources.allSatisfy { unit.state($0, on: n) == .running }
+        // Up on a node: every member reported running there, and that node not fenced meanwhile
+        // (a member fenced before its loss was seen still reports what it ran).
+        func upOn(_ u: Int, _ n: NodeID) -> Bool {
+            unit.inputs.fenceable.contains(n) && units[u].resources.allSatisfy { unit.state($0, on: n) == .running }
         }
-        func isActive(_ u: Int) -> Bool { units[u].resources.contains { !(unit.active[$0] ?? []).isEmpty } }
+        func placedOn(_ u: Int) -> NodeSet {
+            switch placed[units[u].resources.first!] {
+            case .on(let n)?: NodeSet([n])
+            case .instances(let s)?: s
+            default: .empty
+            }
+        }
+        /// Up: on its node (every placed instance of a clone).
+        func isUp(_ u: Int) -> Bool { !placedOn(u).isEmpty && placedOn(u).allSatisfy { upOn(u, $0) } }
+        /// Not down: a clone with any instance up still counts (one more starting elsewhere does not stop THEN).
+        func holdsUp(_ u: Int) -> Bool { units[u].clone == nil ? isUp(u) : placedOn(u).contains { upOn(u, $0) } }
+        func activeOn(_ u: Int) -> NodeSet { NodeSet(units[u].resources.flatMap { unit.active[$0] ?? [] }) }
+        func node(_ d: Decision) -> NodeID? {
+            switch d {
+            case .stop(_, let n), .start(_, let n): n
+            default: nil
+            }
+        }
         func isStop(_ d: Decision) -> Bool { if case .stop = d { true } else { false } }
         func isStart(_ d: Decision) -> Bool { if case .start = d { true } else { false } }
         func stops(_ u: Int) -> Bool { out[u].contains(where: isStop) }
+        func stopsOn(_ u: Int, _ n: NodeID) -> Bool { out[u].contains { isStop($0) && node($0) == n } }
         let edges = orders.compactMap { o in index[o.first].flatMap { f in index[o.then].map { (o, f, $0) } } }
-        // THEN must go down when a mandatory symmetrical FIRST goes down or is not up.
+        func interleaved(_ f: Int, _ t: Int) -> Bool { units[f].clone != nil && units[t].clone?.interleave == true }
+        // THEN must go down when a mandatory symmetrical FIRST goes down or is not up (an
+        // interleaved THEN's instance when FIRST's on its node does).
         var mustStop = Set(units.indices.filter(stops))
+        // Units taken down as a whole by an order (a clone's own stops are node by node).
+        var downAll: Set<Int> = []
+        var mustStopOn: Set<[Int]> = []
         var grew = true
         while grew {
             grew = false
-            for (o, f, t) in edges where o.mandatory && o.symmetrical && (mustStop.contains(f) || !isUp(f)) && isActive(t) && !mustStop.contains(t) {
-                mustStop.insert(t)
-                if !stops(t) { out[t] = out[t].filter { !isStart($0) } + unit.stopEverywhere(units[t]) }
-                grew = true
+            for (o, f, t) in edges where o.mandatory && o.symmetrical {
+                if interleaved(f, t) {
+                    for n in activeOn(t) where !mustStopOn.contains([t, Int(n.rawValue)]) && !downAll.contains(t)
+                        && (downAll.contains(f) && activeOn(f).contains(n) || stopsOn(f, n) || !upOn(f, n)) {
+                        mustStopOn.insert([t, Int(n.rawValue)])
+                        if !stopsOn(t, n) {
+                            out[t] = out[t].filter { !(isStart($0) && node($0) == n) } + unit.stopInReverse(units[t], from: [n: 0])
+                        }
+                        grew = true
+                    }
+                } else if (mustStop.contains(f) || !holdsUp(f)) && !activeOn(t).isEmpty && !mustStop.contains(t) {
+                    mustStop.insert(t)
+                    downAll.insert(t)
+                    if !stops(t) { out[t] = out[t].filter { !isStart($0) } + unit.stopEverywhere(units[t]) }
+                    grew = true
+                }
             }
         }
         for (o, f, t) in edges {
+            if interleaved(f, t) {
+                // Node by node: FIRST's instance stops after THEN's there; THEN's starts after FIRST's is up there.
+                if o.symmetrical {
+                    out[f] = out[f].filter { d in
+                        guard isStop(d), let n = node(d), activeOn(t).contains(n) else { return true }
+                        return !(o.mandatory || mustStopOn.contains([t, Int(n.rawValue)]) || downAll.contains(t))
+                    }
+                }
+                out[t] = out[t].filter { d in
+                    guard isStart(d), let n = node(d) else { return true }
+                    let firstStarting = !upOn(f, n) && placedOn(f).contains(n)
+                    return !(o.mandatory ? !upOn(f, n) || stopsOn(f, n) || downAll.contains(f) : firstStarting)
+                }
+                continue
+            }
             // Stops in reverse: FIRST's stops wait while THEN still runs (and must stop too).
-            if o.symmetrical && mustStop.contains(f) && isActive(t) && (o.mandatory || mustStop.contains(t)) {
+            if o.symmetrical && mustStop.contains(f) && !activeOn(t).isEmpty && (o.mandatory || mustStop.contains(t)) {
                 out[f] = out[f].filter { !isStop($0) }
             }
             // Starts in order: THEN waits for FIRST (optional: only while FIRST is starting too).
-            let firstStarting = !isUp(f) && { if case .on? = placed[units[f].resources.first!] { true } else { false } }()
+            let firstStarting = !isUp(f) && !placedOn(f).isEmpty
             if o.mandatory ? (!isUp(f) || mustStop.contains(f)) : firstStarting {
                 out[t] = out[t].filter { !isStart($0) }
             }

@@ -117,6 +117,9 @@ public enum OwnerDecision {
         input.unclean = i.fenceGate ? pending : .empty
         input.current = current
         input.failCounts = failCounts
+        for u in i.units where u.clone != nil {
+            for rid in u.resources { input.active[rid] = NodeSet(active[rid] ?? []) }
+        }
         var placed = Placer.place(input)
         let orders = i.applyOrders ? i.orders : []
         Orders.propagate(&placed, input.units, orders)
@@ -142,6 +145,10 @@ struct UnitDecision {
     func onFail(_ rid: String) -> OnFail { inputs.onFail[rid] ?? .restart }
 
     func decide(_ u: PlacementUnit, _ placement: Placement?) -> [Decision] {
+        if u.clone != nil {
+            guard case .instances(let nodes)? = placement else { return decideClone(u, .empty) }
+            return decideClone(u, nodes)
+        }
         // Unmanaged: anything of the unit possibly active on a node in maintenance.
         if u.resources.contains(where: { active[$0]?.contains(where: maintenance.contains) ?? false }) { return [] }
         guard case .on(let target)? = placement else {
@@ -181,9 +188,10 @@ struct UnitDecision {
 
     /// Stops the unit wherever it may be active (in reverse order), unless it is unmanaged.
     func stopEverywhere(_ u: PlacementUnit) -> [Decision] {
-        if u.resources.contains(where: { active[$0]?.contains(where: maintenance.contains) ?? false }) { return [] }
+        // A clone's instances are managed node by node: only those in maintenance stay.
+        if u.clone == nil, u.resources.contains(where: { active[$0]?.contains(where: maintenance.contains) ?? false }) { return [] }
         var everywhere: [NodeID: Int] = [:]
-        for rid in u.resources { for n in active[rid] ?? [] { everywhere[n] = 0 } }
+        for rid in u.resources { for n in active[rid] ?? [] where !maintenance.contains(n) { everywhere[n] = 0 } }
         return stopInReverse(u, from: everywhere)
     }
 

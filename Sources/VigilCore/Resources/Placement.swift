@@ -18,6 +18,8 @@
 ///    node where one of those is placed, whichever of the two was declared apart.
 /// 5. Score = location score + stickiness if it runs there now; the highest wins; ties go to the
 ///    node it runs on now, then the node running fewer resources, then the lowest node id.
+/// 6. An anonymous clone (Clones.swift) is placed first, as a set of nodes: one instance per
+///    eligible node, the best `clone_max` of them.
 public struct PlacementUnit: Equatable, Sendable {
     /// Resource ids, in start order (one for a plain resource, several for a group).
     public var resources: [String]
@@ -36,6 +38,8 @@ public struct PlacementUnit: Equatable, Sendable {
     /// Advisory colocation: this score is added on the node where that resource is placed
     /// (negative: rather apart), weighed with location and stickiness.
     public var near: [Near]
+    /// Run as an anonymous clone: an instance on each of up to `clone.max` nodes (Clones.swift).
+    public var clone: CloneSpec?
     public struct Near: Equatable, Sendable {
         public var resource: String
         public var score: Int
@@ -49,7 +53,8 @@ public struct PlacementUnit: Equatable, Sendable {
 
     public init(resources: [String], location: [NodeID: Int] = [:], stickiness: Int = 100,
                 migrationThreshold: Int = 3, spread: String? = nil, with: String? = nil, apart: [String] = [],
-                rules: [LocationRule] = [], near: [Near] = []) {
+                rules: [LocationRule] = [], near: [Near] = [], clone: CloneSpec? = nil) {
+        self.clone = clone
         self.resources = resources
         self.location = location
         self.stickiness = stickiness
@@ -76,6 +81,8 @@ public struct PlacementInput: Equatable, Sendable {
     public var current: [String: NodeID] = [:]
     /// Resource -> node -> failures counted there.
     public var failCounts: [String: [NodeID: Int]] = [:]
+    /// Clone resources: the members where each may be active now (a clone's instances stay put).
+    public var active: [String: NodeSet] = [:]
 
     public init(units: [PlacementUnit], members: NodeSet, quorate: Bool) {
         self.units = units
@@ -90,6 +97,8 @@ public enum Placement: Equatable, Sendable {
     case frozen(on: NodeID)
     /// No eligible node.
     case stopped(reason: String)
+    /// A clone's instances: one on each of these nodes (empty: none anywhere).
+    case instances(NodeSet)
 }
 
 public enum Placer {
@@ -103,7 +112,12 @@ public enum Placer {
         // Pass 1: frozen units and units staying put claim their nodes first (so that a moving
         // unit never takes a spread slot a staying one holds).
         var pending: [PlacementUnit] = []
-        for u in input.units {
+        for u in input.units where u.clone != nil {
+            let nodes = placeClone(u, input, load)
+            setAll(u, .instances(nodes))
+            for n in nodes { load[n, default: 0] += u.resources.count }
+        }
+        for u in input.units where u.clone == nil {
             if let n = u.resources.lazy.compactMap({ input.current[$0] }).first(where: { input.unclean.contains($0) }) {
                 setAll(u, .frozen(on: n))
                 if let s = u.spread { spreadUsed[s, default: .empty].insert(n) }
@@ -131,35 +145,35 @@ public enum Placer {
         let leading = free.filter { $0.near.isEmpty }, weighing = free.filter { !$0.near.isEmpty }
         let ordered = leading.filter { isRunning($0, input) } + leading.filter { !isRunning($0, input) }
             + weighing.filter { isRunning($0, input) } + weighing.filter { !isRunning($0, input) } + pending.filter { $0.with != nil }
-        func node(of rid: String) -> NodeID? {
+        func nodes(of rid: String) -> NodeSet {
             switch out[rid] {
-            case .on(let n)?, .frozen(let n)?: n
-            default: nil
+            case .on(let n)?, .frozen(let n)?: NodeSet([n])
+            case .instances(let s)?: s
+            default: .empty
             }
         }
         for u in ordered {
             let here = u.resources.lazy.compactMap { input.current[$0] }.first
             var allowed = eligibleBase
             if let w = u.with {
-                guard let n = node(of: w), case .on? = out[w] else {
+                // With a clone: on a node with one of its instances.
+                let frozen = { if case .frozen? = out[w] { true } else { false } }()
+                guard !frozen, !nodes(of: w).isEmpty else {
                     setAll(u, .stopped(reason: "'\(w)' (colocated) is not placed"))
                     continue
                 }
-                allowed = allowed.intersection(NodeSet([n]))
+                allowed = allowed.intersection(nodes(of: w))
             }
-            for a in u.apart { if let n = node(of: a) { allowed.remove(n) } }
+            for a in u.apart { allowed = allowed.subtracting(nodes(of: a)) }
             for other in input.units where other.apart.contains(where: u.resources.contains) {
-                for r in other.resources { if let n = node(of: r) { allowed.remove(n) } }
+                for r in other.resources { allowed = allowed.subtracting(nodes(of: r)) }
             }
             var best: (score: Int, stay: Int, load: Int, node: NodeID)?
             for n in allowed {
-                let loc = u.location[n] ?? 0
-                if loc == PlacementUnit.never { continue }
-                let counts = u.resources.map { input.failCounts[$0]?[n] ?? 0 }
-                if counts.reduce(0, +) >= u.migrationThreshold || counts.contains(Int(ResourceEntry.infinity)) { continue }
+                guard let loc = locationScore(u, n, input) else { continue }
                 if let s = u.spread, spreadUsed[s]?.contains(n) == true { continue }
                 var score = loc.addingReportingOverflow(n == here ? u.stickiness : 0).partialValue
-                for c in u.near where node(of: c.resource) == n { score = Rules.add(score, c.score) }
+                for c in u.near where nodes(of: c.resource).contains(n) { score = Rules.add(score, c.score) }
                 if score == PlacementUnit.never { continue }
                 let l = load[n] ?? 0
                 // Ties: where it runs now, then the node with fewer resources, then the lowest id.
@@ -176,6 +190,15 @@ public enum Placer {
             if let s = u.spread { spreadUsed[s, default: .empty].insert(b.node) }
         }
         return out
+    }
+
+    /// The unit's location score on `n`; nil where it may not run (never, or too many failures).
+    static func locationScore(_ u: PlacementUnit, _ n: NodeID, _ input: PlacementInput) -> Int? {
+        let loc = u.location[n] ?? 0
+        if loc == PlacementUnit.never { return nil }
+        let counts = u.resources.map { input.failCounts[$0]?[n] ?? 0 }
+        if counts.reduce(0, +) >= u.migrationThreshold || counts.contains(Int(ResourceEntry.infinity)) { return nil }
+        return loc
     }
 
     private static func isRunning(_ u: PlacementUnit, _ input: PlacementInput) -> Bool {

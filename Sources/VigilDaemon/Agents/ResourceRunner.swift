@@ -22,6 +22,8 @@ final class ResourceRunner: @unchecked Sendable {
     /// When each monitor runs next (absent while it runs).
     private var due: [String: Instant] = [:]
     private let specs: [String: ResourceSpec]
+    /// A cloned resource's clone meta variables (`OCF_RESKEY_CRM_meta_clone`, `_clone_max`, ...).
+    private let cloneMeta: [String: [(String, String)]]
     private let nodeName: String
     private let agents: ResourceAgentRunner
     private let log: Log
@@ -32,6 +34,7 @@ final class ResourceRunner: @unchecked Sendable {
         a.context = context
         agents = a
         specs = Dictionary(config.resources.map { ($0.id, $0) }) { a, _ in a }
+        cloneMeta = ResourceRunner.cloneMeta(config, nodeName: nodeName)
         self.nodeName = nodeName
         self.log = log
         self.wake = wake
@@ -75,7 +78,7 @@ final class ResourceRunner: @unchecked Sendable {
         guard let spec = specs[id], let agent = AgentRef(spec.agent) else { return .failed }
         let action = op == .probe ? "monitor" : op.rawValue
         let timeout = op == .start ? spec.startTimeout : op == .stop ? spec.stopTimeout : spec.monitorTimeout
-        let params = spec.params.map { ($0.0, $0.1.replacing("%n", with: nodeName)) }
+        let params = spec.params.map { ($0.0, $0.1.replacing("%n", with: nodeName)) } + (cloneMeta[id] ?? [])
         let r = agents.run(agent, action: action, instance: id, params: params, timeout: timeout,
                            interval: op == .monitor ? spec.monitorInterval : .zero)
         logOutput(log, "resource \(id) \(op.rawValue)", stdout: r.stdout, stderr: r.stderr, lines: 20)
@@ -95,6 +98,21 @@ final class ResourceRunner: @unchecked Sendable {
         let level: Log.Level = outcome == .failed || outcome == .stopFailed || outcome == .unavailable ? .error : op == .monitor ? .debug : .notice
         log.log(level, "resource \(id) \(op.rawValue): \(r.result) -> \(outcome.rawValue) (\(r.duration.milliseconds.rounded1) ms)")
         return outcome
+    }
+
+    /// An anonymous clone's instance on a node is numbered by the node's place in the config (0 for
+    /// the first node): stable, and the same in status. Pacemaker numbers anonymous instances
+    /// arbitrarily too; no agent reads more than "a number".
+    static func cloneMeta(_ config: ClusterConfig, nodeName: String) -> [String: [(String, String)]] {
+        var out: [String: [(String, String)]] = [:]
+        let instance = config.nodes.firstIndex { $0.name == nodeName } ?? 0
+        for r in config.resources {
+            guard let c = config.clone(of: r.id) else { continue }
+            out[r.id] = [("CRM_meta_clone", String(instance)), ("CRM_meta_clone_max", String(c.max ?? config.nodes.count)),
+                         ("CRM_meta_clone_node_max", "1"), ("CRM_meta_globally_unique", "false"),
+                         ("CRM_meta_notify", c.notify ? "true" : "false")]
+        }
+        return out
     }
 
     private func monitorLoop() {

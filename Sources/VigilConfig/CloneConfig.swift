@@ -1,0 +1,78 @@
+import VigilCore
+
+/// `[[clone]]`: a resource or a group run as an anonymous clone (one instance per node).
+///
+///     [[clone]]
+///     id = "ping-clone"     # the clone's own id (orders and colocations may name it)
+///     of = "ping"           # a resource id or a group name
+///     clone_max = 2         # default: every node
+///     interleave = true     # ordered after another clone: wait only for its instance on this node
+extension ConfigValidator {
+    static let cloneSections: [String: (array: Bool, keys: Set<String>)] = [
+        "clone": (true, ["id", "of", "clone_max", "clone_node_max", "interleave", "notify", "globally_unique"]),
+    ]
+
+    /// Clone id -> what it clones, as written (read before the resources: constraints may name a clone).
+    func cloneNames() throws(Diagnostic) -> [String: String] {
+        var out: [String: String] = [:]
+        for sec in doc.sections where sec.name == "clone" {
+            let s = SectionReader(section: sec, file: doc.file)
+            let id = try s.string("id", required: true)!
+            guard out[id] == nil else { throw diag(s.line("id"), .error, "clone '\(id)' is defined twice", "give each clone its own id") }
+            out[id] = try s.string("of", required: true)!
+        }
+        return out
+    }
+
+    /// The clones, keyed by the leading resource of the unit each clones.
+    func readClones(_ resources: [ResourceSpec], nodes: [NodeSpec]) throws(Diagnostic) -> [String: CloneSpec] {
+        var out: [String: CloneSpec] = [:]
+        let names = try cloneNames()
+        for sec in doc.sections where sec.name == "clone" {
+            let s = SectionReader(section: sec, file: doc.file)
+            let id = try s.string("id", required: true)!, of = try s.string("of", required: true)!
+            guard !id.isEmpty, id.utf8.count <= 64, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }) else {
+                throw diag(s.line("id"), .error, "clone id '\(id)' must be 1-64 letters, digits, _ - .", "e.g. id = \"ping-clone\"")
+            }
+            if resources.contains(where: { $0.id == id || $0.group == id }) {
+                throw diag(s.line("id"), .error, "clone id '\(id)' is also a resource or group", "e.g. id = \"\(id)-clone\"")
+            }
+            if names[of] != nil {
+                throw diag(s.line("of"), .error, "clone '\(id)' is a clone of the clone '\(of)'", "clone the resource or group itself, once")
+            }
+            let members = resources.filter { $0.id == of && $0.group == nil || $0.group == of }
+            guard let lead = members.first else {
+                if let r = resources.first(where: { $0.id == of }), let g = r.group {
+                    throw diag(s.line("of"), .error, "'\(of)' is a member of group '\(g)'", "clone the whole group: of = \"\(g)\"")
+                }
+                throw diag(s.line("of"), .error, "clone of '\(of)': no such resource or group",
+                           "resources: " + resources.map(\.id).joined(separator: ", "))
+            }
+            guard out[lead.id] == nil else {
+                throw diag(s.line("of"), .error, "'\(of)' is cloned twice", "one [[clone]] per resource or group")
+            }
+            for r in members {
+                let placed = [("with", r.with != nil), ("spread", r.spread != nil), ("apart_from", !r.apartFrom.isEmpty),
+                              ("colocation", !r.near.isEmpty)]
+                if let (key, _) = placed.first(where: { $0.1 }) {
+                    throw diag(r.line, .error, "'\(key)' on '\(r.id)', which clone '\(id)' runs on every node it can",
+                               "a clone is placed by clone_max, location and rules; colocate other resources with it instead")
+                }
+            }
+            if try s.integer("clone_node_max", in: 1...64) ?? 1 != 1 {
+                throw diag(s.line("clone_node_max"), .error, "clone_node_max above 1: Vigil's clones are anonymous, one instance per node",
+                           "leave clone_node_max out (or 1)")
+            }
+            if try s.bool("globally_unique") == true {
+                throw diag(s.line("globally_unique"), .error, "globally unique clones are not supported", "leave globally_unique out (false)")
+            }
+            if try s.bool("notify") == true {
+                throw diag(s.line("notify"), .error, "clone notifications are not supported yet (they come with promotable clones)",
+                           "leave notify out (false)")
+            }
+            let max = try s.integer("clone_max", in: 1...Int64(nodes.count)).map(Int.init)
+            out[lead.id] = CloneSpec(id: id, max: max, interleave: try s.bool("interleave") ?? false)
+        }
+        return out
+    }
+}

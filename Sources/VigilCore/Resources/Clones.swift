@@ -1,0 +1,88 @@
+/// Anonymous clones (pure): a resource or group run as one instance on each of up to `max` nodes,
+/// at most one per node. Instances are interchangeable: an instance is "the clone on node N", so
+/// each node's report of the resource is the state of its instance, and a probe finds exactly the
+/// instance that runs there. Pacemaker's semantics (Clusters from Scratch, "clone"):
+/// - Placed first, as a set: every eligible node (as for a plain resource: member of a quorate
+///   view, not standby, maintenance or pending fencing, location not -INFINITY, fail count below
+///   the threshold), ranked by location score plus stickiness where an instance runs now, then the
+///   node with fewer resources, then the lowest id; the best `max` of them (default: all).
+/// - An instance on a node in maintenance stays there, unmanaged, and counts. With a bounded `max`
+///   every node pending fencing counts as possibly running one until it is fenced, so the clone
+///   never has more than `max` instances, and a new instance elsewhere waits for the stops of the
+///   instances leaving (an unbounded clone's nodes act independently).
+/// - Instances on different nodes start and stop independently, a group's members in order on each.
+/// - Orders (Orders.swift): a THEN ordered after a clone waits for all its instances, unless both
+///   are clones and THEN is `interleave`d: then each instance waits only for FIRST's instance on
+///   its own node, and goes down only with that one.
+public struct CloneSpec: Equatable, Sendable {
+    /// The clone's own id (`[[clone]] id`, "ping-clone"), as status and the agents see it.
+    public var id: String
+    /// At most this many instances; nil: one on every eligible node.
+    public var max: Int?
+    public var interleave: Bool
+    /// Passed to the agents as `OCF_RESKEY_CRM_meta_notify` (notifications come with promotable clones).
+    public var notify: Bool
+    public init(id: String, max: Int? = nil, interleave: Bool = false, notify: Bool = false) {
+        self.id = id
+        self.max = max
+        self.interleave = interleave
+        self.notify = notify
+    }
+}
+
+extension Placer {
+    /// The nodes a clone's instances go on.
+    static func placeClone(_ u: PlacementUnit, _ input: PlacementInput, _ load: [NodeID: Int]) -> NodeSet {
+        let active = u.resources.reduce(NodeSet.empty) { $0.union(input.active[$1] ?? .empty) }
+        let kept = active.intersection(input.maintenance).intersection(input.members)
+        guard input.quorate else { return kept }
+        var slots = Int.max
+        if let m = u.clone?.max { slots = m - kept.count - input.unclean.count }
+        let eligible = input.members.subtracting(input.standby).subtracting(input.maintenance).subtracting(input.unclean)
+        var ranked: [(score: Int, stay: Int, load: Int, node: Int)] = []
+        for n in eligible {
+            guard let loc = locationScore(u, n, input) else { continue }
+            let stay = active.contains(n) ? 1 : 0
+            let score = loc.addingReportingOverflow(stay * u.stickiness).partialValue
+            ranked.append((score, stay, -(load[n] ?? 0), -Int(n.rawValue)))
+        }
+        ranked.sort { $0 > $1 }
+        return kept.union(NodeSet(ranked.prefix(Swift.max(0, slots)).map { NodeID(UInt16(-$0.node)) }))
+    }
+}
+
+extension UnitDecision {
+    /// A clone's decisions: on each node (maintenance aside), stop an instance that must not run
+    /// there (not placed there, or failed; a group's members in reverse order), and start the next
+    /// member of each placed instance.
+    func decideClone(_ u: PlacementUnit, _ targets: NodeSet) -> [Decision] {
+        var out: [Decision] = []
+        var stopFrom: [NodeID: Int] = [:]
+        var held = maintenance
+        for (i, rid) in u.resources.enumerated() {
+            for n in active[rid] ?? [] where stopFrom[n] == nil && !held.contains(n) {
+                let failed = state(rid, on: n) == .failed
+                guard !targets.contains(n) || failed else { continue }
+                switch (failed, onFail(rid)) {
+                case (true, .block): held.insert(n)
+                case (true, .fence): held.insert(n); out.append(.fence(n))
+                default: stopFrom[n] = i
+                }
+            }
+        }
+        out += stopInReverse(u, from: stopFrom)
+        // A bounded clone: new instances only once the leaving ones are down.
+        if u.clone?.max != nil && !stopFrom.isEmpty { return out }
+        for n in targets where stopFrom[n] == nil && !held.contains(n) {
+            for rid in u.resources {
+                switch state(rid, on: n) {
+                case .running: continue
+                case .stopped: out.append(.start(rid, on: n))
+                default: break
+                }
+                break
+            }
+        }
+        return out
+    }
+}
