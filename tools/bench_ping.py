@@ -1,6 +1,6 @@
 """tools/bench ping: connectivity-driven failover of a virtual IP (Vigil, real daemons, as root).
 
-Debian's ocf:pacemaker:ping runs on every node (one pinned primitive per node) against a gateway
+Debian's ocf:pacemaker:ping runs on every node (an anonymous clone, ping-clone) against a gateway
 namespace (198.18.0.254 on link 0) and writes pingd through the attrd_updater shim; a virtual IP
 (ocf:heartbeat:IPaddr2) has the rule "-INFINITY: not_defined pingd or pingd lt 1". Each run: the
 node holding the address loses its route to the gateway only (a blackhole route in its namespace;
@@ -20,18 +20,17 @@ VIP = "198.18.0.224"
 
 
 def config():
-    text = ""
-    for n in (1, 2, 3):
-        avoid = ", ".join(f'"n{m}"' for m in (1, 2, 3) if m != n)
-        text += f"""[[resource]]
-id = "ping{n}"
+    return f"""[[resource]]
+id = "ping"
 agent = "ocf:pacemaker:ping"
 params = ["host_list=198.18.0.254", "multiplier=1000", "dampen={int(DAMPEN)}s", "attempts=1", "timeout={TIMEOUT}", "pidfile={STATE}/%n/ping.pid"]
-avoid = [{avoid}]
 monitor_interval = "{int(MONITOR)}s"
 
-"""
-    return text + f"""[[resource]]
+[[clone]]
+id = "ping-clone"
+of = "ping"
+
+[[resource]]
 id = "vip"
 agent = "ocf:heartbeat:IPaddr2"
 params = ["ip={VIP}", "cidr_netmask=24", "nic=eth0"]

@@ -35,6 +35,14 @@ final class PacemakerToolsLabTests: XCTestCase {
             params = ["state={DIR}/%n/attribute.state", "name=flag-active", "active_value=yes", "inactive_value=no"]
             prefer = ["n3:200"]
             monitor_interval = "1s"
+            [[resource]]
+            id = "twice"
+            agent = "ocf:pacemaker:Stateful"
+            params = ["state={DIR}/%n/twice.state", "envfile={DIR}/%n/twice.env"]
+            [[clone]]
+            id = "twice-clone"
+            of = "twice"
+            clone_max = 2
             """, self)
         for (n, rid) in [(2, "score"), (3, "flag")] {
             XCTAssertNotNil(lab.event(n, within: 20) { $0.type == .resourceState && $0.resource == rid && $0.state == "running" }, rid)
@@ -47,6 +55,14 @@ final class PacemakerToolsLabTests: XCTestCase {
                      "OCF_RESKEY_CRM_meta_on_node_uuid=2", "OCF_RESKEY_CRM_meta_name=start"] {
             XCTAssertTrue(env.contains(line + "\n"), "the agent's environment has \(line)")
         }
+        // An anonymous clone of two instances (on n1 and n2, the lowest ids): Pacemaker's clone meta.
+        XCTAssertTrue(Lab.waitUntil(within: 10) { (try? lab.status(1))?.resources?.first { $0.id == "twice" }?.activeOn == ["n1", "n2"] })
+        let cloneEnv = try String(contentsOfFile: "\(lab.dir)/n2/twice.env", encoding: .utf8)
+        for line in ["OCF_RESKEY_CRM_meta_clone=1", "OCF_RESKEY_CRM_meta_clone_max=2", "OCF_RESKEY_CRM_meta_clone_node_max=1",
+                     "OCF_RESKEY_CRM_meta_globally_unique=false", "OCF_RESKEY_CRM_meta_notify=false", "OCF_RESOURCE_INSTANCE=twice"] {
+            XCTAssertTrue(cloneEnv.contains(line + "\n"), "the clone instance's environment has \(line)")
+        }
+        XCTAssertFalse(env.contains("CRM_meta_clone"), "a plain resource has no clone meta")
         // attribute's start wrote flag-active=yes with attrd_updater; its 1 s monitor reads it back with -Q and passes.
         let q = tool(lab, 1, "attrd_updater", "-Q", "-n", "flag-active", "-N", "n3")
         XCTAssertEqual(q.output, "name=\"flag-active\" host=\"n3\" value=\"yes\"\n", "the format agents parse")
@@ -66,6 +82,10 @@ final class PacemakerToolsLabTests: XCTestCase {
             assert ok('<node name="n1" .* online="true"'), "n1 online"
             assert ok('<resource id="flag" .* role="(Started)"'), "flag started"
             assert [n.get("name") for n in root.find("nodes")] == ["n1", "n2", "n3"]
+            clone = root.find("resources/clone[@id='twice-clone']")
+            assert clone.get("unique") == "false" and clone.get("multi_state") == "false"
+            assert [r.find("node").get("name") for r in clone.findall("resource[@id='twice']")] == ["n1", "n2"], "one per instance"
+
             assert root.find("node_attributes/node[@name='n3']/attribute[@name='flag-active']").get("value") == "yes"
             print("parsed")
             """

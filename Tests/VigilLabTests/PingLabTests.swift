@@ -3,32 +3,29 @@ import VigilStatus
 import XCTest
 
 /// Connectivity-driven placement with Debian's agents unchanged: ocf:pacemaker:ping on every node
-/// writes `pingd` through attrd_updater (one pinned primitive per node: clones are not there
-/// yet), and a virtual IP (ocf:heartbeat:IPaddr2) has the rule "never where pingd is absent or
+/// (an anonymous clone, one instance per node) writes `pingd` through attrd_updater, and a virtual IP (ocf:heartbeat:IPaddr2) has the rule "never where pingd is absent or
 /// below 1". One node loses its path to the gateway only: its heartbeat links stay up, nothing is
 /// fenced, and the address moves to a node that still reaches the gateway; healed, nothing moves back.
 final class PingLabTests: XCTestCase {
     static func config(vip: String) -> String {
-        var text = ""
-        for n in 1...3 {
-            text += """
-                [[resource]]
-                id = "ping\(n)"
-                agent = "ocf:pacemaker:ping"
-                params = ["host_list=198.18.0.254", "multiplier=1000", "dampen=1s", "attempts=1", "timeout=1", "pidfile={DIR}/%n/ping.pid"]
-                avoid = [\((1...3).filter { $0 != n }.map { "\"n\($0)\"" }.joined(separator: ", "))]
-                monitor_interval = "1s"
+        """
+        [[resource]]
+        id = "ping"
+        agent = "ocf:pacemaker:ping"
+        params = ["host_list=198.18.0.254", "multiplier=1000", "dampen=1s", "attempts=1", "timeout=1", "pidfile={DIR}/%n/ping.pid"]
+        monitor_interval = "1s"
 
-                """
-        }
-        return text + """
-            [[resource]]
-            id = "vip"
-            agent = "ocf:heartbeat:IPaddr2"
-            params = ["ip=\(vip)", "cidr_netmask=24", "nic=eth0"]
-            rules = ["-INFINITY: not_defined pingd or pingd lt 1"]
-            monitor_interval = "1s"
-            """
+        [[clone]]
+        id = "ping-clone"
+        of = "ping"
+
+        [[resource]]
+        id = "vip"
+        agent = "ocf:heartbeat:IPaddr2"
+        params = ["ip=\(vip)", "cidr_netmask=24", "nic=eth0"]
+        rules = ["-INFINITY: not_defined pingd or pingd lt 1"]
+        monitor_interval = "1s"
+        """
     }
 
     func testAddressLeavesTheNodeThatLostItsGateway() throws {
@@ -47,6 +44,10 @@ final class PingLabTests: XCTestCase {
         XCTAssertTrue(Lab.waitUntil(within: 30) { pingd() == ["1000", "1000", "1000"] && holders().count == 1 },
                       "every node reaches the gateway (pingd \(pingd())), the address runs on one (\(holders()))")
         XCTAssertTrue(answers())
+        let ping = try lab.status(1).resources?.first { $0.id == "ping" }
+        XCTAssertEqual(ping?.clone, "ping-clone")
+        XCTAssertEqual(ping?.activeOn, ["n1", "n2", "n3"], "one instance per node")
+        XCTAssertEqual(ping?.cloneMax, 3)
         let victim = holders()[0]
         let epoch = try lab.status(1).view?.epoch
         let seq = lab.lastSeq(1)
