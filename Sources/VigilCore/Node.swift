@@ -250,7 +250,7 @@ public struct Node: Sendable {
     mutating func handleLeave(_ out: inout [Effect]) {
         guard !leaving else { return }
         var stopping = false
-        supervising(&out) { s, _, box in stopping = s.stopAllBeforeLeaving(&box) }
+        supervising(&out) { s, c, box in stopping = s.stopAllBeforeLeaving(c, &box) }
         if stopping { return }
         leave(&out)
     }

@@ -255,6 +255,7 @@ extension Simulation {
         var input = PlacementInput(units: units, members: first.view.nodes, quorate: true)
         input.standby = first.adminState.standby
         for (rid, nodes) in resourceActive { if let n = nodes.first { input.current[rid] = n } }
+        input.orders = config.resources.orders
         for u in units where u.clone != nil {
             for rid in u.resources { input.active[rid] = NodeSet(resourceActive[rid, default: []].filter { slots[Int($0.rawValue)].node != nil }) }
         }

@@ -72,6 +72,9 @@ struct Slot {
     var monitors: [String: (generation: UInt64, every: TimeSpan)] = [:]
     /// Probes, starts and stops ordered and not yet ended: resource -> operation.
     var running: [String: ResourceOp] = [:]
+    /// A graceful leave asked of it (SIGTERM), while it stops its resources first: the daemon
+    /// exits once it has said goodbye, or is killed after `Simulation.stopTimeout` (systemd's).
+    var leavingSince: Instant?
     /// The permanent attributes the node last saved (`Effect.persistAttributes`).
     var savedAttributes: [NodeAttribute] = []
 }
@@ -101,6 +104,8 @@ public final class Simulation {
     public var rebootDelay = TimeSpan.ms(500)
     public internal(set) var fenceStats = FenceStats()
     var abortedOrders: Set<OrderKey> = []
+    /// Starts ("rid@node") the owner commanded while no order forbade them (OrderModel.swift).
+    var startsCommandedInOrder: [String: Instant] = [:]
     var monitorGeneration: UInt64 = 0
     var offUpTo: [NodeID: Incarnation] = [:]
     var confirmed: Set<NodeID> = []
@@ -229,12 +234,21 @@ public final class Simulation {
                 if case .rejected = n { accepted = false }
                 if case .fence(let f) = n { checkFence(f, node: node) }
                 if case let .attribute(.confirmed(k, v)) = n { checkConfirmed(k, version: v, by: node) }
+                if case let .resource(.command(rid, target, .start)) = n { noteStartCommand(rid, on: target, by: node) }
                 invariants.observe(n, node: node, at: now, pauses: slots[i].pauses)
                 observer?(now, id, n)
             }
         }
+        if slots[i].leavingSince != nil && node.leaving {
+            stopSlot(id)  // said goodbye: the daemon exits
+        } else if let t = slots[i].leavingSince, now - t >= Simulation.stopTimeout {
+            stopSlot(id)  // still stopping its resources: killed, as systemd does (peers see a death)
+        }
         return accepted
     }
+
+    /// units/vigild.service's TimeoutStopSec.
+    static let stopTimeout = TimeSpan.seconds(5)
 
     private func send(_ bytes: [UInt8], link: LinkID, from: Member) {
         let l = Int(link.rawValue), a = Int(from.node.rawValue)
@@ -251,6 +265,7 @@ public final class Simulation {
         switch s {
         case .start(let id), .restart(let id):
             let i = Int(id.rawValue)
+            if slots[i].leavingSince != nil { stopSlot(id) }  // still stopping to leave: killed
             guard slots[i].node == nil else { return }
             slots[i].incarnation += 1
             slots[i].node = Node(id: id, incarnation: slots[i].incarnation, config: config, key: key, seed: rng.next())
@@ -265,8 +280,8 @@ public final class Simulation {
         case .leave(let id):
             guard isRunning(id), let m = node(id)?.me else { return }
             invariants.leftGracefully(m)
-            apply(.leave, to: id)
-            stopSlot(id)
+            slots[Int(id.rawValue)].leavingSince = now
+            apply(.leave, to: id)  // the node leaves at once, or once its resources are stopped
         case .pause(let id):
             let i = Int(id.rawValue)
             if slots[i].state == .running { slots[i].state = .paused(since: now) }
@@ -316,6 +331,7 @@ public final class Simulation {
         slots[i].state = .down
         slots[i].held = []
         slots[i].wakeAt = nil
+        slots[i].leavingSince = nil
     }
 
     /// Resumes a paused node. Worst order on purpose: its overdue timer first, then the datagrams

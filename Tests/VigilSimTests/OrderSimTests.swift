@@ -33,6 +33,27 @@ final class OrderSimTests: XCTestCase {
         XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
     }
 
+    /// A node's own stops of a FIRST wait for its THEN elsewhere: the node holding db leaves (web
+    /// on n2 stops first, db moves, web comes back), and an in-place restart of db does the same.
+    func testLeaveAndRestartInPlaceStopThenFirst() {
+        let c = cluster(), sim = c.sim
+        var log: [String] = []
+        sim.observer = { _, node, n in
+            if case let .resource(.command(id, on, a)) = n { log.append("\(id) \(a) \(on.rawValue)") }
+            if case let .resource(.state(id, st, _)) = n { log.append("\(id) \(st) \(node.rawValue)") }
+        }
+        c.step(.admin(on: n3, .restart("db")))
+        XCTAssertLessThan(log.firstIndex(of: "web stopped 2") ?? 99, log.firstIndex(of: "db running 1") ?? -1, "\(log)")
+        XCTAssertEqual(sim.resourceActive["db"], [n1])
+        XCTAssertEqual(sim.resourceActive["web"], [n2], "\(log)")
+        log = []
+        c.step(.leave(n1), for: .seconds(2))
+        XCTAssertLessThan(log.firstIndex(of: "web stopped 2") ?? 99, log.firstIndex(of: "db stopped 1") ?? -1, "\(log)")
+        XCTAssertEqual(sim.resourceActive["web"], [n2])
+        XCTAssertEqual(sim.resourceActive["db"]?.count, 1)
+        XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
+    }
+
     func testRandomSeedsAndPlantedBug() {
         // 29: a FIRST on a member fenced before its loss was seen counted as up (Orders.isUp now
         // needs its node unfenced); 419: an operator's in-place restart of THEN started it while

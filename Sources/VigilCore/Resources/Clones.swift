@@ -31,14 +31,44 @@ public struct CloneSpec: Equatable, Sendable {
 }
 
 extension Placer {
-    /// The nodes a clone's instances go on.
-    static func placeClone(_ u: PlacementUnit, _ input: PlacementInput, _ load: [NodeID: Int]) -> NodeSet {
+    /// Every clone's instances. An interleaved clone ordered (mandatory) after another is placed
+    /// among that one's nodes, before its `clone_max` is counted (seed 297: picked first and cut
+    /// to FIRST's nodes afterwards, it came out empty and stopped everywhere); placed again until
+    /// no restriction changes (chains of interleaved clones).
+    static func placeClones(_ input: PlacementInput, _ out: inout [String: Placement], _ load: inout [NodeID: Int]) {
+        let clones = input.units.filter { $0.clone != nil }
+        guard !clones.isEmpty else { return }
+        var placed: [String: NodeSet] = [:]
+        for _ in 0...clones.count {
+            var changed = false
+            for u in clones {
+                var within: NodeSet?
+                for o in input.orders where o.mandatory && o.then == u.resources[0] && u.clone?.interleave == true {
+                    guard input.units.contains(where: { $0.resources.first == o.first && $0.clone != nil }) else { continue }
+                    within = (within ?? input.members).intersection(placed[o.first] ?? .empty)
+                }
+                let nodes = placeClone(u, input, load, within: within)
+                if placed[u.resources[0]] != nodes { changed = true }
+                placed[u.resources[0]] = nodes
+            }
+            if !changed { break }
+        }
+        for u in clones {
+            let nodes = placed[u.resources[0]] ?? .empty
+            for r in u.resources { out[r] = .instances(nodes) }
+            for n in nodes { load[n, default: 0] += u.resources.count }
+        }
+    }
+
+    /// The nodes a clone's instances go on (only among `within`, if given).
+    static func placeClone(_ u: PlacementUnit, _ input: PlacementInput, _ load: [NodeID: Int], within: NodeSet? = nil) -> NodeSet {
         let active = u.resources.reduce(NodeSet.empty) { $0.union(input.active[$1] ?? .empty) }
         let kept = active.intersection(input.maintenance).intersection(input.members)
         guard input.quorate else { return kept }
         var slots = Int.max
         if let m = u.clone?.max { slots = m - kept.count - input.unclean.count }
         let eligible = input.members.subtracting(input.standby).subtracting(input.maintenance).subtracting(input.unclean)
+            .intersection(within ?? input.members)
         var ranked: [(score: Int, stay: Int, load: Int, node: Int)] = []
         for n in eligible {
             guard let loc = locationScore(u, n, input) else { continue }

@@ -120,6 +120,7 @@ public enum OwnerDecision {
         for u in i.units where u.clone != nil {
             for rid in u.resources { input.active[rid] = NodeSet(active[rid] ?? []) }
         }
+        if i.applyOrders { input.orders = i.orders }
         var placed = Placer.place(input)
         let orders = i.applyOrders ? i.orders : []
         Orders.propagate(&placed, input.units, orders)

@@ -83,6 +83,8 @@ public struct PlacementInput: Equatable, Sendable {
     public var failCounts: [String: [NodeID: Int]] = [:]
     /// Clone resources: the members where each may be active now (a clone's instances stay put).
     public var active: [String: NodeSet] = [:]
+    /// Mandatory orders: an interleaved clone after another clone is placed only where that one is.
+    public var orders: [OrderConstraint] = []
 
     public init(units: [PlacementUnit], members: NodeSet, quorate: Bool) {
         self.units = units
@@ -112,11 +114,7 @@ public enum Placer {
         // Pass 1: frozen units and units staying put claim their nodes first (so that a moving
         // unit never takes a spread slot a staying one holds).
         var pending: [PlacementUnit] = []
-        for u in input.units where u.clone != nil {
-            let nodes = placeClone(u, input, load)
-            setAll(u, .instances(nodes))
-            for n in nodes { load[n, default: 0] += u.resources.count }
-        }
+        placeClones(input, &out, &load)
         for u in input.units where u.clone == nil {
             if let n = u.resources.lazy.compactMap({ input.current[$0] }).first(where: { input.unclean.contains($0) }) {
                 setAll(u, .frozen(on: n))

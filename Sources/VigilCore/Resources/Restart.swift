@@ -5,11 +5,18 @@ extension Supervisor {
     /// stop; once none is left, start the first held member (the next follows its start).
     mutating func continueRestart(_ rid: String, _ c: SupervisorContext, _ box: inout Outbox) {
         guard let u = policy.units.first(where: { $0.resources.contains(rid) }) else { return }
+        if let first = u.resources.firstIndex(where: restarting.contains) {
+            // A later member the owner is stopping or starting here goes first (seed 266 with
+            // clones: the owner's stop of app was running when fs's restart stopped fs under it);
+            // one that came up meanwhile goes down with the rest.
+            let later = u.resources[(first + 1)...].filter { !restarting.contains($0) && !heldStarts.contains($0) }
+            if later.contains(where: { local[$0]?.state == .stopping || local[$0]?.state == .starting }) { return }
+            restarting.formUnion(later.filter { local[$0]?.state == .running })
+        }
         if let next = u.resources.last(where: restarting.contains) {
-            if var e = local[next], e.state == .running {
-                e.state = .stopping  // not `command`: that would cancel the restart
-                box.append(.resource(ResourceOrder(id: next, op: .stop)))
-                setLocal(e, &box)
+            // Not `command`: that would cancel the restart. A THEN of it elsewhere stops first.
+            if local[next]?.state == .running || stopWaiting[next] != nil {
+                _ = stopAfterDependents(next, c, elsewhere: c.view.quorate, &box)
             }
             return
         }
@@ -42,12 +49,22 @@ extension Supervisor {
     }
 
     /// Stops what may run on this node, each group in reverse order: a member only once every
-    /// later member is stopped here (the rest follow as those stops end). Returns what it stopped.
-    mutating func stopLocalInOrder(_ box: inout Outbox) -> [String] {
+    /// later member is stopped here (the rest follow as those stops end), and a symmetrical FIRST
+    /// only once its THENs are down: here, and with `elsewhere` (quorate: the owner stops them)
+    /// on the other members too. Returns what it stopped.
+    mutating func stopLocalInOrder(_ c: SupervisorContext, elsewhere: Bool, _ box: inout Outbox) -> [String] {
         var stopped: [String] = []
         for u in policy.units {
-            guard let last = u.resources.last(where: { local[$0]?.state.mayBeActive ?? false }),
-                  let e = local[last], e.state == .running || e.state == .starting || e.state == .failed else { continue }
+            guard let last = u.resources.last(where: { local[$0]?.state.mayBeActive ?? false }), let e = local[last] else { continue }
+            if stopWaiting[last] != nil {
+                if stopAfterDependents(last, c, elsewhere: elsewhere, &box) { stopped.append(last) }
+                continue
+            }
+            guard e.state == .running || e.state == .starting || e.state == .failed else { continue }
+            if e.state != .starting, dependentActive(last, c, elsewhere: elsewhere) != nil {
+                _ = stopAfterDependents(last, c, elsewhere: elsewhere, &box)
+                continue
+            }
             command(last, .stop, &box)
             stopped.append(last)
         }
@@ -55,11 +72,28 @@ extension Supervisor {
     }
 
     /// Leaving gracefully with resources active: stop them first, then say goodbye.
-    mutating func stopAllBeforeLeaving(_ box: inout Outbox) -> Bool {
+    mutating func stopAllBeforeLeaving(_ c: SupervisorContext, _ box: inout Outbox) -> Bool {
         let active = local.values.filter { $0.state.mayBeActive }
         guard !active.isEmpty else { return false }
         leavingAfterStop = true
-        _ = stopLocalInOrder(&box)
+        _ = stopLocalInOrder(c, elsewhere: c.view.quorate, &box)
         return true
+    }
+
+    /// Each tick: the stops that wait for THENs elsewhere (leaving, restarting in place) go on.
+    /// A stop held for quorum loss whose quorum came back is called off: the resource is as it
+    /// was (its stop was never sent; seed 2 with clones: ping stayed "stopping" for good; seed 799:
+    /// a failed one must come back failed, not running).
+    mutating func continueWaitingStops(_ c: SupervisorContext, _ box: inout Outbox) {
+        guard !stopWaiting.isEmpty else { return }
+        if leavingAfterStop { _ = stopLocalInOrder(c, elsewhere: c.view.quorate, &box) }
+        for rid in stopWaiting.keys.sorted() where restarting.contains(rid) { continueRestart(rid, c, &box) }
+        for (rid, before) in stopWaiting.sorted(by: { $0.key < $1.key }) where !restarting.contains(rid) && !leavingAfterStop && c.view.quorate {
+            stopWaiting[rid] = nil
+            if var e = local[rid] {
+                e.state = before
+                setLocal(e, &box)
+            }
+        }
     }
 }

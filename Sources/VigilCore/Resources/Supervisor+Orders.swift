@@ -1,16 +1,63 @@
 /// The supervisor's side of ordering constraints: a node does not start a THEN (the owner's
 /// start, or the start of an in-place restart) while a mandatory FIRST of it does not run whole
 /// on some member, as the members' reports (this node's own included) say. The owner decided
-/// from older reports; the owner decides again from this node's report.
+/// from older reports; the owner decides again from this node's report. And a stop the node makes
+/// by itself (a graceful leave, an in-place restart, quorum lost) of a symmetrical FIRST waits
+/// while a THEN of it still runs (`dependentActive`): the FIRST is reported "stopping" meanwhile,
+/// so the owner stops the THEN.
 extension Supervisor {
     /// The first member of a mandatory FIRST of `rid`'s unit that runs nowhere, if any (only for
     /// the unit's leading resource: later members follow it).
+    /// An interleaved clone's instance needs FIRST's instance here (seed 165 with clones).
     func orderFirstNotRunning(_ rid: String) -> String? {
+        let mine = policy.units.first { $0.resources.first == rid }
         for o in policy.orders where o.mandatory && o.then == rid {
             guard let f = policy.units.first(where: { $0.resources.first == o.first }) else { continue }
+            if mine?.clone?.interleave == true && f.clone != nil {
+                if let missing = f.resources.first(where: { local[$0]?.state != .running }) { return missing }
+                continue
+            }
             let up = reports.values.contains { r in f.resources.allSatisfy { r.entries[$0]?.state == .running } }
             if !up { return f.resources.first { rid in !reports.values.contains { $0.entries[rid]?.state == .running } } ?? o.first }
         }
         return nil
+    }
+
+    /// A member of a THEN (mandatory, symmetrical) of `rid`'s unit still possibly active on this
+    /// node, or, with `elsewhere` (an owner can stop it), on another member not in maintenance (an
+    /// interleaved clone THEN: only its instance here counts).
+    func dependentActive(_ rid: String, _ c: SupervisorContext, elsewhere: Bool) -> String? {
+        guard c.applyOrders, let u = policy.units.first(where: { $0.resources.contains(rid) }), let lead = u.resources.first else { return nil }
+        for o in policy.orders where o.first == lead && o.mandatory && o.symmetrical {
+            guard let t = policy.units.first(where: { $0.resources.first == o.then }) else { continue }
+            let remote = elsewhere && !(u.clone != nil && t.clone?.interleave == true)
+            for m in t.resources {
+                if local[m]?.state.mayBeActive == true { return m }
+                guard remote else { continue }
+                if reports.contains(where: { n, r in
+                    n != c.me && c.view.nodes.contains(n) && !admin.maintenance.contains(n) && r.entries[m]?.state.mayBeActive == true
+                }) { return m }
+            }
+        }
+        return nil
+    }
+
+    /// Stops `rid` here now, or, while a THEN of it runs, marks it "stopping" and waits (the
+    /// stop is sent by a later call, once the THEN is down). True when the stop was sent.
+    mutating func stopAfterDependents(_ rid: String, _ c: SupervisorContext, elsewhere: Bool, _ box: inout Outbox) -> Bool {
+        guard var e = local[rid] else { return false }
+        if dependentActive(rid, c, elsewhere: elsewhere) != nil {
+            if stopWaiting[rid] == nil {
+                stopWaiting[rid] = e.state
+                e.state = .stopping
+                setLocal(e, &box)
+            }
+            return false
+        }
+        stopWaiting[rid] = nil
+        e.state = .stopping
+        box.append(.resource(ResourceOrder(id: rid, op: .stop)))
+        setLocal(e, &box)
+        return true
     }
 }
