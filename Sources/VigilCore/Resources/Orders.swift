@@ -77,8 +77,14 @@ public enum Orders {
         }
         /// Up: on its node (every placed instance of a clone).
         func isUp(_ u: Int) -> Bool { !placedOn(u).isEmpty && placedOn(u).allSatisfy { upOn(u, $0) } }
-        /// Not down: a clone with any instance up still counts (one more starting elsewhere does not stop THEN).
-        func holdsUp(_ u: Int) -> Bool { units[u].clone == nil ? isUp(u) : placedOn(u).contains { upOn(u, $0) } }
+        /// Not down: a clone with any instance up still counts (one more starting elsewhere does not
+        /// stop THEN), unless one of them is stopping by itself (seed 419: an in-place restart of
+        /// one instance waits for the THEN).
+        func holdsUp(_ u: Int) -> Bool {
+            guard units[u].clone != nil else { return isUp(u) }
+            let stopping = placedOn(u).contains { n in units[u].resources.contains { unit.state($0, on: n) == .stopping } }
+            return !stopping && placedOn(u).contains { upOn(u, $0) }
+        }
         func activeOn(_ u: Int) -> NodeSet { NodeSet(units[u].resources.flatMap { unit.active[$0] ?? [] }) }
         func node(_ d: Decision) -> NodeID? {
             switch d {
