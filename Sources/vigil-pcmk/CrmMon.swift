@@ -157,7 +157,18 @@ enum CrmMonXML {
         if !online.isEmpty { t.append("  * Online: [ \(online.joined(separator: " ")) ]") }
         if !offline.isEmpty { t.append("  * OFFLINE: [ \(offline.joined(separator: " ")) ]") }
         t += ["", "Full List of Resources:"]
+        var cloneShown: Set<String> = []
         for r in s.resources ?? [] {
+            if let c = r.clone {
+                // As Pacemaker prints a clone: its set, then the nodes where instances run and do not.
+                guard cloneShown.insert(c).inserted else { continue }
+                let running = r.activeOn.filter { r.nodes[$0] == "running" }
+                t.append("  * Clone Set: \(c) [\(r.group ?? r.id)]:")
+                if !running.isEmpty { t.append("    * Started: [ \(running.joined(separator: " ")) ]") }
+                let stopped = s.nodes.map(\.name).filter { !r.activeOn.contains($0) }
+                if !stopped.isEmpty { t.append("    * Stopped: [ \(stopped.joined(separator: " ")) ]") }
+                continue
+            }
             let where_ = r.activeOn.isEmpty ? "" : " \(r.activeOn.joined(separator: " "))"
             t.append("  * \(r.id)\t(\(r.agent ?? "?")):\t \(role(r))\(where_)")
         }

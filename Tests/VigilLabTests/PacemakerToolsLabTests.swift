@@ -97,7 +97,9 @@ final class PacemakerToolsLabTests: XCTestCase {
         defer { unlink(xmlFile) }
         let parsed = Spawn.run(["/bin/sh", "-c", "python3 \(script) < \(xmlFile)"])
         XCTAssertEqual(parsed.output, "parsed\n", xml.output)
-        XCTAssertTrue(tool(lab, 1, "crm_mon", "-1").output.contains("* Online: [ n1 n2 n3 ]"))
+        let text = tool(lab, 1, "crm_mon", "-1").output
+        XCTAssertTrue(text.contains("* Online: [ n1 n2 n3 ]"), text)
+        XCTAssertTrue(text.contains("  * Clone Set: twice-clone [twice]:\n    * Started: [ n1 n2 ]\n    * Stopped: [ n3 ]"), text)
 
         // Moved away from n2: Stateful's stop deleted the score (crm_attribute --promotion -D).
         XCTAssertEqual(lab.ctl(1, "resource", "move", "score", "n1").status, 0)
