@@ -247,7 +247,8 @@ public final class Simulation {
         return accepted
     }
 
-    /// units/vigild.service's TimeoutStopSec.
+    /// Killed while still stopping to leave (units/vigild.service allows 10 minutes; the
+    /// simulator's resources stop in milliseconds, so 5 s only ends a leave stuck for good).
     static let stopTimeout = TimeSpan.seconds(5)
 
     private func send(_ bytes: [UInt8], link: LinkID, from: Member) {
