@@ -8,8 +8,9 @@
 extension Supervisor {
     /// The first member of a mandatory FIRST of `rid`'s unit that runs nowhere, if any (only for
     /// the unit's leading resource: later members follow it).
-    /// An interleaved clone's instance needs FIRST's instance here (seed 165 with clones).
-    func orderFirstNotRunning(_ rid: String) -> String? {
+    /// An interleaved clone's instance needs FIRST's instance here (seed 165 with clones); with
+    /// `interleavedOnly`, only that is checked (what this node knows first-hand).
+    func orderFirstNotRunning(_ rid: String, interleavedOnly: Bool = false) -> String? {
         let mine = policy.units.first { $0.resources.first == rid }
         for o in policy.orders where o.mandatory && o.then == rid {
             guard let f = policy.units.first(where: { $0.resources.first == o.first }) else { continue }
@@ -17,6 +18,7 @@ extension Supervisor {
                 if let missing = f.resources.first(where: { local[$0]?.state != .running }) { return missing }
                 continue
             }
+            if interleavedOnly { continue }
             let up = reports.values.contains { r in f.resources.allSatisfy { r.entries[$0]?.state == .running } }
             if !up { return f.resources.first { rid in !reports.values.contains { $0.entries[rid]?.state == .running } } ?? o.first }
         }

@@ -88,27 +88,6 @@ struct Supervisor: Equatable, Sendable {
     init(policy: ResourcePolicy) { self.policy = policy }
 }
 
-/// Which copy of a node's report is news (seed 171: a late copy from the other link rolled the
-/// owner's picture back). Reports of an older incarnation, and older or repeated versions of the
-/// same incarnation, are ignored.
-public struct ReportVersion: Equatable, Sendable {
-    public var incarnation: Incarnation
-    public var version: UInt32
-    public init(incarnation: Incarnation, version: UInt32) {
-        self.incarnation = incarnation
-        self.version = version
-    }
-    public func isNewer(than last: ReportVersion) -> Bool {
-        incarnation == last.incarnation ? version > last.version : incarnation > last.incarnation
-    }
-}
-
-extension CommandAck {
-    /// A command already obeyed (seed 221: two commands sent together may arrive in either order,
-    /// and the owner can change within one view when a pending node is fenced, so the sender counts).
-    public func covers(_ c: CommandAck) -> Bool { view == c.view && from == c.from && seq >= c.seq }
-}
-
 extension Supervisor {
     /// The periodic round: probes at start, quorum loss, failure expiry, reports, the operator's
     /// state, and the owner's decision.
@@ -229,7 +208,9 @@ extension Supervisor {
         case .start where e.state == .stopped && !leavingAfterStop:
             // The owner decided from an older report: an earlier member of the group may have
             // failed here since (seed 599, 5 nodes). A member starts only on top of the earlier ones.
-            if let missing = earlierNotRunning(rid) {
+            // Likewise an interleaved THEN's instance, when FIRST's instance here is down (the
+            // owner decided before this node's report of it arrived; seed 717 with clones).
+            if let missing = earlierNotRunning(rid) ?? orderFirstNotRunning(rid, interleavedOnly: true) {
                 box.append(.notice(.resource(.startRefused(id: rid, missing: missing))))
                 return
             }
