@@ -15,7 +15,14 @@ final class AlertLabTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.copyItem(atPath: sample, toPath: dir + "/alert_file.sh")
+        // TEST-ONLY agent: hangs until its timeout (listed first: it must not hold the sample back).
+        try "#!/bin/sh\nsleep 30\n".write(toFile: dir + "/hang.sh", atomically: true, encoding: .utf8)
+        chmod(dir + "/hang.sh", 0o755)
         let lab = try Lab(fenceConfig: """
+            [[alert]]
+            path = "\(dir)/hang.sh"
+            kinds = ["attribute"]
+            timeout = "10s"
             [[resource]]
             id = "dummy"
             agent = "ocf:heartbeat:Dummy"
@@ -32,8 +39,10 @@ final class AlertLabTests: XCTestCase {
             """, self)
         func log(_ n: Int) -> String { (try? String(contentsOfFile: "\(dir)/n\(n).log", encoding: .utf8)) ?? "" }
         XCTAssertTrue(Lab.waitUntil(within: 20) { log(3).contains("Resource operation 'start' for 'dummy' on 'n3': ok") }, log(3))
-        XCTAssertEqual(lab.ctl(1, "attr", "set", "pingd", "1000").status, 0)
-        XCTAssertTrue(Lab.waitUntil(within: 5) { log(2).contains("Attribute 'pingd' on node 'n1' was updated to '1000'") }, log(2))
+        let set = lab.ctl(1, "attr", "set", "pingd", "1000")
+        XCTAssertEqual(set.status, 0, set.output)
+        XCTAssertTrue(Lab.waitUntil(within: 5) { log(2).contains("Attribute 'pingd' on node 'n1' was updated to '1000'") },
+                      "within 5 s, while hang.sh runs for 10 s for the same event: \(log(2))")
         lab.lab("cut", "3")
         XCTAssertTrue(Lab.waitUntil(within: 20) { log(1).contains("Node 'n3' is now 'lost'") }, log(1))
         XCTAssertTrue(Lab.waitUntil(within: 20) { log(1).contains("Fencing Operation off of n3 by n1 for vigild@n1: OK") }, log(1))

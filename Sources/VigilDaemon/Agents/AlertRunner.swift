@@ -5,8 +5,11 @@ import VigilStatus
 
 /// Runs the `[[alert]]` programs for this node's events, Pacemaker-style (`CRM_alert_*`), on a
 /// thread of its own: the heartbeat loop only queues the event. Each alert runs once per
-/// recipient ("%n" in it is this node's name), in event order, with its timeout (the process group is killed at it). A failing
-/// or hanging agent is logged and counted (`vigil_alert_runs_total`), nothing else.
+/// recipient ("%n" in it is this node's name), with its timeout (the process group is killed at
+/// it). The runs for one event go at once, each on its own thread (a slow or hanging agent delays
+/// no other alert of that event), and the next event's runs start when they have all ended (each
+/// agent sees the events in order). A failing or hanging agent is logged and counted
+/// (`vigil_alert_runs_total`), nothing else.
 final class AlertRunner: @unchecked Sendable {
     private let alerts: [AlertSpec]
     private let config: ClusterConfig
@@ -58,25 +61,34 @@ final class AlertRunner: @unchecked Sendable {
             sequence += 1
             let seq = sequence
             cond.unlock()
-            for s in alerts where wants(s, item.kind, item.env) {
-                for recipient in s.recipients.isEmpty ? [""] : s.recipients {
-                    var env = item.env
-                    env["CRM_alert_kind"] = item.kind.rawValue
-                    env["CRM_alert_recipient"] = recipient.replacing("%n", with: nodeName)
-                    env["CRM_alert_node_sequence"] = String(seq)
-                    env["CRM_alert_version"] = AlertRunner.version
-                    env["CRM_alert_timestamp"] = AlertRunner.format(item.at, s.timestampFormat)
-                    env["CRM_alert_timestamp_epoch"] = String(item.at.tv_sec)
-                    env["CRM_alert_timestamp_usec"] = String(item.at.tv_nsec / 1000)
-                    let r = Plugin.run(s.path, env: env.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, timeout: s.timeout)
-                    let ok = r.exitCode == 0 && !r.timedOut && r.spawnError == nil
-                    cond.locked { if ok { counts[s.name, default: (0, 0)].ok += 1 } else { counts[s.name, default: (0, 0)].failed += 1 } }
-                    if !ok {
-                        log.log(.warning, "alert \(s.name) (\(item.kind.rawValue), recipient '\(recipient)'): \(r.summary)"
-                                + (r.stderr.isEmpty ? "" : ": \(r.stderr.prefix(200))"))
-                    }
+            let runs = alerts.filter { wants($0, item.kind, item.env) }.flatMap { s in (s.recipients.isEmpty ? [""] : s.recipients).map { (s, $0) } }
+            let done = Countdown(runs.count)
+            for (s, recipient) in runs {
+                spawnThread("vigild-alert") { [self] in
+                    run(s, recipient: recipient, item.kind, item.env, at: item.at, seq: seq)
+                    done.tick()
                 }
             }
+            done.wait()
+        }
+    }
+
+    /// One run of an alert agent for one recipient.
+    private func run(_ s: AlertSpec, recipient: String, _ kind: AlertSpec.Kind, _ base: [String: String], at: timespec, seq: Int) {
+        var env = base
+        env["CRM_alert_kind"] = kind.rawValue
+        env["CRM_alert_recipient"] = recipient.replacing("%n", with: nodeName)
+        env["CRM_alert_node_sequence"] = String(seq)
+        env["CRM_alert_version"] = AlertRunner.version
+        env["CRM_alert_timestamp"] = AlertRunner.format(at, s.timestampFormat)
+        env["CRM_alert_timestamp_epoch"] = String(at.tv_sec)
+        env["CRM_alert_timestamp_usec"] = String(at.tv_nsec / 1000)
+        let r = Plugin.run(s.path, env: env.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, timeout: s.timeout)
+        let ok = r.exitCode == 0 && !r.timedOut && r.spawnError == nil
+        cond.locked { if ok { counts[s.name, default: (0, 0)].ok += 1 } else { counts[s.name, default: (0, 0)].failed += 1 } }
+        if !ok {
+            log.log(.warning, "alert \(s.name) (\(kind.rawValue), recipient '\(recipient)'): \(r.summary)"
+                    + (r.stderr.isEmpty ? "" : ": \(r.stderr.prefix(200))"))
         }
     }
 
@@ -92,5 +104,21 @@ final class AlertRunner: @unchecked Sendable {
         var buf = [CChar](repeating: 0, count: 256)
         let n = strftime(&buf, buf.count, expanded, &tm)
         return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// Waits until `count` threads have called `tick`.
+final class Countdown: @unchecked Sendable {
+    private let cond = Condition()
+    private var left: Int
+    init(_ count: Int) { left = count }
+    func tick() {
+        cond.locked { left -= 1 }
+        cond.broadcast()
+    }
+    func wait() {
+        cond.lock()
+        while left > 0 { cond.wait() }
+        cond.unlock()
     }
 }

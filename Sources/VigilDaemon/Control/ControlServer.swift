@@ -70,6 +70,10 @@ final class ControlServer: @unchecked Sendable {
                 log.log(.error, "control socket accept failed: \(String(cString: strerror(errno)))")
                 return
             }
+            // Close-on-exec: an agent spawned by another thread must not inherit the connection
+            // (the client then saw no end of the answer until the agent exited, and timed out:
+            // AlertLabTests, 1 run in 5 once alert runs went in parallel).
+            _ = fcntl(c, F_SETFD, FD_CLOEXEC)
             spawnThread("vigild-client") { [self] in serve(c) }
         }
     }

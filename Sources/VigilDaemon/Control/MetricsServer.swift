@@ -26,6 +26,7 @@ final class MetricsServer: @unchecked Sendable {
             while true {
                 let c = accept(fd, nil, nil)
                 if c < 0 { if errno == EINTR { continue } else { return } }
+                _ = fcntl(c, F_SETFD, FD_CLOEXEC)  // not inherited by an agent spawned meanwhile (ControlServer)
                 serve(c)
             }
         }
