@@ -49,10 +49,17 @@ final class CloneSimTests: XCTestCase {
         // in the cloned group) still ran there (the restart now waits for it); 86: ping could not
         // leave a red node while g-ip, ordered after it, ran unmanaged on a node in maintenance.
         let races = Sweep.run(nodes: 3, seeds: [266, 86], fencing: true, attributes: true, orders: true, clones: true)
-        // 419: an in-place restart of one ping instance waited for g-ip, which the owner did not
-        // stop while the other instances ran (a stopping instance now takes a THEN down).
-        let restart = Sweep.run(nodes: 3, seeds: [419], fencing: true, clones: true)
-        for f in races.failures + restart.failures { XCTFail("seed \(f.seed): \(f.violations[0]) -- replay: vigil-sim --nodes 3 --seed \(f.seed) --fencing --attributes --orders --clones --trace") }
+        // With --fencing --clones: 419, an in-place restart of one ping instance waited for g-ip,
+        // which the owner did not stop while the other instances ran (a stopping instance now
+        // takes a THEN down); 297, interleaved placement cut to FIRST's nodes after clone_max was
+        // counted, and a start overtaking the stop of an earlier member; 165, a restart's start of
+        // an interleaved THEN with FIRST's instance down there; 799 and 763, a stop held for
+        // quorum loss called off with the wrong state, a monitor failure during the wait lost;
+        // 717, the owner's start of an interleaved THEN arriving after FIRST's instance failed.
+        let restart = Sweep.run(nodes: 3, seeds: [419, 297, 165, 799, 763, 717], fencing: true, clones: true)
+        // With --orders too: 2, a FIRST held "stopping" for good after quorum came back.
+        let quorum = Sweep.run(nodes: 3, seeds: [2], fencing: true, orders: true, clones: true)
+        for f in races.failures + restart.failures + quorum.failures { XCTFail("seed \(f.seed): \(f.violations[0]) -- replay: vigil-sim --nodes 3 --seed \(f.seed) --fencing --attributes --orders --clones --trace") }
         let bug = Sweep.run(nodes: 3, seeds: 1..<4, fencing: true, applyOrders: false, clones: true)
         XCTAssertTrue(bug.failures.contains { $0.violations.contains { $0.rule == .order } }, "ignoring orders went unnoticed")
     }

@@ -86,33 +86,10 @@ extension UnitDecision {
     /// there (not placed there, or failed; a group's members in reverse order), and start the next
     /// member of each placed instance.
     func decideClone(_ u: PlacementUnit, _ targets: NodeSet) -> [Decision] {
-        var out: [Decision] = []
-        var stopFrom: [NodeID: Int] = [:]
-        var held = maintenance
-        for (i, rid) in u.resources.enumerated() {
-            for n in active[rid] ?? [] where stopFrom[n] == nil && !held.contains(n) {
-                let failed = state(rid, on: n) == .failed
-                guard !targets.contains(n) || failed else { continue }
-                switch (failed, onFail(rid)) {
-                case (true, .block): held.insert(n)
-                case (true, .fence): held.insert(n); out.append(.fence(n))
-                default: stopFrom[n] = i
-                }
-            }
-        }
-        out += stopInReverse(u, from: stopFrom)
+        var held = Set(maintenance)
+        let (stops, stopFrom) = stopsAway(u, from: targets, held: &held)
         // A bounded clone: new instances only once the leaving ones are down.
-        if u.clone?.max != nil && !stopFrom.isEmpty { return out }
-        for n in targets where stopFrom[n] == nil && !held.contains(n) {
-            for rid in u.resources {
-                switch state(rid, on: n) {
-                case .running: continue
-                case .stopped: out.append(.start(rid, on: n))
-                default: break
-                }
-                break
-            }
-        }
-        return out
+        if u.clone?.max != nil && !stopFrom.isEmpty { return stops }
+        return stops + targets.filter { stopFrom[$0] == nil && !held.contains($0) }.compactMap { nextStart(u, on: $0) }
     }
 }

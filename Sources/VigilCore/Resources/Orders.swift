@@ -24,20 +24,13 @@ public struct OrderConstraint: Equatable, Sendable {
 
 public enum Orders {
     /// Mandatory symmetrical: a THEN whose FIRST has no place (or is frozen) has no place either.
-    /// Mandatory and interleaved: a THEN clone's instances only where FIRST's are placed.
+    /// (An interleaved clone THEN is placed only among FIRST's nodes by the placer itself,
+    /// `PlacementInput.orders`.)
     public static func propagate(_ placed: inout [String: Placement], _ units: [PlacementUnit], _ orders: [OrderConstraint]) {
         for _ in 0..<orders.count {
             var changed = false
-            for o in orders where o.mandatory {
+            for o in orders where o.mandatory && o.symmetrical {
                 guard let t = units.first(where: { $0.resources.first == o.then }) else { continue }
-                if case .instances(let mine)? = placed[o.then], t.clone?.interleave == true,
-                   case .instances(let theirs)? = placed[o.first] {
-                    if mine.subtracting(theirs).isEmpty { continue }
-                    for r in t.resources { placed[r] = .instances(mine.intersection(theirs)) }
-                    changed = true
-                    continue
-                }
-                guard o.symmetrical else { continue }
                 switch placed[o.first] {
                 case .on?: continue
                 case .instances(let s)? where !s.isEmpty: continue

@@ -157,15 +157,23 @@ struct UnitDecision {
             guard case .stopped? = placement else { return [] }
             return stopEverywhere(u)
         }
-        // A member that must stop on a node (it runs away from the target, or failed) takes every
-        // later member there with it, in reverse order.
+        var held: Set<NodeID> = []
+        var (out, stopFrom) = stopsAway(u, from: NodeSet([target]), held: &held)
+        guard stopFrom.isEmpty && held.isEmpty else { return out }
+        if let start = nextStart(u, on: target) { out.append(start) }
+        return out
+    }
+
+    /// A member that must stop on a node (it runs away from `targets`, or failed) takes every
+    /// later member there with it, in reverse order; on_fail = block holds the node as it is, fence
+    /// fences it. Nodes in `held` are left alone. Returns the decisions and where stops begin.
+    func stopsAway(_ u: PlacementUnit, from targets: NodeSet, held: inout Set<NodeID>) -> ([Decision], [NodeID: Int]) {
         var out: [Decision] = []
         var stopFrom: [NodeID: Int] = [:]
-        var held: Set<NodeID> = []
         for (i, rid) in u.resources.enumerated() {
             for n in active[rid] ?? [] where stopFrom[n] == nil && !held.contains(n) {
                 let failed = state(rid, on: n) == .failed
-                guard n != target || failed else { continue }
+                guard !targets.contains(n) || failed else { continue }
                 switch (failed, onFail(rid)) {
                 case (true, .block): held.insert(n)
                 case (true, .fence): held.insert(n); out.append(.fence(n))
@@ -173,18 +181,19 @@ struct UnitDecision {
                 }
             }
         }
-        out += stopInReverse(u, from: stopFrom)
-        guard stopFrom.isEmpty && held.isEmpty else { return out }
-        // Start the first member not running on the target (the next follows its start).
+        return (out + stopInReverse(u, from: stopFrom), stopFrom)
+    }
+
+    /// The start of the first member not running on `n` (the next follows its start), if it is stopped there.
+    func nextStart(_ u: PlacementUnit, on n: NodeID) -> Decision? {
         for rid in u.resources {
-            switch state(rid, on: target) {
+            switch state(rid, on: n) {
             case .running: continue
-            case .stopped: out.append(.start(rid, on: target))
-            default: break
+            case .stopped: return .start(rid, on: n)
+            default: return nil
             }
-            break
         }
-        return out
+        return nil
     }
 
     /// Stops the unit wherever it may be active (in reverse order), unless it is unmanaged.
