@@ -7,9 +7,12 @@ import VigilCore
 ///     of = "ping"           # a resource id or a group name
 ///     clone_max = 2         # default: every node
 ///     interleave = true     # ordered after another clone: wait only for its instance on this node
+///     promotable = true     # instances start unpromoted; promoted_max of them are promoted
+///     promoted_max = 1      # (by the promotion scores, node attributes master-<resource>)
 extension ConfigValidator {
     static let cloneSections: [String: (array: Bool, keys: Set<String>)] = [
-        "clone": (true, ["id", "of", "clone_max", "clone_node_max", "interleave", "notify", "globally_unique"]),
+        "clone": (true, ["id", "of", "clone_max", "clone_node_max", "interleave", "notify", "globally_unique",
+                            "promotable", "promoted_max", "promoted_node_max"]),
     ]
 
     /// Clone id -> what it clones, as written (read before the resources: constraints may name a clone).
@@ -71,7 +74,22 @@ extension ConfigValidator {
                            "leave notify out (false)")
             }
             let max = try s.integer("clone_max", in: 1...Int64(nodes.count)).map(Int.init)
-            out[lead.id] = CloneSpec(id: id, max: max, interleave: try s.bool("interleave") ?? false)
+            var spec = CloneSpec(id: id, max: max, interleave: try s.bool("interleave") ?? false)
+            spec.promotable = try s.bool("promotable") ?? false
+            if spec.promotable {
+                if members.count > 1 {
+                    throw diag(s.line("promotable"), .error, "promotable clone '\(id)' of the group '\(of)'",
+                               "a promotable clone wraps one resource: clone the replicated resource, and colocate the rest with its promoted role")
+                }
+                spec.promotedMax = Int(try s.integer("promoted_max", in: 1...Int64(max ?? nodes.count)) ?? 1)
+            } else if let k = ["promoted_max", "promoted_node_max"].first(where: { s.has($0) }) {
+                throw diag(s.line(k), .error, "'\(k)' on clone '\(id)', which is not promotable", "add promotable = true, or remove '\(k)'")
+            }
+            if try s.integer("promoted_node_max", in: 1...64) ?? 1 != 1 {
+                throw diag(s.line("promoted_node_max"), .error, "promoted_node_max above 1: Vigil's clones run one instance per node",
+                           "leave promoted_node_max out (or 1)")
+            }
+            out[lead.id] = spec
         }
         return out
     }

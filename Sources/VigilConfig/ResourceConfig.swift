@@ -10,6 +10,10 @@ public struct ResourceSpec: Sendable, Equatable {
     public var startTimeout: TimeSpan
     public var stopTimeout: TimeSpan
     public var monitorTimeout: TimeSpan
+    /// A promotable clone's monitor in the promoted role (zero: `monitorInterval`), promote and demote time-outs.
+    public var promotedMonitorInterval = TimeSpan.zero
+    public var promoteTimeout = TimeSpan.seconds(20)
+    public var demoteTimeout = TimeSpan.seconds(20)
     public var onFail: OnFail
     public var migrationThreshold: Int
     /// Zero: failures never expire.
@@ -45,7 +49,9 @@ extension ClusterConfig {
                        failureTimeout: Dictionary(resources.filter { $0.failureTimeout > .zero }.map { ($0.id, $0.failureTimeout) }) { a, _ in a },
                        monitorInterval: Dictionary(resources.filter { $0.monitorInterval > .zero }.map { ($0.id, $0.monitorInterval) }) { a, _ in a },
                        nodeNames: Dictionary(nodes.map { ($0.id, $0.name) }) { a, _ in a }, clusterName: name, health: health,
-                       orders: orders)
+                       orders: orders,
+                       promotedMonitorInterval: Dictionary(resources.filter { $0.promotedMonitorInterval > .zero }
+                           .map { ($0.id, $0.promotedMonitorInterval) }) { a, _ in a })
     }
 
     /// Groups and plain resources as placement units, in file order (a group where its first
@@ -101,7 +107,7 @@ extension ConfigValidator {
 
     static let resourceSections: [String: (array: Bool, keys: Set<String>)] = [
         "resource": (true, ["id", "agent", "params", "monitor_interval", "start_timeout", "stop_timeout",
-                            "monitor_timeout", "on_fail", "migration_threshold", "failure_timeout", "stickiness",
+                            "monitor_timeout", "promoted_monitor_interval", "promote_timeout", "demote_timeout", "on_fail", "migration_threshold", "failure_timeout", "stickiness",
                             "prefer", "avoid", "group", "spread", "with", "apart_from", "rules", "colocation"]),
     ]
 
@@ -185,6 +191,9 @@ extension ConfigValidator {
                 location: location, group: group, spread: try s.string("spread"),
                 with: with, apartFrom: try s.strings("apart_from") ?? [], rules: rules, near: try readNear(s),
                 line: sec.line, paramsLine: s.line("params")))
+            out[out.count - 1].promotedMonitorInterval = try s.duration("promoted_monitor_interval") ?? .zero
+            out[out.count - 1].promoteTimeout = try s.duration("promote_timeout") ?? .seconds(20)
+            out[out.count - 1].demoteTimeout = try s.duration("demote_timeout") ?? .seconds(20)
         }
         let clones = try cloneNames()
         try checkColocations(out, clones: clones)

@@ -6,6 +6,7 @@ struct SectionReader {
     let file: String
 
     func line(_ key: String) -> Int { section.entries.first { $0.key == key }?.line ?? section.line }
+    func has(_ key: String) -> Bool { section.entries.contains { $0.key == key } }
 
     private func value(_ key: String, required: Bool) throws(Diagnostic) -> ConfigEntry? {
         if let e = section.entries.first(where: { $0.key == key }) { return e }

@@ -15,6 +15,8 @@ public struct CoreConfig: Equatable, Sendable {
     public var applyRules = true
     /// Ordering constraints gate the owner's starts and stops (off only in the planted-bug check).
     public var applyOrders = true
+    /// No promote while a node pending fencing may hold an instance (off only in the planted-bug check).
+    public var promoteGate = true
     /// Fencing devices, levels, delays and self-fencing (off unless the config enables it).
     public var fencing = FencingPolicy.disabled
     /// Resources the supervisor places and runs (none unless the config has [[resource]]).

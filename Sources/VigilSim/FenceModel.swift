@@ -155,13 +155,13 @@ extension Simulation {
         switch order.op {
         case .monitor:
             monitorGeneration += 1
-            slots[i].monitors[order.id] = (monitorGeneration, order.every)
+            slots[i].monitors[order.id] = (monitorGeneration, order.every, order.promoted)
             queue.push(.monitorDue(m, order.id, generation: monitorGeneration), at: now + order.every)
             return
         case .unmonitor:
             slots[i].monitors[order.id] = nil
             return
-        case .start, .stop:
+        case .start, .stop, .promote, .demote:
             slots[i].monitors[order.id] = nil
         case .probe:
             break
@@ -177,16 +177,24 @@ extension Simulation {
 
     func monitorDue(_ rid: String, _ generation: UInt64, on m: Member) {
         let i = Int(m.node.rawValue)
-        guard slots[i].node?.incarnation == m.incarnation, let (g, every) = slots[i].monitors[rid], g == generation else { return }
+        guard slots[i].node?.incarnation == m.incarnation, let (g, every, promoted) = slots[i].monitors[rid], g == generation else { return }
         if case .paused = slots[i].state {  // the daemon's monitor thread is frozen too
             return queue.push(.monitorDue(m, rid, generation: generation), at: now + .ms(10))
         }
-        if resourceActive[rid, default: []].contains(m.node) {
+        let found = truth(rid, on: m.node)
+        if found == (promoted ? .promoted : .running) {
             return queue.push(.monitorDue(m, rid, generation: generation), at: now + every)
         }
         slots[i].monitors[rid] = nil
         diedUnnoticed[rid]?.remove(m.node)
-        apply(.resourceDone(id: rid, .monitor, .stopped), to: m.node)
+        apply(.resourceDone(id: rid, .monitor, found), to: m.node)
+    }
+
+    /// What an agent's probe or monitor finds on a node.
+    func truth(_ rid: String, on n: NodeID) -> ResourceOutcome {
+        guard resourceActive[rid, default: []].contains(n) else { return .stopped }
+        if brokenPromoted[rid, default: []].contains(n) { return .failedPromoted }
+        return resourcePromoted[rid, default: []].contains(n) ? .promoted : .running
     }
 
     func resourceOp(_ order: ResourceOrder, on m: Member) {
@@ -204,7 +212,17 @@ extension Simulation {
         let outcome: ResourceOutcome
         switch order.op {
         case .probe, .monitor:
-            outcome = resourceActive[order.id, default: []].contains(m.node) ? .running : .stopped
+            outcome = truth(order.id, on: m.node)
+        case .promote where resourceActive[order.id, default: []].contains(m.node):
+            resourcePromoted[order.id, default: []].insert(m.node)
+            outcome = .promoted
+            checkPromoted(order.id, on: m.node)
+        case .demote where resourceActive[order.id, default: []].contains(m.node):
+            resourcePromoted[order.id]?.remove(m.node)
+            brokenPromoted[order.id]?.remove(m.node)
+            outcome = .running
+        case .promote, .demote:
+            outcome = .failed  // it died meanwhile
         case .start:
             resourceActive[order.id, default: []].insert(m.node)
             outcome = .running
@@ -216,6 +234,8 @@ extension Simulation {
             }
         case .stop:
             resourceActive[order.id]?.remove(m.node)
+            resourcePromoted[order.id]?.remove(m.node)
+            brokenPromoted[order.id]?.remove(m.node)
             outcome = .stopped
         case .unmonitor:
             return  // handled in runResource
@@ -264,6 +284,7 @@ extension Simulation {
         }
         var placed = Placer.place(input)
         Orders.propagate(&placed, units, config.resources.orders)
+        checkRoles(first, placed: placed)
         for (rid, p) in placed {
             let active = resourceActive[rid, default: []].filter { slots[Int($0.rawValue)].node != nil }
             switch p {

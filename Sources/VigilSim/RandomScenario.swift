@@ -24,7 +24,7 @@ public struct RandomScenario: Sendable {
 
     public init(nodes n: Int, seed: UInt64, selfPauseRule: Bool = true, fencing: Bool = false, fenceGate: Bool = true,
                 attributes: Bool = false, applyRules: Bool = true, orders: Bool = false, applyOrders: Bool = true,
-                clones: Bool = false) {
+                clones: Bool = false, promotable: Bool = false, promoteGate: Bool = true) {
         var rng = SeededRandom(seed: seed &* 0x2545_F491_4F6C_DD1D)
         let interval = TimeSpan.ms([10, 20, 50].randomElement(using: &rng)! * (n > 8 ? 2 : 1))
         let timing = Timing(interval: interval, deadline: interval * Int64.random(in: 3...6, using: &rng))
@@ -33,6 +33,7 @@ public struct RandomScenario: Sendable {
         config.fenceGate = fenceGate
         config.applyRules = applyRules
         config.applyOrders = applyOrders
+        config.promoteGate = promoteGate
         var extraQuiet = TimeSpan.zero
         if fencing {
             // Drawn from their own generator so the rest of the scenario matches the seed without fencing.
@@ -58,6 +59,9 @@ public struct RandomScenario: Sendable {
             config.resources.units[2].near = [PlacementUnit.Near(resource: "g-ip", score: 150)]
         }
         if clones && fencing { RandomScenario.addClones(&config) }
+        // Promotion scores: their own generator (like the fencing), written as PAF's primary does.
+        var prng = SeededRandom(seed: seed &* 0x9E37_79B9_7F4A_7C15)
+        if promotable && fencing { RandomScenario.addPromotable(&config) }
         if attributes && fencing {
             // Rules over the attributes the random writes set: the group never where pingd is
             // below 500 (absent is fine), web1 scored by master-db, and health migrate-on-red.
@@ -70,6 +74,9 @@ public struct RandomScenario: Sendable {
         for id in ids { steps.append((t + TimeSpan(nanoseconds: Int64.random(in: 0...(interval.nanoseconds * 3), using: &rng)), .start(id))) }
         let quiet = RandomScenario.quietPeriod(timing) + extraQuiet
         t = t + quiet
+        if promotable && fencing {
+            for id in ids { steps.append((t - quiet / 2, .attribute(on: id, RandomScenario.scoreWrite(id, &prng)))) }
+        }
         steps.append((t, .checkAgreement))
         // Operator changes (resource sweeps): drawn from their own generator, like the fencing.
         var arng = SeededRandom(seed: seed &* 0xBF58_476D_1CE4_E5B9)
@@ -87,6 +94,11 @@ public struct RandomScenario: Sendable {
                 let at = t + TimeSpan(nanoseconds: Int64.random(in: 0...d.nanoseconds, using: &mrng))
                 let rid = config.resources.ids.randomElement(using: &mrng)!
                 steps.append((at, .failResourceEverywhere(rid)))
+            }
+            for _ in 0..<2 where promotable && fencing && prng.chance(0.6) {
+                let at = t + TimeSpan(nanoseconds: Int64.random(in: 0...d.nanoseconds, using: &prng))
+                let on = ids.randomElement(using: &prng)!
+                steps.append((at, .attribute(on: on, RandomScenario.scoreWrite(ids.randomElement(using: &prng)!, &prng))))
             }
             for _ in 0..<3 where attributes && xrng.chance(0.8) {
                 let at = t + TimeSpan(nanoseconds: Int64.random(in: 0...d.nanoseconds, using: &xrng))
@@ -154,6 +166,22 @@ public struct RandomScenario: Sendable {
         config.resources.units[1].with = "ping"
         config.resources.orders += [OrderConstraint(first: "ping", then: "fs"), OrderConstraint(first: "ping", then: "g-ip")]
         for rid in ["ping", "fs", "app"] { config.resources.monitorInterval[rid] = .ms(200) }
+    }
+
+    /// A promotable clone "pg" beside `addFencing`'s resources (one promoted, on every node), with
+    /// its two monitors.
+    static func addPromotable(_ config: inout CoreConfig) {
+        config.resources.units.append(PlacementUnit(resources: ["pg"], stickiness: 1, clone: CloneSpec(id: "pg-clone", promotable: true)))
+        config.resources.monitorInterval["pg"] = .ms(200)
+        config.resources.promotedMonitorInterval["pg"] = .ms(150)
+    }
+
+    /// A promotion score for `n`'s instance of "pg", as an agent writes it (sometimes none, or negative).
+    static func scoreWrite(_ n: NodeID, _ rng: inout SeededRandom) -> AttributeRequest {
+        let key = AttributeKey(node: n, name: Promotion.scoreAttribute("pg"))
+        if rng.chance(0.1) { return .delete(key) }
+        let value = rng.chance(0.1) ? "-1" : String(Int.random(in: 0...10, using: &rng) * 100)
+        return .set(key, value: value, lifetime: .forever, isPrivate: false, delay: .zero)
     }
 
     /// A random attribute write (a few names, any node's, sometimes dampened or a delete).
@@ -238,12 +266,12 @@ public enum Sweep {
     public static func run<S: Sequence>(nodes: Int, seeds: S, selfPauseRule: Bool = true, fencing: Bool = false,
                            fenceGate: Bool = true, attributes: Bool = false, applyRules: Bool = true,
                            orders: Bool = false, applyOrders: Bool = true, clones: Bool = false,
-                           digest: Bool = false) -> SweepResult where S.Element == UInt64 {
+                           promotable: Bool = false, promoteGate: Bool = true, digest: Bool = false) -> SweepResult where S.Element == UInt64 {
         var r = SweepResult()
         for seed in seeds {
             let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: selfPauseRule, fencing: fencing, fenceGate: fenceGate,
                                     attributes: attributes, applyRules: applyRules, orders: orders, applyOrders: applyOrders,
-                                    clones: clones)
+                                    clones: clones, promotable: promotable, promoteGate: promoteGate)
             let sim = sc.run(seed: seed, digest: digest)
             if digest { r.digests.append((seed, sim.digest)) }
             r.fence.add(sim.fenceStats)

@@ -45,6 +45,10 @@ public enum Rule: String, Sendable, CaseIterable, CustomStringConvertible {
     // Clones (OrderModel.swift)
     /// More instances of a clone active than its `clone_max`.
     case cloneMax = "clone-max"
+    // Promotable clones (PromotionModel.swift)
+    /// More instances of a promotable clone promoted at once than its `promoted_max`, counting
+    /// every node still alive (paused or cut off): a lost primary must be fenced first.
+    case doublePromoted = "double-promoted"
 
     public var description: String { rawValue }
 

@@ -34,6 +34,8 @@ public enum Step: Sendable {
     case failResource(on: NodeID, String)
     /// The resource dies wherever it runs.
     case failResourceEverywhere(String)
+    /// A promoted instance breaks but keeps its role: its monitor finds it failed promoted (OCF 9).
+    case failPromoted(on: NodeID, String)
     /// `vigilctl attr set|delete` (or an agent's shim) on a node.
     case attribute(on: NodeID, AttributeRequest)
 }
@@ -69,7 +71,7 @@ struct Slot {
     var watchdog = WatchdogState.off
     enum WatchdogState { case off, armed, stopped }
     /// Recurring monitors the node asked for: resource -> generation and interval.
-    var monitors: [String: (generation: UInt64, every: TimeSpan)] = [:]
+    var monitors: [String: (generation: UInt64, every: TimeSpan, promoted: Bool)] = [:]
     /// Probes, starts and stops ordered and not yet ended: resource -> operation.
     var running: [String: ResourceOp] = [:]
     /// A graceful leave asked of it (SIGTERM), while it stops its resources first: the daemon
@@ -111,6 +113,10 @@ public final class Simulation {
     var confirmed: Set<NodeID> = []
     /// Ground truth: where each resource is really active.
     public internal(set) var resourceActive: [String: Set<NodeID>] = [:]
+    /// Ground truth: where each promotable clone's instance holds the promoted role.
+    public internal(set) var resourcePromoted: [String: Set<NodeID>] = [:]
+    /// Promoted instances broken in place (`Step.failPromoted`) until demoted or stopped.
+    var brokenPromoted: [String: Set<NodeID>] = [:]
     /// Resources that died behind the cluster's back and that no agent run there has seen yet:
     /// until then the cluster cannot know, and the group order rule excuses them.
     var diedUnnoticed: [String: Set<NodeID>] = [:]
@@ -314,15 +320,23 @@ public final class Simulation {
             if isRunning(on) { _ = apply(.attribute(r), to: on) }
         case let .failResource(on, rid):
             if resourceActive[rid]?.remove(on) != nil { diedUnnoticed[rid, default: []].insert(on) }
+            resourcePromoted[rid]?.remove(on)
+            brokenPromoted[rid]?.remove(on)
+        case let .failPromoted(on, rid):
+            if resourcePromoted[rid]?.contains(on) == true { brokenPromoted[rid, default: []].insert(on) }
         case .failResourceEverywhere(let rid):
             diedUnnoticed[rid, default: []].formUnion(resourceActive[rid] ?? [])
             resourceActive[rid] = []
+            resourcePromoted[rid] = []
+            brokenPromoted[rid] = []
         }
     }
 
     func stopSlot(_ id: NodeID) {
         let i = Int(id.rawValue)
         for r in resourceActive.keys { resourceActive[r]?.remove(id) }  // the node is down: so is all it ran
+        for r in resourcePromoted.keys { resourcePromoted[r]?.remove(id) }
+        for r in brokenPromoted.keys { brokenPromoted[r]?.remove(id) }
         for r in diedUnnoticed.keys { diedUnnoticed[r]?.remove(id) }
         slots[i].fedAt = nil
         slots[i].watchdog = .off

@@ -43,11 +43,21 @@ public enum ResourceState: UInt8, Sendable, CaseIterable, CustomStringConvertibl
     case stopping = 4
     case failed = 5       // monitor or start failed; still needs a stop
     case stopFailed = 6   // a stop failed or timed out: only fencing the node clears it
+    // Promotable clones: `running` is the unpromoted role.
+    case promoting = 7
+    case promoted = 8
+    case demoting = 9
+    case failedPromoted = 10  // a monitor found it promoted but failed (OCF 9): demoted, then stopped
     public var description: String {
-        ["unknown", "stopped", "starting", "running", "stopping", "failed", "stop-failed"][Int(rawValue)]
+        ["unknown", "stopped", "starting", "running", "stopping", "failed", "stop-failed",
+         "promoting", "promoted", "demoting", "failed-promoted"][Int(rawValue)]
     }
     /// Might be active on that node (anything but a clean stop).
     public var mayBeActive: Bool { self != .stopped && self != .unknown }
+    /// Runs, in either role, with no operation under way.
+    public var isUp: Bool { self == .running || self == .promoted }
+    /// Holds (or may hold) the promoted role.
+    public var holdsPromoted: Bool { self == .promoted || self == .promoting || self == .demoting || self == .failedPromoted }
 }
 
 public struct ResourceEntry: Equatable, Sendable {
@@ -84,6 +94,7 @@ public struct CommandAck: Equatable, Sendable {
 /// What the decision owner tells one node to do with one resource.
 public enum ResourceAction: UInt8, Sendable {
     case start = 1, stop = 2
+    case promote = 3, demote = 4
 }
 
 /// The operator's standing instructions to the cluster (`vigilctl resource|node ...`), replicated

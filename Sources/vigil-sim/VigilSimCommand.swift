@@ -40,6 +40,10 @@ struct VigilSimCommand: ParsableCommand {
     var plantBugIgnoreOrders = false
     @Flag(help: "With --fencing: anonymous clones (one on every node, and a bounded group clone interleaved after it) ordered before and colocated with the other resources.")
     var clones = false
+    @Flag(help: "With --fencing: a promotable clone (one promoted instance, chosen by promotion scores that random writes change).")
+    var promotable = false
+    @Flag(help: "Fault injection for testing the simulator itself: a promote does not wait for the fence of a lost node.")
+    var plantBugPromoteBeforeFence = false
 
     @Option(help: "Cluster config file: simulate its nodes and timing.") var config: String?
     @Option(help: "Scenario with --config: silent-death, frozen, steady, fence-race, fence-time.") var scenario: Scenario = .silentDeath
@@ -65,12 +69,14 @@ struct VigilSimCommand: ParsableCommand {
         let r = Sweep.run(nodes: nodes, seeds: firstSeed..<(firstSeed + UInt64(seeds)),
                           selfPauseRule: !plantBugNoSelfPause, fencing: fencing, fenceGate: !plantBugNoFenceGate,
                           attributes: attributes, applyRules: !plantBugIgnoreRules, orders: orders,
-                          applyOrders: !plantBugIgnoreOrders, clones: clones, digest: digest)
+                          applyOrders: !plantBugIgnoreOrders, clones: clones, promotable: promotable,
+                          promoteGate: !plantBugPromoteBeforeFence, digest: digest)
         for (seed, d) in r.digests { print("seed \(seed) digest \(d)") }
         let flags = (plantBugNoSelfPause ? " --plant-bug-no-self-pause" : "") + (fencing ? " --fencing" : "")
             + (plantBugNoFenceGate ? " --plant-bug-no-fence-gate" : "") + (attributes ? " --attributes" : "")
             + (plantBugIgnoreRules ? " --plant-bug-ignore-rules" : "") + (orders ? " --orders" : "")
             + (plantBugIgnoreOrders ? " --plant-bug-ignore-orders" : "") + (clones ? " --clones" : "")
+            + (promotable ? " --promotable" : "") + (plantBugPromoteBeforeFence ? " --plant-bug-promote-before-fence" : "")
         for f in r.failures.prefix(10) {
             print("seed \(f.seed): \(f.violations[0])")
             print("  replay: vigil-sim --nodes \(nodes) --seed \(f.seed)\(flags) --trace")
@@ -91,7 +97,8 @@ struct VigilSimCommand: ParsableCommand {
     private func replay(_ seed: UInt64) {
         let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: !plantBugNoSelfPause, fencing: fencing,
                                 fenceGate: !plantBugNoFenceGate, attributes: attributes, applyRules: !plantBugIgnoreRules,
-                                orders: orders, applyOrders: !plantBugIgnoreOrders, clones: clones)
+                                orders: orders, applyOrders: !plantBugIgnoreOrders, clones: clones, promotable: promotable,
+                                promoteGate: !plantBugPromoteBeforeFence)
         print("timing: interval \(sc.config.timing.interval), deadline \(sc.config.timing.deadline); links:",
               sc.links.map { "loss \(Int($0.loss * 1000))‰ delay \($0.delay) jitter \($0.jitter)" }.joined(separator: "; "))
         for (t, s) in sc.steps.sorted(by: { $0.0 < $1.0 }) where trace { print("t=\(t) step \(s)") }

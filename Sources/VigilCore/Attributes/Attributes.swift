@@ -114,7 +114,9 @@ extension Attributes {
         case let .set(key, value, lifetime, isPrivate, delay):
             if let why = Attributes.check(key, value, lifetime, c) { return box.append(.notice(.attribute(.refused(key, why)))) }
             let current = entries[key]
-            if current?.value == value && current?.lifetime == lifetime && current?.isPrivate == isPrivate {
+            // (Only a write of this node's own is known held everywhere once confirmed; a value
+            // learned from a peer may not have reached every member yet: seed 350, written again.)
+            if current?.value == value && current?.lifetime == lifetime && current?.isPrivate == isPrivate && current?.origin == c.me {
                 held[key] = nil  // the value applied is back: what was held is cancelled
                 // Nothing to write; answer once what is there is confirmed (at once if it is).
                 if unconfirmed[key] == nil { box.append(.notice(.attribute(.confirmed(key, version: current?.version ?? 0)))) }
@@ -130,7 +132,7 @@ extension Attributes {
         case .delete(let key):
             if let why = Attributes.check(key, nil, nil, c) { return box.append(.notice(.attribute(.refused(key, why)))) }
             held[key] = nil
-            guard let current = entries[key], current.value != nil else {
+            guard let current = entries[key], current.value != nil || current.origin != c.me else {
                 return box.append(.notice(.attribute(.confirmed(key, version: entries[key]?.version ?? 0))))
             }
             write(key, nil, current.lifetime, current.isPrivate, c, now, &box)

@@ -22,11 +22,17 @@ public struct CloneSpec: Equatable, Sendable {
     public var interleave: Bool
     /// Passed to the agents as `OCF_RESKEY_CRM_meta_notify` (notifications come with promotable clones).
     public var notify: Bool
-    public init(id: String, max: Int? = nil, interleave: Bool = false, notify: Bool = false) {
+    /// Instances start unpromoted; up to `promotedMax` of them are promoted (Promotion.swift).
+    public var promotable: Bool
+    public var promotedMax: Int
+    public init(id: String, max: Int? = nil, interleave: Bool = false, notify: Bool = false,
+                promotable: Bool = false, promotedMax: Int = 1) {
         self.id = id
         self.max = max
         self.interleave = interleave
         self.notify = notify
+        self.promotable = promotable
+        self.promotedMax = promotedMax
     }
 }
 
@@ -90,6 +96,7 @@ extension UnitDecision {
         let (stops, stopFrom) = stopsAway(u, from: targets, held: &held)
         // A bounded clone: new instances only once the leaving ones are down.
         if u.clone?.max != nil && !stopFrom.isEmpty { return stops }
-        return stops + targets.filter { stopFrom[$0] == nil && !held.contains($0) }.compactMap { nextStart(u, on: $0) }
+        let starts = targets.filter { stopFrom[$0] == nil && !held.contains($0) }.compactMap { nextStart(u, on: $0) }
+        return stops + starts + roles(u, targets, settled: stopFrom.isEmpty && starts.isEmpty)
     }
 }

@@ -59,7 +59,7 @@ public enum Orders {
         // Up on a node: every member reported running there, and that node not fenced meanwhile
         // (a member fenced before its loss was seen still reports what it ran).
         func upOn(_ u: Int, _ n: NodeID) -> Bool {
-            unit.inputs.fenceable.contains(n) && units[u].resources.allSatisfy { unit.state($0, on: n) == .running }
+            unit.inputs.fenceable.contains(n) && units[u].resources.allSatisfy { unit.state($0, on: n).isUp }
         }
         func placedOn(_ u: Int) -> NodeSet {
             switch placed[units[u].resources.first!] {

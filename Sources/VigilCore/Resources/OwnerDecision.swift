@@ -27,6 +27,9 @@ public enum OwnerDecision {
         case fence(NodeID)
         case stop(String, on: NodeID)
         case start(String, on: NodeID)
+        /// A promotable clone's instance takes, or gives up, the promoted role (Promotion.swift).
+        case promote(String, on: NodeID)
+        case demote(String, on: NodeID)
     }
 
     public struct Inputs: Equatable, Sendable {
@@ -50,6 +53,13 @@ public enum OwnerDecision {
         /// Ordering constraints between units (Orders.swift); off only in the planted-bug test.
         public var orders: [OrderConstraint] = []
         public var applyOrders = true
+        /// Promotes sent that no report of their target has shown obeyed yet (as `unackedStarts`).
+        public var unackedPromotes: [String: [NodeID: UInt32]] = [:]
+        /// The public node attributes by node: promotion scores (`master-<resource>`).
+        public var attributes: [NodeID: [String: String]] = [:]
+        /// No promote while a node pending fencing may hold the promoted role (off only in the
+        /// planted-bug test).
+        public var promoteGate = true
         public var configuredNodes = 0
         /// Since this node started.
         public var uptime = TimeSpan.zero
@@ -172,7 +182,7 @@ struct UnitDecision {
         var stopFrom: [NodeID: Int] = [:]
         for (i, rid) in u.resources.enumerated() {
             for n in active[rid] ?? [] where stopFrom[n] == nil && !held.contains(n) {
-                let failed = state(rid, on: n) == .failed
+                let failed = state(rid, on: n) == .failed || state(rid, on: n) == .failedPromoted
                 guard !targets.contains(n) || failed else { continue }
                 switch (failed, onFail(rid)) {
                 case (true, .block): held.insert(n)
@@ -188,7 +198,7 @@ struct UnitDecision {
     func nextStart(_ u: PlacementUnit, on n: NodeID) -> Decision? {
         for rid in u.resources {
             switch state(rid, on: n) {
-            case .running: continue
+            case .running, .promoted: continue
             case .stopped: return .start(rid, on: n)
             default: return nil
             }
@@ -215,8 +225,12 @@ struct UnitDecision {
             else { continue }
             let rid = u.resources[i]
             switch (state(rid, on: n), onFail(rid)) {
-            case (.failed, .block): continue
-            case (.failed, .fence): out.append(.fence(n))
+            case (.failed, .block), (.failedPromoted, .block): continue
+            case (.failed, .fence), (.failedPromoted, .fence): out.append(.fence(n))
+            // A promoted instance is demoted before it stops (Pacemaker's demote, then stop);
+            // one whose promote or demote still runs is stopped once it ended.
+            case (.promoted, _), (.failedPromoted, _): out.append(.demote(rid, on: n))
+            case (.promoting, _), (.demoting, _): continue
             default: out.append(.stop(rid, on: n))
             }
         }

@@ -18,9 +18,13 @@ public struct ResourcePolicy: Equatable, Sendable {
     public var health = HealthStrategy.none
     /// `[[order]]` constraints between units (Orders.swift).
     public var orders: [OrderConstraint] = []
+    /// A promotable clone's monitor interval in the promoted role (absent: `monitorInterval`).
+    public var promotedMonitorInterval: [String: TimeSpan] = [:]
     public init(units: [PlacementUnit] = [], onFail: [String: OnFail] = [:], failureTimeout: [String: TimeSpan] = [:],
                 monitorInterval: [String: TimeSpan] = [:], nodeNames: [NodeID: String] = [:], clusterName: String = "",
-                health: HealthStrategy = .none, orders: [OrderConstraint] = []) {
+                health: HealthStrategy = .none, orders: [OrderConstraint] = [],
+                promotedMonitorInterval: [String: TimeSpan] = [:]) {
+        self.promotedMonitorInterval = promotedMonitorInterval
         self.orders = orders
         self.nodeNames = nodeNames
         self.clusterName = clusterName
@@ -43,6 +47,8 @@ public enum ResourceOp: String, Sendable {
     case monitor
     /// End the recurring monitor (the node went into maintenance); nothing is run or reported.
     case unmonitor
+    /// A promotable clone's instance: take or give up the promoted role (Promotion.swift).
+    case promote, demote
 }
 
 public struct ResourceOrder: Equatable, Sendable {
@@ -50,10 +56,14 @@ public struct ResourceOrder: Equatable, Sendable {
     public var op: ResourceOp
     /// For `.monitor`: the interval.
     public var every = TimeSpan.zero
-    public init(id: String, op: ResourceOp, every: TimeSpan = .zero) {
+    /// For `.monitor` of a promotable clone's instance: the role it checks (the agent gets
+    /// `OCF_RESKEY_CRM_meta_role`; healthy is "running promoted", OCF 8, instead of 0).
+    public var promoted = false
+    public init(id: String, op: ResourceOp, every: TimeSpan = .zero, promoted: Bool = false) {
         self.id = id
         self.op = op
         self.every = every
+        self.promoted = promoted
     }
 }
 
@@ -65,6 +75,9 @@ public enum ResourceOutcome: String, Sendable {
     /// INFINITY: not started here again until `cleanup` or the failure timeout. From a probe it
     /// also means "not running here" (nothing can run from an agent that is not there).
     case unavailable
+    /// Promotable clones: running in the promoted role (a promote that succeeded, or OCF 8 from a
+    /// probe or monitor), and promoted but failed (OCF 9).
+    case promoted, failedPromoted
 }
 
 

@@ -60,7 +60,7 @@ extension Supervisor {
                 if stopAfterDependents(last, c, elsewhere: elsewhere, &box) { stopped.append(last) }
                 continue
             }
-            guard e.state == .running || e.state == .starting || e.state == .failed else { continue }
+            guard e.state.mayBeActive && e.state != .stopping && e.state != .stopFailed else { continue }
             if e.state != .starting, dependentActive(last, c, elsewhere: elsewhere) != nil {
                 _ = stopAfterDependents(last, c, elsewhere: elsewhere, &box)
                 continue

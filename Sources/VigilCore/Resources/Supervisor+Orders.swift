@@ -15,12 +15,12 @@ extension Supervisor {
         for o in policy.orders where o.mandatory && o.then == rid {
             guard let f = policy.units.first(where: { $0.resources.first == o.first }) else { continue }
             if mine?.clone?.interleave == true && f.clone != nil {
-                if let missing = f.resources.first(where: { local[$0]?.state != .running }) { return missing }
+                if let missing = f.resources.first(where: { local[$0]?.state.isUp != true }) { return missing }
                 continue
             }
             if interleavedOnly { continue }
-            let up = reports.values.contains { r in f.resources.allSatisfy { r.entries[$0]?.state == .running } }
-            if !up { return f.resources.first { rid in !reports.values.contains { $0.entries[rid]?.state == .running } } ?? o.first }
+            let up = reports.values.contains { r in f.resources.allSatisfy { r.entries[$0]?.state.isUp == true } }
+            if !up { return f.resources.first { rid in !reports.values.contains { $0.entries[rid]?.state.isUp == true } } ?? o.first }
         }
         return nil
     }

@@ -31,6 +31,7 @@ struct SupervisorContext {
     var attributes: [NodeID: [String: String]] = [:]
     var applyRules = true
     var applyOrders = true
+    var promoteGate = true
 }
 
 /// The supervisor sub-machine: it owns this node's resources, the reports of every member, the
@@ -58,6 +59,11 @@ struct Supervisor: Equatable, Sendable {
     /// Owner: starts sent to another node that its reports have not yet shown it obeyed (resource
     /// -> node -> command seq). Until then that node counts as possibly running the resource.
     var unackedStarts: [String: [NodeID: UInt32]] = [:]
+    /// Owner: promotes sent and not yet seen obeyed, likewise (the target may be promoting).
+    var unackedPromotes: [String: [NodeID: UInt32]] = [:]
+    /// Local instances demoted because their monitor found them failed promoted (OCF 9): failed
+    /// once demoted, so the owner stops and starts them again.
+    var demoteThenFail: Set<String> = []
     /// Latest report version seen per node incarnation: older copies arriving late are ignored.
     var versions: [NodeID: ReportVersion] = [:]
     /// The operator's instructions (Admin.swift); seeded once this node heard any copy or made one.
@@ -170,6 +176,9 @@ extension Supervisor {
                     startInFlight = true
                 }
             }
+            if let seq = unackedPromotes[e.id]?[n], e.ack.view == c.view.id && e.ack.from == c.me && e.ack.seq >= seq {
+                unackedPromotes[e.id]?[n] = nil
+            }
             if e.state.mayBeActive || startInFlight { lastKnown[e.id] = n }
             else if lastKnown[e.id] == n { lastKnown[e.id] = nil }
         }
@@ -221,13 +230,20 @@ extension Supervisor {
             restarting.remove(rid)
             stopWaiting[rid] = nil
             box.append(.resource(ResourceOrder(id: rid, op: .stop)))
-        case .stop where e.state == .running || e.state == .failed || e.state == .starting:
+        case .promote where e.state == .running && !leavingAfterStop:
+            e.state = .promoting
+            box.append(.resource(ResourceOrder(id: rid, op: .promote)))
+        case .demote where e.state == .promoted || e.state == .failedPromoted:
+            if e.state == .failedPromoted { demoteThenFail.insert(rid) }
+            e.state = .demoting
+            box.append(.resource(ResourceOrder(id: rid, op: .demote)))
+        case .stop where e.state.mayBeActive && e.state != .stopping && e.state != .stopFailed:
             // A stop from the owner (or on leaving, or without quorum) overrides a restart.
             restarting.remove(rid)
             let held = heldStarts.remove(rid) != nil
-            let starting = e.state == .starting && !held
+            let busy = (e.state == .starting && !held) || e.state == .promoting || e.state == .demoting
             e.state = .stopping
-            if starting {
+            if busy {
                 // The start is still running: the stop follows when it ends (seed 710: a stop
                 // that ended first let the late start's "running" stand under a stopped group).
                 stopAfterStart.insert(rid)
@@ -263,7 +279,8 @@ extension Supervisor {
                        _ box: inout Outbox) {
         guard var e = local[rid] else { return }
         let onFail = policy.onFail[rid] ?? .restart
-        if op == .start, stopAfterStart.remove(rid) != nil {
+        let recovering = op == .demote && demoteThenFail.remove(rid) != nil
+        if op == .start || op == .promote || op == .demote, stopAfterStart.remove(rid) != nil {
             // Stopped while it started: what the start found only counts as a failure, the stop runs now.
             if outcome == .failed || outcome == .unavailable { noteFailure(&e, outcome, now) }
             setLocal(e, &box)
@@ -293,16 +310,21 @@ extension Supervisor {
             return
         case (.monitor, _) where admin.maintenance.contains(c.me):
             return  // in flight when the node went into maintenance: unmanaged now
-        case (.monitor, _) where e.state != .running:
+        case (.monitor, _) where !e.state.isUp:
             return  // a late monitor of something already being stopped
+        case (.monitor, .running) where e.state == .promoted: e.state = .failed  // lost its role unseen
+        case (.demote, .running) where recovering: e.state = .failed  // failed promoted: now stopped and started
         case (_, .running): e.state = .running
+        case (_, .promoted): e.state = .promoted
+        case (_, .failedPromoted): e.state = .failedPromoted
         case (_, .stopped): e.state = op == .monitor ? .failed : .stopped
         case (_, .failed): e.state = .failed
         case (_, .stopFailed): e.state = .stopFailed
         case (.probe, .unavailable): e.state = .stopped
         case (_, .unavailable): e.state = .failed  // stopped next (a stop of what is not installed is a success)
         }
-        if outcome == .unavailable || (e.state == .failed && (op == .start || op == .monitor)) {
+        if outcome == .unavailable || (e.state == .failed && [.start, .monitor, .promote, .demote].contains(op) && !recovering)
+            || (e.state == .failedPromoted && op == .monitor) {
             noteFailure(&e, outcome, now)
         }
         setLocal(e, &box)
@@ -314,10 +336,10 @@ extension Supervisor {
         }
         // Found or started running while in maintenance (a probe after a restart or a cleanup):
         // not monitored.
-        if outcome == .running && admin.maintenance.contains(c.me) {
+        if e.state.isUp && admin.maintenance.contains(c.me) {
             box.append(.resource(ResourceOrder(id: rid, op: .unmonitor)))
-        } else if outcome == .running, op != .monitor, let every = policy.monitorInterval[rid], every > .zero {
-            box.append(.resource(ResourceOrder(id: rid, op: .monitor, every: every)))
+        } else if e.state.isUp, op != .monitor || outcome == .promoted {
+            monitor(rid, promoted: e.state == .promoted, &box)
         }
         sendReport(c, now, &box)
         decideIfOwner(c, now, &box)
@@ -332,6 +354,7 @@ extension Supervisor {
         guard let verdict = OwnerDecision.make(ownerInputs(c, now)) else { return }
         for rid in verdict.forget { lastKnown[rid] = nil }
         for u in verdict.dropUnacked { unackedStarts[u.resource]?[u.node] = nil }
+        for rid in unackedPromotes.keys { unackedPromotes[rid] = unackedPromotes[rid]?.filter { c.view.nodes.contains($0.key) } }
         for d in verdict.decisions {
             switch d {
             case let .escalate(rid, n):
@@ -345,36 +368,11 @@ extension Supervisor {
                 send(rid, .start, to: n, c, now, &box)
             case .start:
                 continue
+            case let .promote(rid, n):
+                send(rid, .promote, to: n, c, now, &box)
+            case let .demote(rid, n):
+                send(rid, .demote, to: n, c, now, &box)
             }
-        }
-    }
-
-    /// What the owner's decision depends on.
-    func ownerInputs(_ c: SupervisorContext, _ now: Instant) -> OwnerDecision.Inputs {
-        var i = OwnerDecision.Inputs(view: c.view)
-        i.reports = reports
-        i.lastKnown = lastKnown
-        i.unackedStarts = unackedStarts
-        i.pending = c.pending
-        i.fenceable = c.fenceable
-        i.fenceGate = c.fenceGate
-        i.admin = admin
-        i.units = c.applyRules ? Rules.apply(adminUnits, attributes: c.attributes, nodes: c.view.nodes, policy: policy) : adminUnits
-        i.onFail = policy.onFail
-        i.orders = policy.orders
-        i.applyOrders = c.applyOrders
-        i.configuredNodes = c.nodes.count
-        i.uptime = now - c.startedAt
-        return i
-    }
-
-    /// A stop of an earlier member of `rid`'s group sent to `n` that its report does not show yet
-    /// (seed 297 with clones: the start of app overtook the stop of fs sent just before it).
-    private func stopInFlight(before rid: String, on n: NodeID, _ now: Instant) -> Bool {
-        guard let u = policy.units.first(where: { $0.resources.contains(rid) }) else { return false }
-        return u.resources.prefix(while: { $0 != rid }).contains { m in
-            sent[CommandKey(node: n, resource: m, action: .stop)].map { now - $0 < .seconds(1) } == true
-                && reports[n]?.entries[m]?.state == .running
         }
     }
 
@@ -393,6 +391,7 @@ extension Supervisor {
                 unackedStarts[rid, default: [:]][n] = commandSeq
                 lastKnown[rid] = n
             }
+            if action == .promote { unackedPromotes[rid, default: [:]][n] = commandSeq }
             box.broadcast(.resourceCommand(view: c.view.id, seq: commandSeq, node: n, id: rid, action: action))
         }
     }

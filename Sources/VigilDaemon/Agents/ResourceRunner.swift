@@ -17,13 +17,15 @@ final class ResourceRunner: @unchecked Sendable {
     /// Recurring monitors the core asked for: id -> interval and generation. A monitor in flight
     /// whose entry was removed or replaced meanwhile (a stop, start, unmonitor, or a new monitor
     /// after a restart) is neither rescheduled nor reported.
-    private var monitors: [String: (every: TimeSpan, generation: UInt64)] = [:]
+    private var monitors: [String: (every: TimeSpan, generation: UInt64, promoted: Bool)] = [:]
     private var generation: UInt64 = 0
     /// When each monitor runs next (absent while it runs).
     private var due: [String: Instant] = [:]
     private let specs: [String: ResourceSpec]
     /// A cloned resource's clone meta variables (`OCF_RESKEY_CRM_meta_clone`, `_clone_max`, ...).
     private let cloneMeta: [String: [(String, String)]]
+    /// Resources of promotable clones (their monitors get the role).
+    private let promotable: Set<String>
     private let nodeName: String
     private let agents: ResourceAgentRunner
     private let log: Log
@@ -35,6 +37,7 @@ final class ResourceRunner: @unchecked Sendable {
         agents = a
         specs = Dictionary(config.resources.map { ($0.id, $0) }) { a, _ in a }
         cloneMeta = ResourceRunner.cloneMeta(config, nodeName: nodeName)
+        promotable = Set(config.resources.map(\.id).filter { config.clone(of: $0)?.promotable == true })
         self.nodeName = nodeName
         self.log = log
         self.wake = wake
@@ -47,11 +50,11 @@ final class ResourceRunner: @unchecked Sendable {
         case .monitor:
             cond.locked {
                 generation += 1
-                monitors[o.id] = (o.every, generation)
+                monitors[o.id] = (o.every, generation, o.promoted)
                 due[o.id] = Clock.monotonic() + o.every
             }
             return
-        case .unmonitor, .stop, .start:
+        case .unmonitor, .stop, .start, .promote, .demote:
             cond.locked {
                 monitors[o.id] = nil
                 due[o.id] = nil
@@ -73,21 +76,31 @@ final class ResourceRunner: @unchecked Sendable {
         wake.poke(4)
     }
 
-    /// One agent call, its exit code read as the supervisor's outcome.
-    private func run(_ id: String, _ op: ResourceOp) -> ResourceOutcome {
+    /// One agent call, its exit code read as the supervisor's outcome. `promoted`: the role a
+    /// recurring monitor checks (passed as `OCF_RESKEY_CRM_meta_role` for a promotable clone).
+    private func run(_ id: String, _ op: ResourceOp, promoted: Bool = false) -> ResourceOutcome {
         guard let spec = specs[id], let agent = AgentRef(spec.agent) else { return .failed }
         let action = op == .probe ? "monitor" : op.rawValue
-        let timeout = op == .start ? spec.startTimeout : op == .stop ? spec.stopTimeout : spec.monitorTimeout
-        let params = spec.params.map { ($0.0, $0.1.replacing("%n", with: nodeName)) } + (cloneMeta[id] ?? [])
-        let r = agents.run(agent, action: action, instance: id, params: params, timeout: timeout,
-                           interval: op == .monitor ? spec.monitorInterval : .zero)
+        let timeouts: [ResourceOp: TimeSpan] = [.start: spec.startTimeout, .stop: spec.stopTimeout, .promote: spec.promoteTimeout,
+                                                .demote: spec.demoteTimeout]
+        var params = spec.params.map { ($0.0, $0.1.replacing("%n", with: nodeName)) } + (cloneMeta[id] ?? [])
+        var interval = TimeSpan.zero
+        if op == .monitor {
+            interval = promoted && spec.promotedMonitorInterval > .zero ? spec.promotedMonitorInterval : spec.monitorInterval
+            if promotable.contains(id) { params.append(("CRM_meta_role", promoted ? "Promoted" : "Unpromoted")) }
+        }
+        let r = agents.run(agent, action: action, instance: id, params: params, timeout: timeouts[op] ?? spec.monitorTimeout,
+                           interval: interval)
         logOutput(log, "resource \(id) \(op.rawValue)", stdout: r.stdout, stderr: r.stderr, lines: 20)
         let outcome: ResourceOutcome
         switch (op, r.result) {
         // Stopping what is not installed here is a success (OCF: nothing of it can run).
         case (.stop, .ok), (.stop, .notRunning), (.stop, .notInstalled): outcome = .stopped
         case (.stop, _): outcome = .stopFailed
-        case (_, .ok): outcome = .running
+        case (.promote, .ok): outcome = .promoted
+        case (_, .ok): outcome = .running  // a demote's too: unpromoted
+        case (.probe, .runningPromoted), (.monitor, .runningPromoted): outcome = .promoted
+        case (.probe, .failedPromoted), (.monitor, .failedPromoted): outcome = .failedPromoted
         case (.probe, .notRunning), (.monitor, .notRunning): outcome = .stopped
         // Hard errors (Pacemaker bans the node for them): not installed here; from a start or a
         // monitor also invalid arguments. A probe's "invalid arguments" proves nothing about
@@ -95,7 +108,7 @@ final class ResourceRunner: @unchecked Sendable {
         case (_, .notInstalled), (.start, .invalidArgument), (.monitor, .invalidArgument): outcome = .unavailable
         default: outcome = .failed
         }
-        let level: Log.Level = outcome == .failed || outcome == .stopFailed || outcome == .unavailable ? .error : op == .monitor ? .debug : .notice
+        let level: Log.Level = [.failed, .stopFailed, .unavailable, .failedPromoted].contains(outcome) ? .error : op == .monitor ? .debug : .notice
         log.log(level, "resource \(id) \(op.rawValue): \(r.result) -> \(outcome.rawValue) (\(r.duration.milliseconds.rounded1) ms)")
         return outcome
     }
@@ -111,6 +124,12 @@ final class ResourceRunner: @unchecked Sendable {
             out[r.id] = [("CRM_meta_clone", String(instance)), ("CRM_meta_clone_max", String(c.max ?? config.nodes.count)),
                          ("CRM_meta_clone_node_max", "1"), ("CRM_meta_globally_unique", "false"),
                          ("CRM_meta_notify", c.notify ? "true" : "false")]
+            if c.promotable {
+                // And the legacy names, which PAF and DRBD still read.
+                let m = String(c.promotedMax)
+                out[r.id]! += [("CRM_meta_promotable", "true"), ("CRM_meta_promoted_max", m), ("CRM_meta_promoted_node_max", "1"),
+                               ("CRM_meta_master_max", m), ("CRM_meta_master_node_max", "1")]
+            }
         }
         return out
     }
@@ -121,16 +140,17 @@ final class ResourceRunner: @unchecked Sendable {
             let ready = cond.locked {
                 let ids = due.filter { $0.value <= now }.map(\.key).sorted()
                 for id in ids { due[id] = nil }
-                return ids.compactMap { id in monitors[id].map { (id, $0.generation) } }
+                return ids.compactMap { id in monitors[id].map { (id, $0.generation, $0.promoted) } }
             }
-            for (id, gen) in ready {
-                let outcome = run(id, .monitor)
+            for (id, gen, promoted) in ready {
+                let outcome = run(id, .monitor, promoted: promoted)
+                let healthy: ResourceOutcome = promoted ? .promoted : .running
                 let current = cond.locked {
                     guard let m = monitors[id], m.generation == gen else { return false }  // ended while it ran
-                    if outcome == .running { due[id] = Clock.monotonic() + m.every } else { monitors[id] = nil }
+                    if outcome == healthy { due[id] = Clock.monotonic() + m.every } else { monitors[id] = nil }
                     return true
                 }
-                if current && outcome != .running { finish(Done(id: id, op: .monitor, outcome: outcome)) }
+                if current && outcome != healthy { finish(Done(id: id, op: .monitor, outcome: outcome)) }
             }
             usleep(50_000)
         }

@@ -1,0 +1,36 @@
+import VigilCore
+
+/// The simulator's checks of promotable clones: never more promoted instances alive than
+/// `promoted_max` (a node cut off or paused with the role still holds it: the other side must
+/// fence it first), and after a quiet period the promoted role where the scores say.
+extension Simulation {
+    func promotable(_ rid: String) -> CloneSpec? {
+        config.resources.units.first { $0.resources == [rid] && $0.clone?.promotable == true }?.clone
+    }
+
+    /// A promote just succeeded on `n`.
+    func checkPromoted(_ rid: String, on n: NodeID) {
+        guard let spec = promotable(rid) else { return }
+        let alive = resourcePromoted[rid, default: []].filter { slots[Int($0.rawValue)].node != nil }
+        if alive.count > spec.promotedMax {
+            invariants.fail(.doublePromoted, n, "\(rid) promoted on \(n) while also promoted on \(alive.filter { $0 != n }.sorted())"
+                                + " (promoted_max \(spec.promotedMax))", at: now)
+        }
+    }
+
+    /// Liveness after a quiet period: the promoted instances are those the scores choose among the
+    /// running ones.
+    func checkRoles(_ first: Node, placed: [String: Placement]) {
+        for u in config.resources.units {
+            guard let spec = u.clone, spec.promotable, let rid = u.resources.first, case .instances(let s)? = placed[rid] else { continue }
+            let promoted = resourcePromoted[rid, default: []].filter { slots[Int($0.rawValue)].node != nil }
+            var candidates: [NodeID: Bool] = [:]
+            for n in s where resourceActive[rid, default: []].contains(n) { candidates[n] = promoted.contains(n) }
+            let want = Set(Promotion.choose(rid, candidates: candidates, attributes: first.attributesByNode, max: spec.promotedMax))
+            if want != promoted {
+                invariants.fail(.resourceLiveness, nil, "\(rid) should be promoted on \(want.sorted()) after the quiet period;"
+                                    + " promoted on \(promoted.sorted())", at: now)
+            }
+        }
+    }
+}
