@@ -113,7 +113,7 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
             case let .state(id, st, fc):
                 (type, resource, state, failCount) = (.resourceState, id, st.description, fc)
             case let .command(id, n, a):
-                (type, resource, peer, state) = (.resourceCommand, id, name(n), a == .start ? "start" : "stop")
+                (type, resource, peer, state) = (.resourceCommand, id, name(n), a.word)
             case let .escalate(id, n):
                 (type, resource, peer) = (.resourceEscalate, id, name(n))
                 detail = "stopping \(id) failed on \(name(n)): it is fenced before \(id) runs anywhere else"

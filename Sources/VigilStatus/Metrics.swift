@@ -43,7 +43,15 @@ extension StatusSnapshot {
             metric("resource_active", "gauge", "Members on which the resource may be active (1 when healthy, 2+ never).",
                    rs.map { ("resource=\"\($0.id)\"", Double($0.activeOn.count)) })
             metric("resource_running", "gauge", "1 per node that reports the resource running.",
-                   rs.flatMap { r in r.nodes.sorted { $0.key < $1.key }.map { ("resource=\"\(r.id)\",node=\"\($0.key)\"", $0.value == "running" ? 1.0 : 0) } })
+                   rs.flatMap { r in r.nodes.sorted { $0.key < $1.key }.map { ("resource=\"\(r.id)\",node=\"\($0.key)\"", $0.value == "running" || $0.value == "promoted" ? 1.0 : 0) } })
+            let promotable = rs.filter { $0.promotable == true }
+            if !promotable.isEmpty {
+                metric("resource_promoted", "gauge", "1 per node where a promotable clone's instance holds the promoted role (per clone: promoted_max at most).",
+                       promotable.flatMap { r in r.nodes.keys.sorted().map { ("resource=\"\(r.id)\",node=\"\($0)\"", r.promotedOn?.contains($0) == true ? 1.0 : 0) } })
+                metric("resource_promotion_score", "gauge", "Promotion score per node (master-<resource>), as agents wrote it.",
+                       promotable.flatMap { r in (r.scores ?? [:]).sorted { $0.key < $1.key }.compactMap { n, v in
+                           Promotion.score(v).map { ("resource=\"\(r.id)\",node=\"\(n)\"", Double($0)) } } })
+            }
             metric("resource_fail_count", "gauge", "Failures counted per resource and node (reset by cleanup or failure_timeout).",
                    rs.flatMap { r in r.failCounts.sorted { $0.key < $1.key }.map { ("resource=\"\(r.id)\",node=\"\($0.key)\"", Double($0.value)) } })
             metric("standby_nodes", "gauge", "Nodes the operator put in standby.", [("", Double(admin?.standby.count ?? 0))])

@@ -37,13 +37,18 @@ extension StatusSnapshot {
             out.append("")
             var rows = [["RESOURCE", "ACTIVE ON", "STATES", "FAIL COUNTS", "LAST FAILURE"]]
             for r in rs {
-                let id = r.clone.map { "\(r.id) (clone \($0), \(r.activeOn.count)/\(r.cloneMax ?? 0))" } ?? r.id
+                let roles = r.promotable == true ? "; promoted: " + ((r.promotedOn ?? []).isEmpty ? "none" : r.promotedOn!.joined(separator: ",")) : ""
+                let id = r.clone.map { "\(r.id) (clone \($0), \(r.activeOn.count)/\(r.cloneMax ?? 0)\(roles))" } ?? r.id
                 rows.append([id, r.activeOn.isEmpty ? "-" : r.activeOn.joined(separator: ","),
                              r.nodes.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " "),
                              r.failCounts.isEmpty ? "-" : r.failCounts.sorted { $0.key < $1.key }.map { "\($0.key):" + Self.failCount($0.value) }.joined(separator: " "),
                              r.lastFailure ?? "-"])
             }
             out += table(rows)
+            for r in rs where r.promotable == true {
+                let scores = (r.scores ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                out.append("\(r.id) promotion scores (master-\(r.id)): " + (scores.isEmpty ? "none (no instance can be promoted)" : scores.joined(separator: " ")))
+            }
             if let a = admin {
                 if !a.standby.isEmpty { out.append("standby: " + a.standby.joined(separator: ", ")) }
                 if !a.maintenance.isEmpty {

@@ -104,6 +104,11 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
         /// `activeOn` runs one instance.
         public var clone: String?
         public var cloneMax: Int?
+        /// A promotable clone: where its instances hold the promoted role, and each node's
+        /// promotion score as agents wrote it (`master-<resource>`; nil elsewhere).
+        public var promotable: Bool?
+        public var promotedOn: [String]?
+        public var scores: [String: String]?
     }
 
     /// The operator's standing instructions (vigilctl resource/node ...).
@@ -202,9 +207,19 @@ extension StatusSnapshot {
                 }
                 let spec = config.resources.first { $0.id == rid }
                 let clone = config.clone(of: rid)
-                return ResourceInfo(id: rid, activeOn: active, nodes: states, failCounts: fails, lastFailure: last,
-                                    agent: spec?.agent, group: spec?.group, clone: clone?.id,
-                                    cloneMax: clone.map { $0.max ?? config.nodes.count })
+                var info = ResourceInfo(id: rid, activeOn: active, nodes: states, failCounts: fails, lastFailure: last,
+                                        agent: spec?.agent, group: spec?.group, clone: clone?.id,
+                                        cloneMax: clone.map { $0.max ?? config.nodes.count })
+                if clone?.promotable == true {
+                    info.promotable = true
+                    info.promotedOn = reports.sorted { $0.key < $1.key }
+                        .filter { v.nodes.contains($0.key) && $0.value[rid]?.state.holdsPromoted == true }.map { name($0.key) }
+                    let byNode = node.attributesByNode
+                    info.scores = Dictionary(config.nodes.compactMap { n in
+                        byNode[n.id]?[Promotion.scoreAttribute(rid)].map { (n.name, $0) }
+                    }) { a, _ in a }
+                }
+                return info
             }
             let a = node.adminState
             admin = Admin(version: a.version, standby: a.standby.map(name), maintenance: a.maintenance.map(name),

@@ -95,6 +95,9 @@ public struct CommandAck: Equatable, Sendable {
 public enum ResourceAction: UInt8, Sendable {
     case start = 1, stop = 2
     case promote = 3, demote = 4
+    /// The word events and logs use ("start", "promote"; not a `description`: the simulator's
+    /// trace digests print notices as Swift does).
+    public var word: String { ["", "start", "stop", "promote", "demote"][Int(rawValue)] }
 }
 
 /// The operator's standing instructions to the cluster (`vigilctl resource|node ...`), replicated

@@ -53,7 +53,10 @@ enum CrmMonXML {
     /// Pacemaker's role for what the node reports.
     static func role(_ r: StatusSnapshot.ResourceInfo) -> String {
         let states = Set(r.activeOn.compactMap { r.nodes[$0] })
-        if states.contains("running") { return "Started" }
+        if states.contains("promoted") || states.contains("failed-promoted") { return "Promoted" }
+        if states.contains("running") { return r.promotable == true ? "Unpromoted" : "Started" }
+        if states.contains("promoting") { return "Promoting" }
+        if states.contains("demoting") { return "Demoting" }
         if states.contains("starting") { return "Starting" }
         if states.contains("stopping") { return "Stopping" }
         return "Stopped"
@@ -110,7 +113,7 @@ enum CrmMonXML {
             if key.hasPrefix("c:") {
                 // As Pacemaker shows an anonymous clone: one entry per instance (its group, if any), one node each.
                 let failed = rs.contains { r in r.activeOn.contains { r.nodes[$0] == "failed" || r.nodes[$0] == "stop-failed" } }
-                x.append("    <clone id=\"\(esc(String(key.dropFirst(2))))\" multi_state=\"false\" unique=\"false\" maintenance=\"false\" "
+                x.append("    <clone id=\"\(esc(String(key.dropFirst(2))))\" multi_state=\"\(rs[0].promotable == true)\" unique=\"false\" maintenance=\"false\" "
                          + "managed=\"true\" disabled=\"false\" failed=\"\(failed)\" failure_ignored=\"false\">")
                 let nodes = Array(Set(rs.flatMap(\.activeOn))).sorted()
                 for (i, n) in (nodes.isEmpty ? [nil] : nodes.map(Optional.some)).enumerated() {
@@ -163,8 +166,16 @@ enum CrmMonXML {
                 // As Pacemaker prints a clone: its set, then the nodes where instances run and do not.
                 guard cloneShown.insert(c).inserted else { continue }
                 let running = r.activeOn.filter { r.nodes[$0] == "running" }
-                t.append("  * Clone Set: \(c) [\(r.group ?? r.id)]:")
-                if !running.isEmpty { t.append("    * Started: [ \(running.joined(separator: " ")) ]") }
+                if r.promotable == true {
+                    // Pacemaker 2.1's form of a promotable clone.
+                    t.append("  * Clone Set: \(c) [\(r.id)] (promotable):")
+                    let promoted = r.activeOn.filter { r.nodes[$0] == "promoted" }
+                    if !promoted.isEmpty { t.append("    * Promoted: [ \(promoted.joined(separator: " ")) ]") }
+                    if !running.isEmpty { t.append("    * Unpromoted: [ \(running.joined(separator: " ")) ]") }
+                } else {
+                    t.append("  * Clone Set: \(c) [\(r.group ?? r.id)]:")
+                    if !running.isEmpty { t.append("    * Started: [ \(running.joined(separator: " ")) ]") }
+                }
                 let stopped = s.nodes.map(\.name).filter { !r.activeOn.contains($0) }
                 if !stopped.isEmpty { t.append("    * Stopped: [ \(stopped.joined(separator: " ")) ]") }
                 continue
