@@ -69,12 +69,12 @@ extension ConfigValidator {
             if try s.bool("globally_unique") == true {
                 throw diag(s.line("globally_unique"), .error, "globally unique clones are not supported", "leave globally_unique out (false)")
             }
-            if try s.bool("notify") == true {
-                throw diag(s.line("notify"), .error, "clone notifications are not supported yet (they come with promotable clones)",
-                           "leave notify out (false)")
-            }
             let max = try s.integer("clone_max", in: 1...Int64(nodes.count)).map(Int.init)
-            var spec = CloneSpec(id: id, max: max, interleave: try s.bool("interleave") ?? false)
+            var spec = CloneSpec(id: id, max: max, interleave: try s.bool("interleave") ?? false, notify: try s.bool("notify") ?? false)
+            if spec.notify && members.count > 1 {
+                throw diag(s.line("notify"), .error, "notify on clone '\(id)' of the group '\(of)'",
+                           "notifications go to the instances of one resource: clone that resource with notify")
+            }
             spec.promotable = try s.bool("promotable") ?? false
             if spec.promotable {
                 if members.count > 1 {

@@ -14,6 +14,7 @@ public struct ResourceSpec: Sendable, Equatable {
     public var promotedMonitorInterval = TimeSpan.zero
     public var promoteTimeout = TimeSpan.seconds(20)
     public var demoteTimeout = TimeSpan.seconds(20)
+    public var notifyTimeout = TimeSpan.seconds(20)
     public var onFail: OnFail
     public var migrationThreshold: Int
     /// Zero: failures never expire.
@@ -107,7 +108,7 @@ extension ConfigValidator {
 
     static let resourceSections: [String: (array: Bool, keys: Set<String>)] = [
         "resource": (true, ["id", "agent", "params", "monitor_interval", "start_timeout", "stop_timeout",
-                            "monitor_timeout", "promoted_monitor_interval", "promote_timeout", "demote_timeout", "on_fail", "migration_threshold", "failure_timeout", "stickiness",
+                            "monitor_timeout", "promoted_monitor_interval", "promote_timeout", "demote_timeout", "notify_timeout", "on_fail", "migration_threshold", "failure_timeout", "stickiness",
                             "prefer", "avoid", "group", "spread", "with", "apart_from", "rules", "colocation"]),
     ]
 
@@ -194,6 +195,7 @@ extension ConfigValidator {
             out[out.count - 1].promotedMonitorInterval = try s.duration("promoted_monitor_interval") ?? .zero
             out[out.count - 1].promoteTimeout = try s.duration("promote_timeout") ?? .seconds(20)
             out[out.count - 1].demoteTimeout = try s.duration("demote_timeout") ?? .seconds(20)
+            out[out.count - 1].notifyTimeout = try s.duration("notify_timeout") ?? .seconds(20)
         }
         let clones = try cloneNames()
         try checkColocations(out, clones: clones)

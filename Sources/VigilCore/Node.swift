@@ -232,7 +232,7 @@ public struct Node: Sendable {
             if case .leave = m { noted(detector.left(sender.node, incarnation: sender.incarnation), now, &out) }
         case .fenceState, .fenceStarted, .fenceOutcome:
             fencing(&out) { f, _, box in f.receive(m, from: sender, now, &box) }
-        case .resourceReport, .resourceCommand, .adminState:
+        case .resourceReport, .resourceCommand, .resourceNotify, .adminState:
             supervising(&out) { s, c, box in s.receive(m, from: sender, c, now, &box) }
         case .attributes, .attributeAck, .attributeDigest:
             attributing(&out) { a, c, box in a.receive(m, from: sender, c, now, &box) }

@@ -163,7 +163,7 @@ extension Simulation {
             return
         case .start, .stop, .promote, .demote:
             slots[i].monitors[order.id] = nil
-        case .probe:
+        case .probe, .notify:
             break
         }
         if let other = slots[i].running[order.id] {
@@ -237,6 +237,9 @@ extension Simulation {
             resourcePromoted[order.id]?.remove(m.node)
             brokenPromoted[order.id]?.remove(m.node)
             outcome = .stopped
+        case .notify:
+            if let info = order.notify { noteNotify(order.id, info, on: m.node) }
+            outcome = .running
         case .unmonitor:
             return  // handled in runResource
         }

@@ -8,6 +8,19 @@ extension Simulation {
         config.resources.units.first { $0.resources == [rid] && $0.clone?.promotable == true }?.clone
     }
 
+    func noteNotify(_ rid: String, _ info: NotifyInfo, on n: NodeID) { lastNotify[rid, default: [:]][n] = info }
+
+    /// The owner commands a promote or demote: with notify, the target's agent has run the pre-notification of it.
+    func checkNotified(_ rid: String, _ a: ResourceAction, on n: NodeID, by owner: Node) {
+        // A node pending fencing (or fenced, still in the view) is never told (its fence implies the demote).
+        guard let spec = promotable(rid), spec.notify, owner.pendingFences[n] == nil, slots[Int(n.rawValue)].node != nil else { return }
+        let last = lastNotify[rid]?[n]
+        let list = a == .promote ? last?.promote : last?.demote
+        guard last?.phase == .pre, last?.operation == a, list?.contains(n) == true else {
+            return invariants.fail(.notifyOrder, n, "\(rid) \(a.word) on \(n) commanded after its last notification \(String(describing: last))", at: now)
+        }
+    }
+
     /// A promote just succeeded on `n`.
     func checkPromoted(_ rid: String, on n: NodeID) {
         guard let spec = promotable(rid) else { return }

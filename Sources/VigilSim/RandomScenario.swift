@@ -171,7 +171,7 @@ public struct RandomScenario: Sendable {
     /// A promotable clone "pg" beside `addFencing`'s resources (one promoted, on every node), with
     /// its two monitors.
     static func addPromotable(_ config: inout CoreConfig) {
-        config.resources.units.append(PlacementUnit(resources: ["pg"], stickiness: 1, clone: CloneSpec(id: "pg-clone", promotable: true)))
+        config.resources.units.append(PlacementUnit(resources: ["pg"], stickiness: 1, clone: CloneSpec(id: "pg-clone", notify: true, promotable: true)))
         config.resources.monitorInterval["pg"] = .ms(200)
         config.resources.promotedMonitorInterval["pg"] = .ms(150)
     }

@@ -49,6 +49,9 @@ public enum Rule: String, Sendable, CaseIterable, CustomStringConvertible {
     /// More instances of a promotable clone promoted at once than its `promoted_max`, counting
     /// every node still alive (paused or cut off): a lost primary must be fenced first.
     case doublePromoted = "double-promoted"
+    /// A notify clone's instance promoted or demoted by the owner before its agent ran the
+    /// pre-notification of that operation.
+    case notifyOrder = "notify-order"
 
     public var description: String { rawValue }
 

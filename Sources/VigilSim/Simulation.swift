@@ -117,6 +117,8 @@ public final class Simulation {
     public internal(set) var resourcePromoted: [String: Set<NodeID>] = [:]
     /// Promoted instances broken in place (`Step.failPromoted`) until demoted or stopped.
     var brokenPromoted: [String: Set<NodeID>] = [:]
+    /// The last clone notification each node's agent ran, per resource.
+    var lastNotify: [String: [NodeID: NotifyInfo]] = [:]
     /// Resources that died behind the cluster's back and that no agent run there has seen yet:
     /// until then the cluster cannot know, and the group order rule excuses them.
     var diedUnnoticed: [String: Set<NodeID>] = [:]
@@ -241,6 +243,7 @@ public final class Simulation {
                 if case .fence(let f) = n { checkFence(f, node: node) }
                 if case let .attribute(.confirmed(k, v)) = n { checkConfirmed(k, version: v, by: node) }
                 if case let .resource(.command(rid, target, .start)) = n { noteStartCommand(rid, on: target, by: node) }
+                if case let .resource(.command(rid, target, a)) = n, a == .promote || a == .demote { checkNotified(rid, a, on: target, by: node) }
                 invariants.observe(n, node: node, at: now, pauses: slots[i].pauses)
                 observer?(now, id, n)
             }
@@ -337,6 +340,7 @@ public final class Simulation {
         for r in resourceActive.keys { resourceActive[r]?.remove(id) }  // the node is down: so is all it ran
         for r in resourcePromoted.keys { resourcePromoted[r]?.remove(id) }
         for r in brokenPromoted.keys { brokenPromoted[r]?.remove(id) }
+        for r in lastNotify.keys { lastNotify[r]?[id] = nil }
         for r in diedUnnoticed.keys { diedUnnoticed[r]?.remove(id) }
         slots[i].fedAt = nil
         slots[i].watchdog = .off

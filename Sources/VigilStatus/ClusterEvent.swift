@@ -30,6 +30,7 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
         case resourceFailuresExpired = "resource_failures_expired"
         case resourceStopNoQuorum = "resource_stop_no_quorum"
         case resourceStartRefused = "resource_start_refused"
+        case resourceNotify = "resource_notify"
         case attribute
         case attributeCleared = "attribute_cleared"
         case attributeConfirmed = "attribute_confirmed"
@@ -130,6 +131,10 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
                 }
             case .adminRefused(let why):
                 (type, reason) = (.resourceAdminRefused, why.description)
+            case let .notified(id, info, ok):
+                let phase = (info.phase == .pre ? "pre-" : "post-") + info.operation.word
+                (type, resource, state) = (.resourceNotify, id, phase)
+                detail = "\(phase) notification of \(id) " + (ok ? "ran" : "failed (ignored, as Pacemaker does)")
             case .stopWithoutQuorum(let id):
                 (type, resource, detail) = (.resourceStopNoQuorum, id, "quorum lost: stopping \(id) here (no_quorum_policy = stop)")
             case let .startRefused(id, missing):
@@ -190,7 +195,7 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
         case .attribute, .attributeCleared, .attributeConfirmed, .attributeHeld, .attributeRefused:
             return attributeLogLine
         case .leaving, .fenceNoDevice, .selfFence, .fenceGaveUp, .resourceEscalate, .resourceFailuresExpired,
-             .resourceStopNoQuorum, .resourceStartRefused:
+             .resourceStopNoQuorum, .resourceStartRefused, .resourceNotify:
             return type.rawValue + (detail.map { " " + $0 } ?? "")
         }
     }

@@ -32,6 +32,7 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case attributes = 14
     case attributeAck = 15
     case attributeDigest = 16
+    case resourceNotify = 17
 }
 
 /// A resource's state on one node, as that node reports it (one byte on the wire).
@@ -193,6 +194,9 @@ public enum Message: Equatable, Sendable {
     /// The decision owner of `view` tells `node` to start or stop resource `id`. `seq` grows with
     /// every command of that owner: a late copy of an older command is ignored.
     case resourceCommand(view: ViewID, seq: UInt32, node: NodeID, id: String, action: ResourceAction)
+    /// The decision owner tells `node` to run the clone notification `info` for resource `id`
+    /// (acknowledged, once it ran, by the node's report: its `ack` reaches `seq`).
+    case resourceNotify(view: ViewID, seq: UInt32, node: NodeID, id: String, info: NotifyInfo)
     /// The operator's instructions, whole (sent on each change and every second).
     case adminState(AdminState)
     /// Node attributes (Attributes.swift): new writes, resent until every member acknowledges
@@ -218,6 +222,7 @@ public enum Message: Equatable, Sendable {
         case .fenceOutcome: .fenceOutcome
         case .resourceReport: .resourceReport
         case .resourceCommand: .resourceCommand
+        case .resourceNotify: .resourceNotify
         case .adminState: .adminState
         case .attributes: .attributes
         case .attributeAck: .attributeAck
@@ -278,6 +283,14 @@ public enum Message: Equatable, Sendable {
             w.u16(node.rawValue)
             w.string(id)
             w.u8(action.rawValue)
+        case let .resourceNotify(view, seq, node, id, info):
+            Message.put(view, &w)
+            w.u32(seq)
+            w.u16(node.rawValue)
+            w.string(id)
+            w.u8(info.phase.rawValue)
+            w.u8(info.operation.rawValue)
+            for set in info.lists { w.u64(set.bits) }
         case .adminState(let a):
             w.u64(a.version)
             w.u16(a.origin.rawValue)
@@ -354,6 +367,16 @@ public enum Message: Equatable, Sendable {
             guard let v = view(&r), let seq = r.u32(), let n = r.u16(), NodeID(n).isValid, let id = r.string(),
                   let a = r.u8().flatMap(ResourceAction.init(rawValue:)) else { return nil }
             m = .resourceCommand(view: v, seq: seq, node: NodeID(n), id: id, action: a)
+        case .resourceNotify:
+            guard let v = view(&r), let seq = r.u32(), let n = r.u16(), NodeID(n).isValid, let id = r.string(),
+                  let ph = r.u8().flatMap(NotifyInfo.Phase.init(rawValue:)), let a = r.u8().flatMap(ResourceAction.init(rawValue:))
+            else { return nil }
+            var lists: [NodeSet] = []
+            for _ in 0..<NotifyInfo.listCount {
+                guard let b = r.u64() else { return nil }
+                lists.append(NodeSet(bits: b))
+            }
+            m = .resourceNotify(view: v, seq: seq, node: NodeID(n), id: id, info: NotifyInfo(phase: ph, operation: a, lists: lists))
         case .adminState:
             guard let version = r.u64(), let o = r.u16(), let sb = r.u64(), let mt = r.u64(), let nc = r.u8() else { return nil }
             var a = AdminState()

@@ -174,7 +174,7 @@ final class CloneTests: XCTestCase {
         XCTAssertEqual(error("\n[[clone]]\nid = \"c2\"\nof = \"ping\"")?.message, "'ping' is cloned twice")
         XCTAssertEqual(error("\n[[clone]]\nid = \"c2\"\nof = \"nosuch\"")?.message, "clone of 'nosuch': no such resource or group")
         XCTAssertTrue(error("\n[[clone]]\nid = \"c2\"\nof = \"storage\"\nclone_node_max = 2")?.message.contains("one instance per node") ?? false)
-        XCTAssertTrue(error("\n[[clone]]\nid = \"c2\"\nof = \"storage\"\nnotify = true")?.message.contains("not supported yet") ?? false)
+        XCTAssertTrue(error("\n[[clone]]\nid = \"c2\"\nof = \"storage\"\nnotify = true")?.message.contains("of the group") ?? false)
         XCTAssertTrue(error("\n[[clone]]\nid = \"c2\"\nof = \"storage\"\nglobally_unique = true")?.message.contains("globally unique") ?? false)
         XCTAssertTrue(error("\n[[clone]]\nid = \"c2\"\nof = \"storage\"\nclone_max = 9")?.message.contains("out of range") ?? false)
         XCTAssertEqual(error("\n[[clone]]\nid = \"v\"\nof = \"vip\"")?.message,

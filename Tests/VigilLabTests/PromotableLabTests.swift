@@ -27,6 +27,7 @@ final class PromotableLabTests: XCTestCase {
             id = "stateful-clone"
             of = "stateful"
             promotable = true
+            notify = true
             """, self)
         XCTAssertTrue(Lab.waitUntil(within: 30) {
             let r = self.info(lab, 2)
@@ -34,6 +35,7 @@ final class PromotableLabTests: XCTestCase {
                 && r?.scores == ["n1": "10", "n2": "5", "n3": "5"]
         }, "\(String(describing: info(lab, 2)))")
         let dir = lab.dir
+        func n2Env() -> String { (try? String(contentsOfFile: "\(dir)/n2/stateful.env", encoding: .utf8)) ?? "" }
         XCTAssertTrue(Lab.waitUntil(within: 5) {
             ((try? String(contentsOfFile: "\(dir)/n1/stateful.env", encoding: .utf8)) ?? "").contains("OCF_RESKEY_CRM_meta_role=Promoted\n")
         }, "the promoted role's monitor ran with its role")
@@ -46,6 +48,14 @@ final class PromotableLabTests: XCTestCase {
             ((try? String(contentsOfFile: "\(dir)/n2/stateful.env", encoding: .utf8)) ?? "").contains("OCF_RESKEY_CRM_meta_role=Unpromoted\n")
         }, "a standby's monitor runs as Unpromoted")
         XCTAssertFalse(try String(contentsOfFile: "\(dir)/n2/stateful.env", encoding: .utf8).contains("CRM_meta_name=promote\n"))
+        // Notified around the promote, with Pacemaker's lists (and the legacy master/slave names;
+        // active and slave are those when the transition began: empty if it began with the starts).
+        for line in ["OCF_RESKEY_CRM_meta_notify=true", "OCF_RESKEY_CRM_meta_notify_type=pre", "OCF_RESKEY_CRM_meta_notify_type=post",
+                     "OCF_RESKEY_CRM_meta_notify_operation=promote", "OCF_RESKEY_CRM_meta_notify_promote_uname=n1",
+                     "OCF_RESKEY_CRM_meta_notify_promote_resource=stateful:0", "OCF_RESKEY_CRM_meta_notify_all_uname=n1 n2 n3", "OCF_RESKEY_CRM_meta_notify_available_uname=n1 n2 n3"] {
+            XCTAssertTrue(n2Env().contains(line + "\n"), "n2's agent saw \(line)")
+        }
+        XCTAssertTrue(n2Env().contains("OCF_RESKEY_CRM_meta_notify_slave_uname="), "the legacy name is there")
         let text = lab.ctl(3, "status").output
         XCTAssertTrue(text.contains("stateful (clone stateful-clone, 3/3; promoted: n1)"), text)
         XCTAssertTrue(text.contains("stateful promotion scores (master-stateful): n1=10 n2=5 n3=5"), text)

@@ -8,9 +8,9 @@ import XCTest
 final class PromotionSimTests: XCTestCase {
     let n1 = NodeID(1), n2 = NodeID(2), n3 = NodeID(3)
 
-    private func cluster() -> SteppedCluster {
+    private func cluster(notify: Bool = false) -> SteppedCluster {
         var resources = ResourcePolicy(units: [
-            PlacementUnit(resources: ["pg"], stickiness: 1, clone: CloneSpec(id: "pg-clone", promotable: true)),
+            PlacementUnit(resources: ["pg"], stickiness: 1, clone: CloneSpec(id: "pg-clone", notify: notify, promotable: true)),
         ])
         resources.monitorInterval = ["pg": .ms(100)]
         resources.promotedMonitorInterval = ["pg": .ms(80)]
@@ -51,6 +51,38 @@ final class PromotionSimTests: XCTestCase {
         c.step(.failPromoted(on: n2, "pg"))
         XCTAssertEqual(commands, ["pg demote 2", "pg stop 2", "pg start 2", "pg promote 2"])
         XCTAssertEqual(sim.resourcePromoted["pg"], [n2])
+        XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
+    }
+
+    /// With notify: a switchover (n3's score raised) is one transition of two rounds, demote then
+    /// promote, each told before and after to every instance, with the same lists.
+    func testNotificationRoundsAroundASwitchover() {
+        let c = cluster(notify: true), sim = c.sim
+        XCTAssertEqual(sim.resourcePromoted["pg"], [n2])
+        var log: [String] = []
+        sim.observer = { _, node, n in
+            switch n {
+            case let .resource(.notified("pg", info, ok: true)):
+                let lists = "promote \(info.promote) demote \(info.demote) promoted \(info.promoted) active \(info.active)"
+                log.append("\(info.phase == .pre ? "pre" : "post")-\(info.operation.word) on \(node.rawValue): \(lists)")
+            case let .resource(.command("pg", on, a)):
+                log.append("\(a.word) \(on.rawValue)")
+            default:
+                break
+            }
+        }
+        c.step(.attribute(on: n1, .set(AttributeKey(node: n3, name: "master-pg"), value: "50", lifetime: .forever, isPrivate: false,
+                                       delay: .zero)))
+        XCTAssertEqual(sim.resourcePromoted["pg"], [n3])
+        let lists = "promote {3} demote {2} promoted {2} active {1,2,3}"
+        func round(_ phase: String, _ op: String, _ l: String = lists) -> Set<String> { Set([n1, n2, n3].map { "\(phase)-\(op) on \($0.rawValue): \(l)" }) }
+        XCTAssertEqual(log.count, 14, "\(log)")
+        XCTAssertEqual(Set(log[0..<3]), round("pre", "demote", "promote {} demote {2} promoted {2} active {1,2,3}"), "\(log)")
+        XCTAssertEqual(log[3], "demote 2")
+        XCTAssertEqual(Set(log[4..<7]), round("post", "demote", "promote {} demote {2} promoted {2} active {1,2,3}"))
+        XCTAssertEqual(Set(log[7..<10]), round("pre", "promote"), "the promote round carries the demote too (PAF's switchover check)")
+        XCTAssertEqual(log[10], "promote 3")
+        XCTAssertEqual(Set(log[11..<14]), round("post", "promote"))
         XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
     }
 

@@ -49,6 +49,8 @@ public enum ResourceOp: String, Sendable {
     case unmonitor
     /// A promotable clone's instance: take or give up the promoted role (Promotion.swift).
     case promote, demote
+    /// A clone notification (`ResourceOrder.notify`; Notifications.swift): its outcome is only logged.
+    case notify
 }
 
 public struct ResourceOrder: Equatable, Sendable {
@@ -59,11 +61,14 @@ public struct ResourceOrder: Equatable, Sendable {
     /// For `.monitor` of a promotable clone's instance: the role it checks (the agent gets
     /// `OCF_RESKEY_CRM_meta_role`; healthy is "running promoted", OCF 8, instead of 0).
     public var promoted = false
-    public init(id: String, op: ResourceOp, every: TimeSpan = .zero, promoted: Bool = false) {
+    /// For `.notify`: the notification.
+    public var notify: NotifyInfo?
+    public init(id: String, op: ResourceOp, every: TimeSpan = .zero, promoted: Bool = false, notify: NotifyInfo? = nil) {
         self.id = id
         self.op = op
         self.every = every
         self.promoted = promoted
+        self.notify = notify
     }
 }
 

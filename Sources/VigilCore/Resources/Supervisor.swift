@@ -64,6 +64,10 @@ struct Supervisor: Equatable, Sendable {
     /// Local instances demoted because their monitor found them failed promoted (OCF 9): failed
     /// once demoted, so the owner stops and starts them again.
     var demoteThenFail: Set<String> = []
+    /// Clone notifications: this node's running now (with the owner's command they answer), and
+    /// the owner's rounds per notify clone (Notifications.swift).
+    var notifying: [String: NotifyRun] = [:]
+    var notifyRounds: [String: NotifyRound] = [:]
     /// Latest report version seen per node incarnation: older copies arriving late are ignored.
     var versions: [NodeID: ReportVersion] = [:]
     /// The operator's instructions (Admin.swift); seeded once this node heard any copy or made one.
@@ -146,7 +150,7 @@ extension Supervisor {
 
     private var probedAll: Bool { local.values.allSatisfy { $0.state != .unknown } }
 
-    private mutating func sendReport(_ c: SupervisorContext, _ now: Instant, _ box: inout Outbox) {
+    mutating func sendReport(_ c: SupervisorContext, _ now: Instant, _ box: inout Outbox) {
         changed = false
         lastReportSent = now
         let entries = local.values.sorted { $0.id < $1.id }.map {
@@ -202,6 +206,9 @@ extension Supervisor {
             obeyed[rid] = ack
             changed = true  // the owner learns from the next report that this command arrived
             command(rid, action, &box)
+        case let .resourceNotify(v, seq, node, rid, info):
+            guard node == c.me, v == c.view.id, c.owner == sender.node else { return }
+            notified(rid, info, CommandAck(view: v, from: sender.node, seq: seq), &box)
         case .adminState(let a):
             if a.isNewer(than: admin) { adoptAdmin(a, c, now, &box) }
             adminSeeded = true
@@ -241,7 +248,7 @@ extension Supervisor {
             // A stop from the owner (or on leaving, or without quorum) overrides a restart.
             restarting.remove(rid)
             let held = heldStarts.remove(rid) != nil
-            let busy = (e.state == .starting && !held) || e.state == .promoting || e.state == .demoting
+            let busy = (e.state == .starting && !held) || e.state == .promoting || e.state == .demoting || notifying[rid] != nil
             e.state = .stopping
             if busy {
                 // The start is still running: the stop follows when it ends (seed 710: a stop
@@ -278,6 +285,7 @@ extension Supervisor {
     mutating func done(_ rid: String, _ op: ResourceOp, _ outcome: ResourceOutcome, _ c: SupervisorContext, _ now: Instant,
                        _ box: inout Outbox) {
         guard var e = local[rid] else { return }
+        if op == .notify { return notifyDone(rid, outcome, c, now, &box) }
         let onFail = policy.onFail[rid] ?? .restart
         let recovering = op == .demote && demoteThenFail.remove(rid) != nil
         if op == .start || op == .promote || op == .demote, stopAfterStart.remove(rid) != nil {
@@ -355,7 +363,7 @@ extension Supervisor {
         for rid in verdict.forget { lastKnown[rid] = nil }
         for u in verdict.dropUnacked { unackedStarts[u.resource]?[u.node] = nil }
         for rid in unackedPromotes.keys { unackedPromotes[rid] = unackedPromotes[rid]?.filter { c.view.nodes.contains($0.key) } }
-        for d in verdict.decisions {
+        for d in gateNotifications(verdict.decisions, c, now, &box) {
             switch d {
             case let .escalate(rid, n):
                 box.append(.notice(.resource(.escalate(id: rid, node: n))))

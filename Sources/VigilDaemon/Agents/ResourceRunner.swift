@@ -27,6 +27,8 @@ final class ResourceRunner: @unchecked Sendable {
     /// Resources of promotable clones (their monitors get the role).
     private let promotable: Set<String>
     private let nodeName: String
+    /// Every configured node in config order (instance numbers, notification lists).
+    private let nodes: [(id: NodeID, name: String)]
     private let agents: ResourceAgentRunner
     private let log: Log
     private let wake: WakePipe
@@ -39,6 +41,7 @@ final class ResourceRunner: @unchecked Sendable {
         cloneMeta = ResourceRunner.cloneMeta(config, nodeName: nodeName)
         promotable = Set(config.resources.map(\.id).filter { config.clone(of: $0)?.promotable == true })
         self.nodeName = nodeName
+        nodes = config.nodes.map { (id: $0.id, name: $0.name) }
         self.log = log
         self.wake = wake
     }
@@ -60,11 +63,11 @@ final class ResourceRunner: @unchecked Sendable {
                 due[o.id] = nil
             }
             if o.op == .unmonitor { return }
-        case .probe:
+        case .probe, .notify:
             break
         }
         spawnThread("vigild-resource") { [self] in
-            let outcome = run(o.id, o.op)
+            let outcome = run(o.id, o.op, notify: o.notify)
             finish(Done(id: o.id, op: o.op, outcome: outcome))
         }
     }
@@ -78,12 +81,13 @@ final class ResourceRunner: @unchecked Sendable {
 
     /// One agent call, its exit code read as the supervisor's outcome. `promoted`: the role a
     /// recurring monitor checks (passed as `OCF_RESKEY_CRM_meta_role` for a promotable clone).
-    private func run(_ id: String, _ op: ResourceOp, promoted: Bool = false) -> ResourceOutcome {
+    private func run(_ id: String, _ op: ResourceOp, promoted: Bool = false, notify: NotifyInfo? = nil) -> ResourceOutcome {
         guard let spec = specs[id], let agent = AgentRef(spec.agent) else { return .failed }
         let action = op == .probe ? "monitor" : op.rawValue
         let timeouts: [ResourceOp: TimeSpan] = [.start: spec.startTimeout, .stop: spec.stopTimeout, .promote: spec.promoteTimeout,
-                                                .demote: spec.demoteTimeout]
+                                                .demote: spec.demoteTimeout, .notify: spec.notifyTimeout]
         var params = spec.params.map { ($0.0, $0.1.replacing("%n", with: nodeName)) } + (cloneMeta[id] ?? [])
+        if let notify { params += notifyMeta(id, notify) }
         var interval = TimeSpan.zero
         if op == .monitor {
             interval = promoted && spec.promotedMonitorInterval > .zero ? spec.promotedMonitorInterval : spec.monitorInterval
@@ -131,6 +135,26 @@ final class ResourceRunner: @unchecked Sendable {
                                ("CRM_meta_master_max", m), ("CRM_meta_master_node_max", "1")]
             }
         }
+        return out
+    }
+
+    /// A clone notification's variables (Pacemaker's pe_notif.c): the phase and operation, and
+    /// for each list the instances ("id:N", N as in CRM_meta_clone) and their nodes, with the legacy
+    /// master/slave copies of promoted/unpromoted that DRBD and PAF read.
+    func notifyMeta(_ id: String, _ n: NotifyInfo) -> [(String, String)] {
+        func names(_ s: NodeSet) -> String { nodes.filter { s.contains($0.id) }.map(\.name).joined(separator: " ") }
+        func instances(_ s: NodeSet) -> String {
+            nodes.enumerated().filter { s.contains($0.element.id) }.map { "\(id):\($0.offset)" }.joined(separator: " ")
+        }
+        var out = [("CRM_meta_notify_type", n.phase == .pre ? "pre" : "post"), ("CRM_meta_notify_operation", n.operation.word)]
+        let unpromoted = n.active.subtracting(n.promoted)
+        for (key, set) in [("start", n.start), ("stop", n.stop), ("active", n.active), ("promote", n.promote), ("demote", n.demote),
+                           ("promoted", n.promoted), ("unpromoted", unpromoted), ("master", n.promoted), ("slave", unpromoted)] {
+            out += [("CRM_meta_notify_\(key)_resource", instances(set)), ("CRM_meta_notify_\(key)_uname", names(set))]
+        }
+        let all = NodeSet(nodes.map(\.id))
+        out += [("CRM_meta_notify_inactive_resource", instances(all.subtracting(n.active))),
+                ("CRM_meta_notify_available_uname", names(n.available)), ("CRM_meta_notify_all_uname", names(all))]
         return out
     }
 
