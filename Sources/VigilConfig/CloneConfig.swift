@@ -91,6 +91,10 @@ extension ConfigValidator {
             }
             out[lead.id] = spec
         }
+        for r in resources where r.withPromoted && out[r.with ?? ""]?.promotable != true {
+            throw diag(r.line, .error, "'\(r.id)' is placed with the promoted role of '\(r.with ?? "")', which is not a promotable clone",
+                       "point 'with' at a [[clone]] with promotable = true, or remove with_role")
+        }
         return out
     }
 }

@@ -7,9 +7,11 @@ import VigilCore
 ///     then = "nfs"
 ///     kind = "mandatory"       # or "optional"; default mandatory
 ///     symmetrical = true       # stops in reverse (default true)
+///     first_action = "promote" # a promotable clone's promote (or "demote"); default "start"
+///     then_action = "start"    # or "stop" (after first_action = "demote"); default "start"
 extension ConfigValidator {
     static let orderSections: [String: (array: Bool, keys: Set<String>)] = [
-        "order": (true, ["first", "then", "kind", "symmetrical"]),
+        "order": (true, ["first", "then", "kind", "symmetrical", "first_action", "then_action"]),
     ]
 
     func readOrders(_ resources: [ResourceSpec]) throws(Diagnostic) -> [OrderConstraint] {
@@ -27,7 +29,8 @@ extension ConfigValidator {
         }
         for sec in doc.sections where sec.name == "order" {
             let s = SectionReader(section: sec, file: doc.file)
-            let first = try unit(try s.string("first", required: true)!, s, "first")
+            let firstName = try s.string("first", required: true)!
+            let first = try unit(firstName, s, "first")
             let then = try unit(try s.string("then", required: true)!, s, "then")
             guard first != then else {
                 throw diag(sec.line, .error, "order of '\(first)' after itself", "first and then must be different resources or groups")
@@ -36,7 +39,24 @@ extension ConfigValidator {
             guard kind == "mandatory" || kind == "optional" else {
                 throw diag(s.line("kind"), .error, "order kind '\(kind)' is unknown", "use \"mandatory\" or \"optional\"")
             }
-            out.append(OrderConstraint(first: first, then: then, mandatory: kind == "mandatory", symmetrical: try s.bool("symmetrical") ?? true))
+            var o = OrderConstraint(first: first, then: then, mandatory: kind == "mandatory", symmetrical: try s.bool("symmetrical") ?? true)
+            let fa = try s.string("first_action") ?? "start", ta = try s.string("then_action") ?? "start"
+            switch (fa, ta) {
+            case ("start", "start"): break
+            case ("promote", "start"): o.firstAction = .promote
+            case ("demote", "stop") where !o.symmetrical: (o.firstAction, o.thenAction) = (.demote, .stop)
+            case ("demote", "stop"):
+                throw diag(s.line("first_action"), .error, "order demote then stop must be symmetrical = false",
+                           "its reverse is promote then start: write that order too (as PAF's reference setup does)")
+            default:
+                throw diag(s.line(s.has("then_action") ? "then_action" : "first_action"), .error,
+                           "order \(fa) then \(ta) is not supported", "use start/start, promote/start or demote/stop")
+            }
+            if o.firstAction != .start && clones[firstName] == nil {
+                throw diag(s.line("first"), .error, "order first_action = \"\(fa)\" on '\(first)', which is not a clone",
+                           "promote and demote are a promotable clone's: name the clone in 'first'")
+            }
+            out.append(o)
             if let cycle = ConfigValidator.cycle(out) {
                 throw diag(sec.line, .error, "order cycle: " + cycle.joined(separator: " -> "), "remove one of these [[order]] sections")
             }

@@ -15,6 +15,8 @@ public struct ResourceSpec: Sendable, Equatable {
     public var promoteTimeout = TimeSpan.seconds(20)
     public var demoteTimeout = TimeSpan.seconds(20)
     public var notifyTimeout = TimeSpan.seconds(20)
+    /// `with_role = "promoted"`: `with` names a promotable clone, and this runs only with its promoted instance.
+    public var withPromoted = false
     public var onFail: OnFail
     public var migrationThreshold: Int
     /// Zero: failures never expire.
@@ -70,6 +72,7 @@ extension ClusterConfig {
             out.append(PlacementUnit(resources: [r.id], location: r.location, stickiness: r.stickiness,
                                      migrationThreshold: r.migrationThreshold, spread: r.spread,
                                      with: r.with, apart: r.apartFrom, rules: r.rules, near: r.near, clone: clones[r.id]))
+            out[out.count - 1].withPromoted = r.withPromoted
         }
         return out
     }
@@ -109,7 +112,7 @@ extension ConfigValidator {
     static let resourceSections: [String: (array: Bool, keys: Set<String>)] = [
         "resource": (true, ["id", "agent", "params", "monitor_interval", "start_timeout", "stop_timeout",
                             "monitor_timeout", "promoted_monitor_interval", "promote_timeout", "demote_timeout", "notify_timeout", "on_fail", "migration_threshold", "failure_timeout", "stickiness",
-                            "prefer", "avoid", "group", "spread", "with", "apart_from", "rules", "colocation"]),
+                            "prefer", "avoid", "group", "spread", "with", "with_role", "apart_from", "rules", "colocation"]),
     ]
 
     func readResources(nodes: [NodeSpec], fencing: FencingConfig) throws(Diagnostic) -> [ResourceSpec] {
@@ -196,6 +199,13 @@ extension ConfigValidator {
             out[out.count - 1].promoteTimeout = try s.duration("promote_timeout") ?? .seconds(20)
             out[out.count - 1].demoteTimeout = try s.duration("demote_timeout") ?? .seconds(20)
             out[out.count - 1].notifyTimeout = try s.duration("notify_timeout") ?? .seconds(20)
+            if let role = try s.string("with_role") {
+                guard ["promoted", "master"].contains(role.lowercased()) else {
+                    throw diag(s.line("with_role"), .error, "with_role '\(role)' is unknown", "use with_role = \"promoted\" (or leave it out: any instance)")
+                }
+                guard with != nil else { throw diag(s.line("with_role"), .error, "with_role without 'with'", "add with = \"CLONE\"") }
+                out[out.count - 1].withPromoted = true
+            }
         }
         let clones = try cloneNames()
         try checkColocations(out, clones: clones)

@@ -47,6 +47,7 @@ public enum AdminRefusal: Equatable, Sendable, ReasonText {
     case runsNowhere(String, ban: Bool)
     case notRunning(String)
     case inMaintenance(String, NodeID)
+    case notPromotable(String)
 
     public var description: String {
         switch self {
@@ -57,6 +58,7 @@ public enum AdminRefusal: Equatable, Sendable, ReasonText {
         case let .runsNowhere(r, ban): "'\(r)' runs nowhere now: " + (ban ? "say which node to ban it from" : "say where to move it")
         case .notRunning(let r): "'\(r)' is not running anywhere: nothing to restart"
         case let .inMaintenance(r, n): "'\(r)' runs on n\(n.rawValue), which is in maintenance"
+        case .notPromotable(let r): "'\(r)' is not a promotable clone's resource: --promoted moves a promoted role"
         }
     }
 }

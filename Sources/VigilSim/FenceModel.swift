@@ -170,6 +170,7 @@ extension Simulation {
             invariants.fail(.overlappingOps, m.node, "\(order.id) \(order.op) ordered while its \(other) still runs there", at: now)
         }
         checkGroupOrder(order, on: m.node)
+        if order.op == .start { checkWithPromoted(order.id, on: m.node) }
         checkOrders(order, on: m.node)
         slots[i].running[order.id] = order.op
         queue.push(.resourceOp(m, order), at: now + .ms(Int64.random(in: 5...30, using: &rng)))
@@ -208,7 +209,8 @@ extension Simulation {
             _ = apply(.resourceDone(id: order.id, order.op, order.op == .stop ? .stopped : .unavailable), to: m.node)
             return
         }
-        diedUnnoticed[order.id]?.remove(m.node)  // the agent ran: what it finds is known now
+        // The agent ran: what it finds is known now (a notification looks at nothing).
+        if order.op != .notify { diedUnnoticed[order.id]?.remove(m.node) }
         let outcome: ResourceOutcome
         switch order.op {
         case .probe, .monitor:
@@ -281,6 +283,9 @@ extension Simulation {
         input.orders = config.resources.orders
         for u in units where u.clone != nil {
             for rid in u.resources { input.active[rid] = NodeSet(resourceActive[rid, default: []].filter { slots[Int($0.rawValue)].node != nil }) }
+            if u.clone?.promotable == true, let rid = u.resources.first {
+                input.promoted[rid] = NodeSet(resourcePromoted[rid, default: []].filter { slots[Int($0.rawValue)].node != nil })
+            }
         }
         for (n, entries) in first.resourceReports where first.view.nodes.contains(n) {
             for (rid, e) in entries where e.failCount > 0 { input.failCounts[rid, default: [:]][n] = Int(e.failCount) }

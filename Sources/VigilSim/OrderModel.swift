@@ -18,7 +18,7 @@ extension Simulation {
         if order.op == .start, let v = startOrderViolation(order.id, on: n), !startCommandedInOrder(order.id, on: n) {
             invariants.fail(.order, n, v, at: now)
         }
-        for o in config.resources.orders {
+        for o in config.resources.orders where !o.onRoles {  // role-aware orders: PromotionModel.swift
             // A node that lost quorum stops what runs there by itself, without waiting for
             // dependents elsewhere (there is no owner to stop them: docs/resources.md). A THEN
             // running unmanaged on a node in maintenance cannot be stopped first.

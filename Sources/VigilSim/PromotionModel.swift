@@ -21,6 +21,22 @@ extension Simulation {
         }
     }
 
+    /// A start of a resource placed with a promoted role, or ordered after a promote: that role is held there (or anywhere).
+    func checkWithPromoted(_ rid: String, on n: NodeID) {
+        guard let u = config.resources.units.first(where: { $0.resources.first == rid }) else { return }
+        func promoted(_ w: String, on: NodeID?) -> Bool {
+            let live = resourcePromoted[w, default: []].filter { slots[Int($0.rawValue)].node != nil }
+            let unseen = diedUnnoticed[w, default: []]  // lost behind the cluster's back: the owner cannot know yet
+            return on.map { live.contains($0) || unseen.contains($0) } ?? !(live.isEmpty && unseen.isEmpty)
+        }
+        if u.withPromoted, let w = u.with, !promoted(w, on: n) {
+            invariants.fail(.withPromoted, n, "\(rid) started on \(n), where \(w) is not promoted", at: now)
+        }
+        for o in config.resources.orders where o.then == rid && o.firstAction == .promote && o.mandatory && !promoted(o.first, on: nil) {
+            invariants.fail(.withPromoted, n, "\(rid) started while no instance of \(o.first) is promoted (ordered after its promote)", at: now)
+        }
+    }
+
     /// A promote just succeeded on `n`.
     func checkPromoted(_ rid: String, on n: NodeID) {
         guard let spec = promotable(rid) else { return }
@@ -39,7 +55,8 @@ extension Simulation {
             let promoted = resourcePromoted[rid, default: []].filter { slots[Int($0.rawValue)].node != nil }
             var candidates: [NodeID: Bool] = [:]
             for n in s where resourceActive[rid, default: []].contains(n) { candidates[n] = promoted.contains(n) }
-            let want = Set(Promotion.choose(rid, candidates: candidates, attributes: first.attributesByNode, max: spec.promotedMax))
+            let want = Set(Promotion.choose(rid, candidates: candidates, attributes: Promotion.scores(rid, first.attributesByNode, first.adminState),
+                                                   max: spec.promotedMax))
             if want != promoted {
                 invariants.fail(.resourceLiveness, nil, "\(rid) should be promoted on \(want.sorted()) after the quiet period;"
                                     + " promoted on \(promoted.sorted())", at: now)

@@ -88,7 +88,12 @@ public struct RandomScenario: Sendable {
             if fencing && arng.chance(0.6) {
                 let at = t + TimeSpan(nanoseconds: Int64.random(in: 0...d.nanoseconds, using: &arng))
                 let on = ids.randomElement(using: &arng)!
-                steps.append((at, .admin(on: on, RandomScenario.adminRequest(ids, &arng, also: clones && fencing ? ["ping", "fs"] : []))))
+                if promotable && arng.chance(0.3) {  // a switchover, or its constraint cleared
+                    let r: AdminRequest = arng.chance(0.7) ? .movePromoted("pg", to: ids.randomElement(using: &arng)!) : .clear("pg")
+                    steps.append((at, .admin(on: on, r)))
+                } else {
+                    steps.append((at, .admin(on: on, RandomScenario.adminRequest(ids, &arng, also: clones && fencing ? ["ping", "fs"] : []))))
+                }
             }
             for _ in 0..<2 where fencing && mrng.chance(0.5) {
                 let at = t + TimeSpan(nanoseconds: Int64.random(in: 0...d.nanoseconds, using: &mrng))
@@ -172,6 +177,13 @@ public struct RandomScenario: Sendable {
     /// its two monitors.
     static func addPromotable(_ config: inout CoreConfig) {
         config.resources.units.append(PlacementUnit(resources: ["pg"], stickiness: 1, clone: CloneSpec(id: "pg-clone", notify: true, promotable: true)))
+        // PAF's reference setup: the address with the primary, after its promote, stopped after its demote.
+        var ip = PlacementUnit(resources: ["pg-ip"], with: "pg")
+        ip.withPromoted = true
+        config.resources.units.append(ip)
+        config.resources.orders += [OrderConstraint(first: "pg", then: "pg-ip", symmetrical: false, firstAction: .promote),
+                                    OrderConstraint(first: "pg", then: "pg-ip", symmetrical: false, firstAction: .demote, thenAction: .stop)]
+        config.resources.monitorInterval["pg-ip"] = .ms(200)
         config.resources.monitorInterval["pg"] = .ms(200)
         config.resources.promotedMonitorInterval["pg"] = .ms(150)
     }

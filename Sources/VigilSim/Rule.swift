@@ -52,6 +52,9 @@ public enum Rule: String, Sendable, CaseIterable, CustomStringConvertible {
     /// A notify clone's instance promoted or demoted by the owner before its agent ran the
     /// pre-notification of that operation.
     case notifyOrder = "notify-order"
+    /// A resource placed with a promotable clone's promoted role started where that clone's
+    /// instance is not promoted (or a promote-then-start order's THEN started with none promoted).
+    case withPromoted = "with-promoted"
 
     public var description: String { rawValue }
 

@@ -124,6 +124,7 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
                 case let .standby(n, on): (peer, detail) = (name(n), on ? "node \(name(n)) standby" : "node \(name(n)) online")
                 case let .maintenance(n, on): (peer, detail) = (name(n), on ? "node \(name(n)) maintenance" : "node \(name(n)) ready (out of maintenance)")
                 case let .move(id, to): (resource, peer, detail) = (id, to.map(name), "move \(id)" + (to.map { " to \(name($0))" } ?? " away"))
+                case let .movePromoted(id, to): (resource, peer, detail) = (id, name(to), "move \(id)'s promoted role to \(name(to))")
                 case let .ban(id, n): (resource, peer, detail) = (id, n.map(name), "ban \(id)" + (n.map { " from \(name($0))" } ?? " from its node"))
                 case .clear(let id): (resource, detail) = (id, "clear \(id)")
                 case .cleanup(let id): (resource, detail) = (id, "cleanup \(id)")

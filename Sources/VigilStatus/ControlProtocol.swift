@@ -28,8 +28,9 @@ public enum ControlRequest: Equatable, Sendable {
 
     public enum ResourceVerb: String, Sendable, CaseIterable {
         case move, ban, clear, cleanup, restart
+        case movePromoted = "move-promoted"
         /// Whether a node may follow the resource id.
-        public var takesNode: Bool { self == .move || self == .ban }
+        public var takesNode: Bool { self == .move || self == .ban || self == .movePromoted }
     }
 
     public enum NodeVerb: String, Sendable, CaseIterable {
@@ -101,7 +102,7 @@ public enum ControlRequest: Equatable, Sendable {
             return "usage: fence NODE off|reboot|on, fence confirm NODE, fence history (nodes: \(nodes.joined(separator: ", ")))"
         }
         if line.hasPrefix("resource ") || line.hasPrefix("node ") {
-            return "usage: resource move|ban ID [NODE], resource clear|cleanup|restart ID, node standby|online|maintenance|ready NODE "
+            return "usage: resource move|ban ID [NODE], resource move-promoted ID NODE, resource clear|cleanup|restart ID, node standby|online|maintenance|ready NODE "
                 + "(resources: \(resources.joined(separator: ", ")); nodes: \(nodes.joined(separator: ", ")))"
         }
         return "unknown command"

@@ -223,7 +223,8 @@ extension StatusSnapshot {
             }
             let a = node.adminState
             admin = Admin(version: a.version, standby: a.standby.map(name), maintenance: a.maintenance.map(name),
-                          constraints: a.constraints.map { "\($0.resource): " + ($0.kind == .ban ? "never on \(name($0.node)) (ban)" : "prefer \(name($0.node)) (move)") })
+                          constraints: a.constraints.map { "\($0.resource): " + ($0.kind == .ban ? "never on \(name($0.node)) (ban)"
+                              : $0.kind == .preferPromoted ? "promoted on \(name($0.node)) (move --promoted)" : "prefer \(name($0.node)) (move)") })
         }
         if node.config.fencing.enabled {
             let wd = node.config.fencing.watchdog == nil ? "off"

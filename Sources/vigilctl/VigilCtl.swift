@@ -265,6 +265,8 @@ struct Resource: ParsableCommand {
             ID is a resource id or a group's name (the whole group).
             vigilctl resource move db n2    prefer n2 above every configured score (until cleared)
             vigilctl resource move db       ban db from the node it runs on now (until cleared)
+            vigilctl resource move pg n2 --promoted
+                                            switchover: pg's promoted role to n2 (until cleared)
             vigilctl resource ban db [n1]   never run db on n1 (default: where it runs now)
             vigilctl resource clear db      remove the move/ban constraints of db
             vigilctl resource cleanup db    forget db's failures on every node; re-probe where it failed
@@ -277,7 +279,8 @@ struct Resource: ParsableCommand {
         @OptionGroup var s: SocketOption
         @Argument var id: String
         @Argument var node: String?
-        var request: ControlRequest { .resource(.move, id: id, node: node) }
+        @Flag(help: "A promotable clone: move its promoted role to NODE (a switchover).") var promoted = false
+        var request: ControlRequest { .resource(promoted ? .movePromoted : .move, id: id, node: node) }
     }
     struct Ban: AdminCommand {
         static let configuration = CommandConfiguration(abstract: "Never on NODE (default: the node it runs on).")

@@ -94,6 +94,30 @@ final class PromotionTests: XCTestCase {
         XCTAssertEqual(decide(i), [.stop("pg", on: n2)])
     }
 
+    /// PAF's reference setup: the address with the promoted instance, started after its promote,
+    /// stopped after its demote (both orders not symmetrical).
+    func testAddressFollowsThePromotedRole() {
+        var ip = PlacementUnit(resources: ["ip"], with: "pg")
+        ip.withPromoted = true
+        var i = inputs([n1: .running, n2: .running, n3: .running])
+        i.units = [pg, ip]
+        i.orders = [OrderConstraint(first: "pg", then: "ip", symmetrical: false, firstAction: .promote),
+                    OrderConstraint(first: "pg", then: "ip", symmetrical: false, firstAction: .demote, thenAction: .stop)]
+        for n in [n1, n2, n3] { i.reports[n]?.entries["ip"] = ResourceEntry(id: "ip", state: .stopped, failCount: 0) }
+        XCTAssertEqual(decide(i), [.promote("pg", on: n2)], "no address while nothing is promoted")
+        i.reports[n2]?.entries["pg"]?.state = .promoting
+        XCTAssertEqual(decide(i), [], "nor while the promote runs")
+        i.reports[n2]?.entries["pg"]?.state = .promoted
+        XCTAssertEqual(decide(i), [.start("ip", on: n2)])
+        i.reports[n2]?.entries["ip"]?.state = .running
+        i.attributes[n3] = ["master-pg": "50"]
+        XCTAssertEqual(decide(i), [.demote("pg", on: n2)], "the address stays through the demote")
+        i.reports[n2]?.entries["pg"]?.state = .demoting
+        XCTAssertEqual(decide(i), [])
+        i.reports[n2]?.entries["pg"]?.state = .running
+        XCTAssertEqual(decide(i), [.promote("pg", on: n3), .stop("ip", on: n2)], "then it stops, and n3 is promoted")
+    }
+
     func testConfig() throws {
         func load(_ clone: String) -> Result<ClusterConfig, Diagnostic> {
             ClusterConfig.load(text: ConfigTests.good + """
@@ -117,6 +141,31 @@ final class PromotionTests: XCTestCase {
                 """ + clone, file: "v.conf")
         }
         let c = try load("\nof = \"pg\"\npromotable = true").get()
+        let vip = """
+
+            [[resource]]
+            id = "vip"
+            agent = "ocf:heartbeat:IPaddr2"
+            with = "pg-clone"
+            with_role = "promoted"
+            [[order]]
+            first = "pg-clone"
+            first_action = "promote"
+            then = "vip"
+            symmetrical = false
+            [[order]]
+            first = "pg-clone"
+            first_action = "demote"
+            then = "vip"
+            then_action = "stop"
+            symmetrical = false
+            """
+        let paf = try ClusterConfig.load(text: ConfigTests.good + vip + "\n[[resource]]\nid = \"pg\"\nagent = \"ocf:heartbeat:pgsqlms\"\n[[clone]]\nid = \"pg-clone\"\nof = \"pg\"\npromotable = true\nnotify = true",
+                                         file: "v.conf").get()
+        XCTAssertEqual(paf.placementUnits.first { $0.resources == ["vip"] }?.withPromoted, true)
+        XCTAssertEqual(paf.orders.map(\.firstAction), [.promote, .demote])
+        XCTAssertEqual(paf.orders.map(\.thenAction), [.start, .stop])
+        XCTAssertEqual(paf.clone(of: "pg")?.notify, true)
         XCTAssertEqual(c.clone(of: "pg"), CloneSpec(id: "pg-clone", promotable: true, promotedMax: 1))
         XCTAssertEqual(c.resourcePolicy.promotedMonitorInterval["pg"], .seconds(4))
         XCTAssertEqual(c.resources.first?.promoteTimeout, .seconds(30))

@@ -76,6 +76,14 @@ final class PromotableLabTests: XCTestCase {
         }, "\(String(describing: info(lab, 1)))")
         XCTAssertEqual(info(lab, 1)?.failCounts["n1"], 1)
 
+        // A switchover: the promoted role to n3 (demote on the primary, then promote on n3).
+        let before = try XCTUnwrap(info(lab, 1)?.promotedOn?.first)
+        let target = before == "n3" ? "n2" : "n3"
+        XCTAssertEqual(lab.ctl(2, "resource", "move", "stateful", target, "--promoted").status, 0)
+        XCTAssertTrue(Lab.waitUntil(within: 20) { self.info(lab, 1)?.promotedOn == [target] && self.info(lab, 1)?.nodes[before] == "running" },
+                      "\(String(describing: info(lab, 1)))")
+        XCTAssertTrue(lab.ctl(1, "status").output.contains("stateful: promoted on \(target) (move --promoted)"))
+
         // Cut off the primary: fenced first, then the best standby promoted.
         let primary = try XCTUnwrap(info(lab, 1)?.promotedOn?.first)
         let survivor = primary == "n1" ? 2 : 1

@@ -17,7 +17,9 @@
 ///   cluster takes over from what it finds. Fencing is unaffected: a node in maintenance that is
 ///   lost uncleanly is fenced like any other.
 /// - move RESOURCE NODE: prefer NODE above any configured score (Pacemaker's cli-prefer);
-///   move RESOURCE (no node): ban the node it runs on now.
+///   move RESOURCE (no node): ban the node it runs on now; move RESOURCE NODE --promoted (a
+///   promotable clone): a switchover, the promoted role to NODE (its promotion score there counts
+///   as INFINITY, as Pacemaker's role=Promoted cli-prefer does).
 /// - ban RESOURCE [NODE]: never on NODE (default: where it runs now). clear removes both.
 /// - cleanup RESOURCE: every node clears its fail count and re-probes it if it failed (or was
 ///   not installed there).
@@ -27,6 +29,7 @@ public enum AdminRequest: Equatable, Sendable {
     case standby(NodeID, Bool)
     case maintenance(NodeID, Bool)
     case move(String, to: NodeID?)
+    case movePromoted(String, to: NodeID)
     case ban(String, NodeID?)
     case clear(String)
     case cleanup(String)
@@ -64,6 +67,12 @@ extension Supervisor {
             }
             a.constraints.removeAll { $0.resource == rid && ($0.kind == .prefer || $0.node == target) }
             a.constraints.append(.init(resource: rid, node: target, kind: kind))
+        case let .movePromoted(rid, to):
+            guard ids.contains(rid) else { return refuse(.unknownResource(rid)) }
+            guard policy.units.contains(where: { $0.resources == [rid] && $0.clone?.promotable == true }) else { return refuse(.notPromotable(rid)) }
+            guard c.nodes.contains(to) else { return refuse(.unknownNode(to)) }
+            a.constraints.removeAll { $0.resource == rid && $0.kind == .preferPromoted }
+            a.constraints.append(.init(resource: rid, node: to, kind: .preferPromoted))
         case let .ban(rid, n):
             guard ids.contains(rid) else { return refuse(.unknownResource(rid)) }
             guard let target = n ?? here(rid) else { return refuse(.runsNowhere(rid, ban: true)) }
@@ -152,7 +161,7 @@ extension Supervisor {
             switch k.kind {
             case .ban: units[i].location[k.node] = PlacementUnit.never
             case .prefer where units[i].location[k.node] != PlacementUnit.never: units[i].location[k.node] = Supervisor.moveScore
-            case .prefer: break
+            case .prefer, .preferPromoted: break  // the latter weighs in the promotion (Promotion.swift)
             }
         }
         return units

@@ -14,12 +14,21 @@ public struct OrderConstraint: Equatable, Sendable {
     public var then: String
     public var mandatory: Bool
     public var symmetrical: Bool
-    public init(first: String, then: String, mandatory: Bool = true, symmetrical: Bool = true) {
+    /// Role-aware orders on a promotable clone FIRST (Promotion.swift): promote then start (THEN
+    /// starts once an instance is promoted; symmetrical: it stops before that instance is demoted),
+    /// or demote then stop (not symmetrical: THEN stops only after the demote).
+    public var firstAction = ResourceAction.start
+    public var thenAction = ResourceAction.start
+    public init(first: String, then: String, mandatory: Bool = true, symmetrical: Bool = true,
+                firstAction: ResourceAction = .start, thenAction: ResourceAction = .start) {
         self.first = first
         self.then = then
         self.mandatory = mandatory
         self.symmetrical = symmetrical
+        self.firstAction = firstAction
+        self.thenAction = thenAction
     }
+    public var onRoles: Bool { firstAction != .start || thenAction != .start }
 }
 
 public enum Orders {
@@ -29,7 +38,7 @@ public enum Orders {
     public static func propagate(_ placed: inout [String: Placement], _ units: [PlacementUnit], _ orders: [OrderConstraint]) {
         for _ in 0..<orders.count {
             var changed = false
-            for o in orders where o.mandatory && o.symmetrical {
+            for o in orders where o.mandatory && o.symmetrical && !o.onRoles {
                 guard let t = units.first(where: { $0.resources.first == o.then }) else { continue }
                 switch placed[o.first] {
                 case .on?: continue
@@ -89,7 +98,8 @@ public enum Orders {
         func isStart(_ d: Decision) -> Bool { if case .start = d { true } else { false } }
         func stops(_ u: Int) -> Bool { out[u].contains(where: isStop) }
         func stopsOn(_ u: Int, _ n: NodeID) -> Bool { out[u].contains { isStop($0) && node($0) == n } }
-        let edges = orders.compactMap { o in index[o.first].flatMap { f in index[o.then].map { (o, f, $0) } } }
+        let all = orders.compactMap { o in index[o.first].flatMap { f in index[o.then].map { (o, f, $0) } } }
+        let edges = all.filter { !$0.0.onRoles }
         func interleaved(_ f: Int, _ t: Int) -> Bool { units[f].clone != nil && units[t].clone?.interleave == true }
         // THEN must go down when a mandatory symmetrical FIRST goes down or is not up (an
         // interleaved THEN's instance when FIRST's on its node does).
@@ -144,6 +154,33 @@ public enum Orders {
                 out[t] = out[t].filter { !isStart($0) }
             }
         }
+        for (o, f, t) in all where o.onRoles { gateRoles(o, f, t, &out, units, unit) }
         return out
+    }
+
+    /// A role-aware order on a promotable clone FIRST: promote then start (THEN starts only once
+    /// an instance of FIRST is promoted; symmetrical: FIRST's demote waits until THEN is stopped,
+    /// and THEN is stopped), demote then stop (THEN's stops wait while a demote of FIRST is
+    /// decided or under way).
+    static func gateRoles(_ o: OrderConstraint, _ f: Int, _ t: Int, _ out: inout [[Decision]], _ units: [PlacementUnit],
+                          _ unit: UnitDecision) {
+        let rid = units[f].resources[0]
+        let firstNodes = unit.active[rid] ?? []
+        func isDemote(_ d: Decision) -> Bool { if case .demote = d { true } else { false } }
+        func isStart(_ d: Decision) -> Bool { if case .start = d { true } else { false } }
+        func isStop(_ d: Decision) -> Bool { if case .stop = d { true } else { false } }
+        let thenActive = units[t].resources.contains { !(unit.active[$0] ?? []).isEmpty }
+        switch o.firstAction {
+        case .promote:
+            let promoted = firstNodes.contains { unit.inputs.fenceable.contains($0) && unit.state(rid, on: $0) == .promoted }
+            if o.mandatory && !promoted { out[t] = out[t].filter { !isStart($0) } }
+            if o.symmetrical && out[f].contains(where: isDemote) && thenActive {
+                out[f] = out[f].filter { !isDemote($0) }
+                if !out[t].contains(where: isStop) { out[t] = out[t].filter { !isStart($0) } + unit.stopEverywhere(units[t]) }
+            }
+        default:
+            let demoting = out[f].contains(where: isDemote) || firstNodes.contains { unit.state(rid, on: $0) == .demoting }
+            if demoting { out[t] = out[t].filter { !isStop($0) } }
+        }
     }
 }

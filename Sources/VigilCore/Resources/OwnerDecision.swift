@@ -129,6 +129,9 @@ public enum OwnerDecision {
         input.failCounts = failCounts
         for u in i.units where u.clone != nil {
             for rid in u.resources { input.active[rid] = NodeSet(active[rid] ?? []) }
+            if u.clone?.promotable == true, let rid = u.resources.first {
+                input.promoted[rid] = NodeSet((active[rid] ?? []).filter { i.reports[$0]?.entries[rid]?.state.holdsPromoted == true })
+            }
         }
         if i.applyOrders { input.orders = i.orders }
         var placed = Placer.place(input)
@@ -170,6 +173,8 @@ struct UnitDecision {
         var held: Set<NodeID> = []
         var (out, stopFrom) = stopsAway(u, from: NodeSet([target]), held: &held)
         guard stopFrom.isEmpty && held.isEmpty else { return out }
+        // With a promoted instance: started once it is promoted there (not while it is promoting).
+        if u.withPromoted, let w = u.with, state(w, on: target) != .promoted { return out }
         if let start = nextStart(u, on: target) { out.append(start) }
         return out
     }

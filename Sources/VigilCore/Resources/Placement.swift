@@ -40,6 +40,9 @@ public struct PlacementUnit: Equatable, Sendable {
     public var near: [Near]
     /// Run as an anonymous clone: an instance on each of up to `clone.max` nodes (Clones.swift).
     public var clone: CloneSpec?
+    /// With `with` naming a promotable clone: only where its instance holds the promoted role
+    /// (Pacemaker's `with-rsc-role=Promoted`; started only once it is promoted there).
+    public var withPromoted = false
     public struct Near: Equatable, Sendable {
         public var resource: String
         public var score: Int
@@ -85,6 +88,8 @@ public struct PlacementInput: Equatable, Sendable {
     public var active: [String: NodeSet] = [:]
     /// Mandatory orders: an interleaved clone after another clone is placed only where that one is.
     public var orders: [OrderConstraint] = []
+    /// Promotable clones: members where an instance holds (or is taking, or giving up) the promoted role.
+    public var promoted: [String: NodeSet] = [:]
 
     public init(units: [PlacementUnit], members: NodeSet, quorate: Bool) {
         self.units = units
@@ -161,6 +166,13 @@ public enum Placer {
                     continue
                 }
                 allowed = allowed.intersection(nodes(of: w))
+                if u.withPromoted {
+                    allowed = allowed.intersection(input.promoted[w] ?? .empty)
+                    if allowed.isEmpty {
+                        setAll(u, .stopped(reason: "'\(w)' has no promoted instance"))
+                        continue
+                    }
+                }
             }
             for a in u.apart { allowed = allowed.subtracting(nodes(of: a)) }
             for other in input.units where other.apart.contains(where: u.resources.contains) {

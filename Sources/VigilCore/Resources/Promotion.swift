@@ -35,6 +35,13 @@ public enum Promotion {
         }
     }
 
+    /// The attributes with the operator's `move --promoted` applied: INFINITY on its node (a switchover).
+    public static func scores(_ rid: String, _ attributes: [NodeID: [String: String]], _ admin: AdminState) -> [NodeID: [String: String]] {
+        var out = attributes
+        for k in admin.constraints where k.resource == rid && k.kind == .preferPromoted { out[k.node, default: [:]][scoreAttribute(rid)] = "INFINITY" }
+        return out
+    }
+
     /// The nodes to promote, best first: among `candidates` (node -> promoted there now), those whose
     /// score is 0 or more, highest first, ties to where the role is now, then the lowest id; at most `max`.
     public static func choose(_ rid: String, candidates: [NodeID: Bool], attributes: [NodeID: [String: String]], max: Int) -> [NodeID] {
@@ -65,7 +72,8 @@ extension UnitDecision {
         for n in targets where members.contains(n) && !maintenance.contains(n) && state(rid, on: n).isUp {
             candidates[n] = state(rid, on: n) == .promoted
         }
-        let want = Promotion.choose(rid, candidates: candidates, attributes: inputs.attributes, max: spec.promotedMax - kept.count)
+        let want = Promotion.choose(rid, candidates: candidates, attributes: Promotion.scores(rid, inputs.attributes, inputs.admin),
+                                    max: spec.promotedMax - kept.count)
         let demotes = holders.filter { targets.contains($0) && !maintenance.contains($0) && state(rid, on: $0) == .promoted && !want.contains($0) }
         if !demotes.isEmpty { return demotes.sorted().map { .demote(rid, on: $0) } }
         guard settled, targets.allSatisfy({ state(rid, on: $0).isUp || maintenance.contains($0) }) else { return [] }

@@ -59,6 +59,9 @@ struct Supervisor: Equatable, Sendable {
     /// Owner: starts sent to another node that its reports have not yet shown it obeyed (resource
     /// -> node -> command seq). Until then that node counts as possibly running the resource.
     var unackedStarts: [String: [NodeID: UInt32]] = [:]
+    /// The view each of those starts was sent in: a report the target made in a later view shows
+    /// whether it was obeyed (a node obeys no command of an older view once it installed a newer).
+    var unackedStartViews: [String: [NodeID: ViewID]] = [:]
     /// Owner: promotes sent and not yet seen obeyed, likewise (the target may be promoting).
     var unackedPromotes: [String: [NodeID: UInt32]] = [:]
     /// Local instances demoted because their monitor found them failed promoted (OCF 9): failed
@@ -175,6 +178,10 @@ extension Supervisor {
             var startInFlight = false
             if let seq = unackedStarts[e.id]?[n] {
                 if e.ack.view == c.view.id && e.ack.from == c.me && e.ack.seq >= seq {
+                    unackedStarts[e.id]?[n] = nil
+                } else if let sent = unackedStartViews[e.id]?[n], v > sent {
+                    // Seed 974 with --promotable: a start the old view never delivered counted on
+                    // n3 for good, and moved web2's last known node off the paused n1 (unfrozen).
                     unackedStarts[e.id]?[n] = nil
                 } else {
                     startInFlight = true
@@ -397,6 +404,7 @@ extension Supervisor {
             commandSeq &+= 1
             if action == .start {
                 unackedStarts[rid, default: [:]][n] = commandSeq
+                unackedStartViews[rid, default: [:]][n] = c.view.id
                 lastKnown[rid] = n
             }
             if action == .promote { unackedPromotes[rid, default: [:]][n] = commandSeq }

@@ -178,6 +178,9 @@ final class ControlServer: @unchecked Sendable {
             }
             switch verb {
             case .move: request = .move(rid, to: node)
+            case .movePromoted:
+                guard let node else { return usage }
+                request = .movePromoted(rid, to: node)
             case .ban: request = .ban(rid, node)
             case .clear: request = .clear(rid)
             case .cleanup: request = .cleanup(rid)

@@ -55,7 +55,7 @@ final class AdminStore: @unchecked Sendable {
         a.maintenance = NodeSet(s.maintenance.map(NodeID.init).filter(nodes.contains))
         a.constraints = s.constraints.compactMap { c in
             guard ids.contains(c.resource), nodes.contains(NodeID(c.node)),
-                  let k: AdminState.Kind = c.kind == "ban" ? .ban : c.kind == "prefer" ? .prefer : nil else { return nil }
+                  let k: AdminState.Kind = ["ban": .ban, "prefer": .prefer, "prefer-promoted": .preferPromoted][c.kind] else { return nil }
             return .init(resource: c.resource, node: NodeID(c.node), kind: k)
         }
         a.cleanups = s.cleanups.filter { ids.contains($0.key) }
@@ -68,7 +68,7 @@ final class AdminStore: @unchecked Sendable {
     static func encode(_ a: AdminState) -> String {
         let s = Saved(version: a.version, origin: a.origin.rawValue, standby: a.standby.map(\.rawValue),
                       maintenance: a.maintenance.map(\.rawValue),
-                      constraints: a.constraints.map { .init(resource: $0.resource, node: $0.node.rawValue, kind: $0.kind == .ban ? "ban" : "prefer") },
+                      constraints: a.constraints.map { .init(resource: $0.resource, node: $0.node.rawValue, kind: [.ban: "ban", .prefer: "prefer", .preferPromoted: "prefer-promoted"][$0.kind]!) },
                       cleanups: a.cleanups, restarts: a.restarts)
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .prettyPrinted]
