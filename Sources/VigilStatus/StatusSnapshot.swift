@@ -109,6 +109,9 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
         public var promotable: Bool?
         public var promotedOn: [String]?
         public var scores: [String: String]?
+        /// Meta attributes as Pacemaker names them (a clone's: notify, promotable, clone-max, ...),
+        /// for `crm_resource --meta --get-parameter`.
+        public var meta: [String: String]?
     }
 
     /// The operator's standing instructions (vigilctl resource/node ...).
@@ -210,6 +213,13 @@ extension StatusSnapshot {
                 var info = ResourceInfo(id: rid, activeOn: active, nodes: states, failCounts: fails, lastFailure: last,
                                         agent: spec?.agent, group: spec?.group, clone: clone?.id,
                                         cloneMax: clone.map { $0.max ?? config.nodes.count })
+                if let c = clone {
+                    var m = ["notify": String(c.notify), "promotable": String(c.promotable), "interleave": String(c.interleave),
+                             "clone-max": String(c.max ?? config.nodes.count), "clone-node-max": "1", "globally-unique": "false"]
+                    if c.promotable { for k in ["promoted-max", "master-max"] { m[k] = String(c.promotedMax) } }
+                    for k in ["promoted-node-max", "master-node-max"] where c.promotable { m[k] = "1" }
+                    info.meta = m
+                }
                 if clone?.promotable == true {
                     info.promotable = true
                     info.promotedOn = reports.sorted { $0.key < $1.key }

@@ -42,7 +42,7 @@ func crmResource(_ args: [String]) -> Never {
     let specs = [
         OptionSpec("r", "resource", .required), OptionSpec("N", "node", .required), OptionSpec("W", "locate"),
         OptionSpec("B", "ban"), OptionSpec("U", "clear"), OptionSpec("Q", "quiet"), OptionSpec("V", "verbose"),
-        OptionSpec("f", "force"), OptionSpec("$", "version"),
+        OptionSpec("f", "force"), OptionSpec("$", "version"), OptionSpec("m", "meta"), OptionSpec("g", "get-parameter", .required),
     ]
     let o: ParsedOptions
     do { o = try ParsedOptions(args, specs) } catch { shim.fail(.usage, "\(error)") }
@@ -54,10 +54,18 @@ func crmResource(_ args: [String]) -> Never {
         for n in r.activeOn { print(o.has("quiet") ? n : "resource \(rid) is running on: \(n)") }
         exit(0)
     }
+    if let name = o.value("get-parameter") {
+        // PAF's validation reads `--meta --get-parameter notify` and matches the bare value.
+        guard o.has("meta") else { shim.fail(.unimplemented, "only --meta parameters are answered (instance parameters are in vigil.conf)") }
+        guard let r = shim.status().resources?.first(where: { $0.id == rid }) else { shim.fail(.noSuchThing, "resource \(rid) not found") }
+        guard let v = r.meta?[name] else { shim.fail(.noSuchThing, "resource \(rid) has no meta attribute \(name)") }
+        print(v)
+        exit(0)
+    }
     let request: ControlRequest
     if o.has("ban") { request = .resource(.ban, id: rid, node: o.value("node")) }
     else if o.has("clear") { request = .resource(.clear, id: rid, node: nil) }
-    else { shim.fail(.unimplemented, "supported: --locate, --ban, --clear (with -r RESOURCE [-N NODE])") }
+    else { shim.fail(.unimplemented, "supported: --locate, --ban, --clear (with -r RESOURCE [-N NODE]), --meta --get-parameter NAME") }
     let r = shim.reach {
         try ControlClient.send(shim.socket, request, awaiting: 10) { e -> Result<Void, ControlClient.AnswerRefused>? in
             switch e.type {
