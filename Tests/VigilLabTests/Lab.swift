@@ -39,8 +39,27 @@ final class Lab {
             test.addTeardownBlock { try? FileManager.default.removeItem(at: file) }
             extra += ["--fence-extra", file.path]
         }
+        Lab.removeOrphans()
         let r = Lab.run(["up", "--nodes", "\(nodes)", "--mode", mode] + extra, lab: name)
+        // Its owner: a lab whose test process died (killed, crashed: no teardown ran) is removed by
+        // the next lab test (`removeOrphans`).
+        try? String(getpid()).write(toFile: dir + "/owner", atomically: true, encoding: .utf8)
         guard r.status == 0 else { throw LabError("tools/lab up failed:\n\(r.output)") }
+    }
+
+    /// Labs (and PAF data directories, `/tmp/vigil-paf-PID-*`) whose owning test process is gone:
+    /// removed with `tools/lab down`, which stops what runs in their namespaces by PID. A lab
+    /// without an owner file (still coming up, or made by hand) is left alone.
+    static func removeOrphans() {
+        func dead(_ pid: String) -> Bool { Int32(pid).map { kill($0, 0) != 0 && errno == ESRCH } ?? false }
+        for lab in (try? FileManager.default.contentsOfDirectory(atPath: "/run/vigil-lab")) ?? [] {
+            guard let owner = try? String(contentsOfFile: "/run/vigil-lab/\(lab)/owner", encoding: .utf8),
+                  dead(owner.trimmingCharacters(in: .whitespacesAndNewlines)) else { continue }
+            _ = run(["down"], lab: lab)
+        }
+        for d in (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? [] where d.hasPrefix("vigil-paf-") {
+            if let pid = d.split(separator: "-").dropFirst(2).first, dead(String(pid)) { try? FileManager.default.removeItem(atPath: "/tmp/" + d) }
+        }
     }
 
     struct LabError: Error, CustomStringConvertible {

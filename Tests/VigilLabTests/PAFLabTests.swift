@@ -68,7 +68,8 @@ final class PAFLabTests: XCTestCase {
             throw XCTSkip("needs resource-agents-paf and postgresql-15: apt-get install resource-agents-paf postgresql")
         }
         guard getuid() == 0 else { throw XCTSkip("lab tests need root") }
-        let base = "/tmp/vigil-paf-" + String(UInt32.random(in: 0..<UInt32.max), radix: 36)
+        // Named by this process, so that a later lab test removes it if this one dies (Lab.removeOrphans).
+        let base = "/tmp/vigil-paf-\(getpid())-" + String(UInt32.random(in: 0..<UInt32.max), radix: 36)
         addTeardownBlock { [base] in _ = Spawn.run(["rm", "-rf", base]) }
         try prepare(base)
         let lab = try Lab(fenceConfig: """
