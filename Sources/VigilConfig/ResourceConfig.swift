@@ -83,6 +83,20 @@ extension ClusterConfig {
         let lead = r.group.flatMap { g in resources.first { $0.group == g } } ?? r
         return clones[lead.id]
     }
+
+    /// The meta attributes of the clone `rid` runs in, by Pacemaker's names (nil: not cloned).
+    /// Agents get each as `OCF_RESKEY_CRM_meta_<name with _>`; `crm_resource --meta` answers them.
+    public func cloneMeta(of rid: String) -> [(String, String)]? {
+        guard let c = clone(of: rid) else { return nil }
+        var m = [("clone-max", String(c.max ?? nodes.count)), ("clone-node-max", "1"), ("globally-unique", "false"),
+                 ("notify", String(c.notify)), ("interleave", String(c.interleave))]
+        if c.promotable {
+            // And the legacy names, which PAF and DRBD still read.
+            let p = String(c.promotedMax)
+            m += [("promotable", "true"), ("promoted-max", p), ("promoted-node-max", "1"), ("master-max", p), ("master-node-max", "1")]
+        }
+        return m
+    }
 }
 
 extension ConfigValidator {

@@ -213,13 +213,7 @@ extension StatusSnapshot {
                 var info = ResourceInfo(id: rid, activeOn: active, nodes: states, failCounts: fails, lastFailure: last,
                                         agent: spec?.agent, group: spec?.group, clone: clone?.id,
                                         cloneMax: clone.map { $0.max ?? config.nodes.count })
-                if let c = clone {
-                    var m = ["notify": String(c.notify), "promotable": String(c.promotable), "interleave": String(c.interleave),
-                             "clone-max": String(c.max ?? config.nodes.count), "clone-node-max": "1", "globally-unique": "false"]
-                    if c.promotable { for k in ["promoted-max", "master-max"] { m[k] = String(c.promotedMax) } }
-                    for k in ["promoted-node-max", "master-node-max"] where c.promotable { m[k] = "1" }
-                    info.meta = m
-                }
+                info.meta = config.cloneMeta(of: rid).map { Dictionary($0) { a, _ in a } }
                 if clone?.promotable == true {
                     info.promotable = true
                     info.promotedOn = reports.sorted { $0.key < $1.key }

@@ -91,6 +91,13 @@ final class PromotionSimTests: XCTestCase {
         for f in r.failures.prefix(3) {
             XCTFail("seed \(f.seed): \(f.violations[0]) -- replay: vigil-sim --nodes 3 --seed \(f.seed) --fencing --promotable --trace")
         }
+        // Seeds that showed this change's fixes (the scenario has grown since; kept as
+        // regressions): 20 (a lost promote held the role for good), 350 (a write of a learned
+        // attribute value confirmed at once), 974 (a stale unacked start
+        // unfroze a resource: double active), 17, 8 and 298 (notification rounds stuck across a
+        // view, a skipped own copy, a fenced member), 64 (a resent notification run twice).
+        let fixed = Sweep.run(nodes: 3, seeds: [20, 350, 974, 17, 8, 298, 64], fencing: true, promotable: true)
+        for f in fixed.failures { XCTFail("seed \(f.seed): \(f.violations[0]) -- replay: vigil-sim --nodes 3 --seed \(f.seed) --fencing --promotable --trace") }
         let bug = Sweep.run(nodes: 3, seeds: [11, 22, 29], fencing: true, promotable: true, promoteGate: false)
         XCTAssertTrue(bug.failures.contains { $0.violations.contains { $0.rule == .doublePromoted } }, "a promote before the fence went unnoticed")
     }

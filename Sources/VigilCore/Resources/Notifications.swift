@@ -86,6 +86,8 @@ extension Supervisor {
         }
         r.targets = r.targets.intersection(members)
         notifyRounds[rid] = r
+        // The round's operation, as still decided for its targets.
+        let decided = mine.filter { d in Notifications.action(d).map { $0.2 == r.info.operation && r.targets.contains($0.1) } ?? false }
         switch r.step {
         case nil:
             // Between rounds: the transition goes on with an operation later in the order, or ends.
@@ -96,15 +98,13 @@ extension Supervisor {
                 return []
             }
             notifyRounds[rid]?.step = .action
-            return mine.filter { r.targets.contains(Notifications.action($0)!.1) && Notifications.action($0)!.2 == r.info.operation }
+            return decided
         case .action?:
-            let op = r.info.operation
-            let still = mine.filter { Notifications.action($0)!.2 == op && r.targets.contains(Notifications.action($0)!.1) }
             let busy: Set<ResourceState> = [.starting, .stopping, .promoting, .demoting]
             let inFlight = r.targets.contains { n in
                 busy.contains(reports[n]?.entries[rid]?.state ?? .unknown) || unackedStarts[rid]?[n] != nil || unackedPromotes[rid]?[n] != nil
             }
-            if !still.isEmpty || inFlight { return still }
+            if !decided.isEmpty || inFlight { return decided }
             notifyRounds[rid]?.step = .post
             notifyRounds[rid]?.info.phase = .post
             sendNotifications(rid, to: up, c, now, &box)

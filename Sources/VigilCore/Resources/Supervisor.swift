@@ -177,12 +177,13 @@ extension Supervisor {
             // A report made before our start reached that node says nothing about the start.
             var startInFlight = false
             if let seq = unackedStarts[e.id]?[n] {
-                if e.ack.view == c.view.id && e.ack.from == c.me && e.ack.seq >= seq {
+                let obeyed = e.ack.view == c.view.id && e.ack.from == c.me && e.ack.seq >= seq
+                // Seed 974 with --promotable: a start the old view never delivered counted on n3
+                // for good, and moved web2's last known node off the paused n1 (unfrozen).
+                let overtaken = unackedStartViews[e.id]?[n].map { v > $0 } ?? false
+                if obeyed || overtaken {
                     unackedStarts[e.id]?[n] = nil
-                } else if let sent = unackedStartViews[e.id]?[n], v > sent {
-                    // Seed 974 with --promotable: a start the old view never delivered counted on
-                    // n3 for good, and moved web2's last known node off the paused n1 (unfrozen).
-                    unackedStarts[e.id]?[n] = nil
+                    unackedStartViews[e.id]?[n] = nil
                 } else {
                     startInFlight = true
                 }

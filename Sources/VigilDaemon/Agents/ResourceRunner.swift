@@ -124,16 +124,8 @@ final class ResourceRunner: @unchecked Sendable {
         var out: [String: [(String, String)]] = [:]
         let instance = config.nodes.firstIndex { $0.name == nodeName } ?? 0
         for r in config.resources {
-            guard let c = config.clone(of: r.id) else { continue }
-            out[r.id] = [("CRM_meta_clone", String(instance)), ("CRM_meta_clone_max", String(c.max ?? config.nodes.count)),
-                         ("CRM_meta_clone_node_max", "1"), ("CRM_meta_globally_unique", "false"),
-                         ("CRM_meta_notify", c.notify ? "true" : "false")]
-            if c.promotable {
-                // And the legacy names, which PAF and DRBD still read.
-                let m = String(c.promotedMax)
-                out[r.id]! += [("CRM_meta_promotable", "true"), ("CRM_meta_promoted_max", m), ("CRM_meta_promoted_node_max", "1"),
-                               ("CRM_meta_master_max", m), ("CRM_meta_master_node_max", "1")]
-            }
+            guard let meta = config.cloneMeta(of: r.id) else { continue }
+            out[r.id] = [("CRM_meta_clone", String(instance))] + meta.map { ("CRM_meta_" + $0.0.replacing("-", with: "_"), $0.1) }
         }
         return out
     }
