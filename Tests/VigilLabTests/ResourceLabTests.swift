@@ -142,6 +142,8 @@ final class ResourceLabTests: XCTestCase {
         unlink("\(lab.dir)/n3/dummy.state")
         XCTAssertNotNil(lab.event(3, within: 10, after: seq) { $0.type == .resourceState && $0.state == "failed" })
         XCTAssertNotNil(running(lab, 3, after: seq), "restarted in place")
+        // n3 counts the failure; n2 has it once the owner's broadcast arrives
+        Lab.waitUntil(within: 5) { (try? lab.status(2).resources?.first?.failCounts["n3"]) == 1 }
         XCTAssertEqual(try lab.status(2).resources?.first?.failCounts["n3"], 1)
         XCTAssertNotNil(try lab.status(2).resources?.first?.lastFailure)
         XCTAssertEqual(lab.ctl(2, "resource", "cleanup", "dummy").status, 0)
@@ -154,7 +156,8 @@ final class ResourceLabTests: XCTestCase {
         let stopping = lab.event(3, within: 10, after: before) { $0.type == .resourceState && $0.state == "stopping" }
         XCTAssertNotNil(stopping)
         XCTAssertNotNil(running(lab, 3, after: stopping?.seq ?? before), "restarted in place")
-        XCTAssertEqual(activeOn(), ["n3"])
+        waitActive(["n3"], "n2 sees it running on n3 again")
+        Lab.waitUntil(within: 5) { Lab.metrics(lab, 1).contains("vigil_resource_running{resource=\"dummy\",node=\"n3\"} 1") }
         let metrics = Lab.metrics(lab, 1)
         XCTAssertTrue(metrics.contains("vigil_resource_active{resource=\"dummy\"} 1"), metrics)
         XCTAssertTrue(metrics.contains("vigil_resource_running{resource=\"dummy\",node=\"n3\"} 1"), metrics)
