@@ -120,24 +120,33 @@ class VigilFailover:
             return {}
         y = self.active()
         marks = {}
+        for ms, e in self.events_since(y, t0):
+            key = self.loss_mark(e, x)
+            if not key and e["type"] == "resource_state" and e.get("state") == "running":
+                key = f"{e.get('resource')} running"
+            if key and key not in marks:
+                marks[key] = ms
+        return marks
+
+    def events_since(self, y, t0):
+        """Node y's events at or after t0, as (ms after t0, event)."""
         for line in sh(f"{self.bin}/vigilctl", "events", "--socket", f"{STATE}/n{y}/vigild.sock", check=False).splitlines():
             try:
                 e = json.loads(line)
                 t = datetime.strptime(e["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
             except (ValueError, KeyError):
                 continue
-            if t < t0:
-                continue
-            key = None
-            if e["type"] == "peer_dead" and e.get("peer") == f"n{x}":
-                key = "loss seen"
-            elif e["type"] == "fence_result" and e.get("peer") == f"n{x}" and e.get("result") == "success":
-                key = "fenced"
-            elif e["type"] == "resource_state" and e.get("state") == "running":
-                key = f"{e.get('resource')} running"
-            if key and key not in marks:
-                marks[key] = (t - t0) * 1000
-        return marks
+            if t >= t0:
+                yield (t - t0) * 1000, e
+
+    @staticmethod
+    def loss_mark(e, x):
+        """"loss seen" or "fenced" for the survivors' events about node x, else None."""
+        if e["type"] == "peer_dead" and e.get("peer") == f"n{x}":
+            return "loss seen"
+        if e["type"] == "fence_result" and e.get("peer") == f"n{x}" and e.get("result") == "success":
+            return "fenced"
+        return None
 
     def restore(self, x):
         lab("power", str(x), "on", check=False)
@@ -161,9 +170,13 @@ class PacemakerFailover:
     def dir(self, n):
         return f"{STATE}/pcmk/n{n}"
 
-    def up(self):
+    def make_lab(self):
+        """The namespaces, links, storage and client, no daemons."""
         lab("down", check=False)
         lab("demo", "--release", "--service", self.service, "--no-start")
+
+    def up(self):
+        self.make_lab()
         if os.path.lexists(FENCE_LINK):
             os.unlink(FENCE_LINK)
         os.symlink(os.path.join(ROOT, "agents/stonith/fence_lab"), FENCE_LINK)
