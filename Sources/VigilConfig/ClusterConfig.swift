@@ -52,12 +52,15 @@ public struct ClusterConfig: Sendable, Equatable {
     public var orders: [OrderConstraint] = []
     /// Warnings found while validating (the config is usable).
     public var warnings: [Diagnostic] = []
+    /// One hash per part of the file (ConfigDigest+Document.swift): members compare them.
+    public var digest = ConfigDigest()
 
     public var core: CoreConfig {
         var c = CoreConfig(cluster: clusterID, nodes: NodeSet(nodes.map(\.id)), links: links.map(\.id),
                            timing: timing, quorum: quorum)
         c.fencing = fencing.policy
         c.resources = resourcePolicy
+        c.digest = digest
         return c
     }
 
@@ -68,7 +71,12 @@ public struct ClusterConfig: Sendable, Equatable {
     public static func load(text: String, file: String) -> Result<ClusterConfig, Diagnostic> {
         switch ConfigDocument.parse(text, file: file) {
         case .failure(let d): return .failure(d)
-        case .success(let doc): return ConfigValidator(doc).validate()
+        case .success(let doc):
+            return ConfigValidator(doc).validate().map { c in
+                var c = c
+                c.digest = doc.digest
+                return c
+            }
         }
     }
 }

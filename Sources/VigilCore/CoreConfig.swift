@@ -21,6 +21,9 @@ public struct CoreConfig: Equatable, Sendable {
     public var fencing = FencingPolicy.disabled
     /// Resources the supervisor places and runs (none unless the config has [[resource]]).
     public var resources = ResourcePolicy()
+    /// What this node's config file says, one hash per part: members compare their copies
+    /// (Membership/ConfigAgreement.swift). All zero (not compared) unless the shell sets it.
+    public var digest = ConfigDigest()
 
     public init(cluster: UInt32, nodes: NodeSet, links: [LinkID], timing: Timing, quorum: QuorumPolicy) {
         self.cluster = cluster

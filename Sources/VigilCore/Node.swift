@@ -8,8 +8,9 @@ public enum Event: Sendable {
     case datagram([UInt8], link: LinkID)
     /// Leave the cluster gracefully (SIGTERM).
     case leave
-    /// New timing at run time (SIGHUP). Nodes and links cannot change without a restart.
-    case reconfigure(Timing)
+    /// New timing at run time (SIGHUP), with its part of the file's digest (sent to the members at
+    /// once). Nothing else in the file changes without a restart.
+    case reconfigure(Timing, timingHash: UInt64)
     /// The shell finished a `FenceOrder`.
     case fenceDone(order: UInt64, FenceResult)
     /// Operator: fence this node now.
@@ -96,6 +97,8 @@ public struct Node: Sendable {
     var supervisor: Supervisor
     /// Node attributes, replicated (Attributes/Attributes.swift).
     var attributes = Attributes()
+    /// Whether the members' config files agree (Membership/ConfigAgreement.swift).
+    var agreement = ConfigAgreement()
     var aliveChangedAt = Instant.zero
     var startedAt = Instant.zero
     var nextTick = Instant.zero
@@ -144,9 +147,13 @@ public struct Node: Sendable {
             receive(bytes, link: link, now, &out)
         case .leave:
             handleLeave(&out)
-        case .reconfigure(let t):
+        case let .reconfigure(t, timingHash):
             config.timing = t
             detector.deadline = t.deadline
+            if config.digest != ConfigDigest(), timingHash != config.digest[.timing] {
+                config.digest[.timing] = timingHash
+                agreement = ConfigAgreement()  // sent at once, compared again with every peer's next
+            }
         case let .fenceDone(order, result):
             fencing(&out) { f, c, box in f.done(order, result, c, now, &box) }
         case let .fenceCommand(n, action):
@@ -196,6 +203,7 @@ public struct Node: Sendable {
         fencing(&out) { f, c, box in f.step(c, now, &box) }
         supervising(&out) { s, c, box in s.step(c, now, &box) }
         if attributes.busy { attributing(&out) { a, c, box in a.step(c, now, &box) } }
+        announceConfig(now, &out)
         out.append(.wake(at: nextTick))
     }
 
@@ -236,6 +244,8 @@ public struct Node: Sendable {
             supervising(&out) { s, c, box in s.receive(m, from: sender, c, now, &box) }
         case .attributes, .attributeAck, .attributeDigest:
             attributing(&out) { a, c, box in a.receive(m, from: sender, c, now, &box) }
+        case .configDigest(let d):
+            heardConfig(d, from: sender.node, &out)
         case .probe, .probeReply:
             break  // answered in `receive` (round-trip times)
         }
@@ -298,6 +308,6 @@ extension Node {
         membership == o.membership
             && detector == o.detector && aliveChangedAt == o.aliveChangedAt && nextTick == o.nextTick
             && graceUntil == o.graceUntil && leaving == o.leaving && sequences == o.sequences && fencer == o.fencer && supervisor == o.supervisor
-            && attributes == o.attributes
+            && attributes == o.attributes && agreement == o.agreement
     }
 }

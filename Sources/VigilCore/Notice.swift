@@ -13,6 +13,8 @@ public enum Notice: Equatable, Sendable {
     case fence(FenceNotice)
     case resource(ResourceNotice)
     case attribute(AttributeNotice)
+    /// A member's configuration differs from this node's, or agrees again (Membership/ConfigAgreement.swift).
+    case config(ConfigNotice)
 }
 
 /// Fencing progress (Fencing/Fencer.swift).

@@ -125,6 +125,8 @@ public final class Simulation {
     /// Nodes where a resource's agent is not installed: its probe, start and monitor there end
     /// "unavailable" (a hard error), its stop "stopped".
     public var agentMissing: [String: Set<NodeID>] = [:]
+    /// A node whose config file differs from the others' (read at its next start).
+    public var digests: [NodeID: ConfigDigest] = [:]
 
     public init(config: CoreConfig, links: [LinkModel], seed: UInt64) {
         self.config = config
@@ -278,7 +280,9 @@ public final class Simulation {
             if slots[i].leavingSince != nil { stopSlot(id) }  // still stopping to leave: killed
             guard slots[i].node == nil else { return }
             slots[i].incarnation += 1
-            slots[i].node = Node(id: id, incarnation: slots[i].incarnation, config: config, key: key, seed: rng.next())
+            var c = config
+            if let d = digests[id] { c.digest = d }
+            slots[i].node = Node(id: id, incarnation: slots[i].incarnation, config: c, key: key, seed: rng.next())
             slots[i].state = .running
             slots[i].pauses = []
             slots[i].delivered = []

@@ -36,6 +36,8 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
         case attributeConfirmed = "attribute_confirmed"
         case attributeHeld = "attribute_held"
         case attributeRefused = "attribute_refused"
+        case configDiffers = "config_differs"
+        case configAgrees = "config_agrees"
     }
     public var seq: UInt64
     /// UTC, ISO 8601 with milliseconds (set by the daemon's wall clock).
@@ -109,6 +111,11 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
             return nil
         case .attribute(let a):
             describe(a, name)
+        case .config(.differs(let p, let parts)):
+            (type, peer, detail) = (.configDiffers, name(p), "\(name(p))'s config file differs from this node's in "
+                + parts.map(\.description).joined(separator: ", ") + ": each runs its own copy; make the files the same")
+        case .config(.agrees(let p)):
+            (type, peer, detail) = (.configAgrees, name(p), "\(name(p))'s config file is the same as this node's again")
         case .resource(let r):
             switch r {
             case let .state(id, st, fc):
@@ -196,7 +203,7 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
         case .attribute, .attributeCleared, .attributeConfirmed, .attributeHeld, .attributeRefused:
             return attributeLogLine
         case .leaving, .fenceNoDevice, .selfFence, .fenceGaveUp, .resourceEscalate, .resourceFailuresExpired,
-             .resourceStopNoQuorum, .resourceStartRefused, .resourceNotify:
+             .resourceStopNoQuorum, .resourceStartRefused, .resourceNotify, .configDiffers, .configAgrees:
             return type.rawValue + (detail.map { " " + $0 } ?? "")
         }
     }

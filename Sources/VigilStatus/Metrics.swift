@@ -30,6 +30,8 @@ extension StatusSnapshot {
         metric("quorate", "gauge", "1 if the current view is quorate.", [("", quorum.quorate ? 1 : 0)])
         metric("view_epoch", "gauge", "Epoch of the current view.", [("", Double(view?.epoch ?? 0))])
         metric("needs_fencing", "gauge", "Members lost uncleanly and not yet fenced.", [("", Double(needsFencing.count))])
+        metric("config_differs", "gauge", "Members whose config file differs from this node's (0 when all agree).",
+               [("", Double(configDiffers?.count ?? 0))])
         if let f = fencing {
             metric("fence_running", "gauge", "Fence attempts this node runs now.", [("", Double(f.running.count))])
             metric("fence_results_total", "counter", "Fence results this node saw (its own and others'), by result.",

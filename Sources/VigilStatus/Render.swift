@@ -12,6 +12,7 @@ extension StatusSnapshot {
         if let f = fencing, !f.running.isEmpty { s += ", fencing " + f.running.map(\.target.name).joined(separator: ",") }
         if let r = resources { s += ", resources \(r.filter { !$0.activeOn.isEmpty }.count)/\(r.count) active" }
         if fencing?.watchdog.hasPrefix("NOT FED") == true { s += ", SELF-FENCING" }
+        if let d = configDiffers { s += ", CONFIG DIFFERS on " + d.keys.sorted().joined(separator: ",") }
         if leaving { s += ", leaving" }
         return s
     }
@@ -26,6 +27,10 @@ extension StatusSnapshot {
         }
         out.append("quorum: \(quorum.quorate ? "quorate" : "NOT quorate"), \(quorum.votes)/\(quorum.expectedVotes) votes, needs \(quorum.threshold)"
                    + (quorum.twoNode ? " (two-node)" : "") + (quorum.waitForAll ? ", wait-for-all" : ""))
+        for (n, parts) in (configDiffers ?? [:]).sorted(by: { $0.key < $1.key }) {
+            out.append("CONFIG DIFFERS: \(n)'s config file differs from this node's in \(parts.joined(separator: ", ")) "
+                       + "(each node runs its own copy: make the files the same and restart vigild where it was wrong)")
+        }
         out.append("")
         var rows = [["NODE", "ID", "STATE", "INCARNATION"] + links.map { $0.name.uppercased() }]
         for n in nodes {

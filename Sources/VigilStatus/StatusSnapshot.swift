@@ -142,6 +142,9 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
     public var attributes: Attributes?
     /// `[[alert]]` programs (absent when none is configured).
     public var alerts: [AlertStat]?
+    /// Members whose config file differs from this node's, and in which parts (absent when all
+    /// agree): node name -> parts ("nodes", "quorum", "fencing", "resources", "alerts", "links", "timing").
+    public var configDiffers: [String: [String]]?
     public var frames: Frames
     public var interval: Double
     public var deadline: Double
@@ -247,6 +250,8 @@ extension StatusSnapshot {
         interval = config.timing.interval.milliseconds
         deadline = config.timing.deadline.milliseconds
         attributes = StatusSnapshot.attributes(node, name)
+        let differs = node.configDiffers
+        configDiffers = differs.isEmpty ? nil : Dictionary(uniqueKeysWithValues: differs.map { (name($0.key), $0.value.map(\.description)) })
     }
 
     /// Members of the view / configured nodes.

@@ -33,6 +33,7 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case attributeAck = 15
     case attributeDigest = 16
     case resourceNotify = 17
+    case configDigest = 18
 }
 
 /// How a fence attempt ended (one byte on the wire).
@@ -108,6 +109,9 @@ public enum Message: Equatable, Sendable {
     /// A summary of the sender's whole map, sent now and then while it is not empty: a member
     /// whose own differs sends its map (repairs what a lost frame left out).
     case attributeDigest(count: UInt32, hash: UInt64)
+    /// The configuration this node runs, one hash per part (ConfigDigest.swift): sent on every new
+    /// view and every few seconds.
+    case configDigest(ConfigDigest)
 
     public var type: MessageType {
         switch self {
@@ -128,6 +132,7 @@ public enum Message: Equatable, Sendable {
         case .attributes: .attributes
         case .attributeAck: .attributeAck
         case .attributeDigest: .attributeDigest
+        case .configDigest: .configDigest
         }
     }
 
@@ -218,6 +223,9 @@ public enum Message: Equatable, Sendable {
         case let .attributeDigest(count, hash):
             w.u32(count)
             w.u64(hash)
+        case .configDigest(let d):
+            w.u8(UInt8(d.hashes.count))
+            for h in d.hashes { w.u64(h) }
         }
     }
 
@@ -304,6 +312,15 @@ public enum Message: Equatable, Sendable {
         case .attributeDigest:
             guard let c = r.u32(), let h = r.u64() else { return nil }
             m = .attributeDigest(count: c, hash: h)
+        case .configDigest:
+            // Parts this build does not know are skipped; parts the sender does not know stay 0.
+            guard let n = r.u8() else { return nil }
+            var d = ConfigDigest()
+            for i in 0..<Int(n) {
+                guard let h = r.u64() else { return nil }
+                if i < d.hashes.count { d.hashes[i] = h }
+            }
+            m = .configDigest(d)
         }
         return r.remaining == 0 ? m : nil
     }

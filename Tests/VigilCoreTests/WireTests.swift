@@ -35,6 +35,7 @@ final class WireTests: XCTestCase {
                                    version: 8, origin: NodeID(3))], confirm: true),
         .attributeAck(to: NodeID(1), [AttributeAck(key: AttributeKey(node: NodeID(2), name: "pingd"), version: 7)]),
         .attributeDigest(count: 2, hash: 0xDEAD_BEEF_0102_0304),
+        .configDigest(ConfigDigest(hashes: [1, 2, 3, 4, 5, 0xFFFF_FFFF_FFFF_FFFF, 7])),
     ]
 
     static var admin: AdminState {

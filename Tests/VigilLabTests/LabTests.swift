@@ -74,6 +74,34 @@ final class LabTests: XCTestCase {
         XCTAssertEqual(try lab.status(1).needsFencing.count, 0)
     }
 
+    /// n3 started from a config file that differs (an extra resource): every member names it
+    /// (event, status, metric) and says where; once n3 runs the same file again, they agree.
+    func testADifferingConfigFileIsNamedOnEveryMember() throws {
+        let lab = try Lab(self)
+        let conf = lab.dir + "/lab.conf"
+        let original = try String(contentsOfFile: conf, encoding: .utf8)
+        XCTAssertNil(try lab.status(1).configDiffers)
+        XCTAssertEqual(lab.lab("stop", "3").status, 0)
+        let seq = lab.lastSeq(1)
+        try (original + "\n[[resource]]\nid = \"extra\"\nagent = \"ocf:heartbeat:Dummy\"\n").write(toFile: conf, atomically: true, encoding: .utf8)
+        let started = lab.lab("start", "3")
+        try original.write(toFile: conf, atomically: true, encoding: .utf8)  // n3 read it at start
+        XCTAssertEqual(started.status, 0, started.output)
+        let differs = lab.event(1, within: 15, after: seq) { $0.type == .configDiffers && $0.peer == "n3" }
+        XCTAssertTrue(differs?.detail?.contains("in resources") == true, String(describing: differs))
+        XCTAssertEqual(try lab.status(1).configDiffers, ["n3": ["resources"]])
+        XCTAssertEqual(try lab.status(3).configDiffers, ["n1": ["resources"], "n2": ["resources"]])
+        XCTAssertTrue(try lab.status(2).humanTable.contains("CONFIG DIFFERS: n3's config file differs"))
+        XCTAssertTrue(Lab.metrics(lab, 1).contains("vigil_config_differs 1"))
+        XCTAssertEqual(try lab.status(1).view?.members.count, 3, "a differing file is reported, not a membership change")
+
+        let seq2 = lab.lastSeq(1)
+        XCTAssertEqual(lab.lab("stop", "3").status, 0)
+        XCTAssertEqual(lab.lab("start", "3").status, 0)
+        XCTAssertNotNil(lab.event(1, within: 15, after: seq2) { $0.type == .configAgrees && $0.peer == "n3" })
+        XCTAssertTrue(Lab.waitUntil(within: 10) { (try? lab.status(1).configDiffers) == nil })
+    }
+
     /// A test process on the lab network sends forged, replayed, truncated and wrong-cluster
     /// frames: all dropped and counted in metrics; the view does not change.
     func testHostileFramesAreDroppedAndCounted() throws {

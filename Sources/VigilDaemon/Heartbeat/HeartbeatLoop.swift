@@ -123,13 +123,10 @@ final class HeartbeatLoop {
 
     /// What can change at run time: timing. Everything else needs a restart, and we say so.
     private func applyReload(_ c: ClusterConfig) {
-        var cannot: [String] = []
-        if c.nodes != config.nodes { cannot.append("nodes") }
-        if c.links != config.links { cannot.append("links") }
-        if c.quorum != config.quorum { cannot.append("quorum") }
+        var cannot = config.digest.differences(c.digest).filter { $0 != .timing }.map(\.description)
         if c.clusterID != config.clusterID || c.keyFile != config.keyFile { cannot.append("cluster id/key") }
         if c.timing != config.timing {
-            apply(.reconfigure(c.timing))
+            apply(.reconfigure(c.timing, timingHash: c.digest[.timing]))
             log.log(.notice, "reload: timing now interval \(c.timing.interval), deadline \(c.timing.deadline)")
         } else {
             log.log(.notice, "reload: timing unchanged")
@@ -204,7 +201,7 @@ final class HeartbeatLoop {
         }
         let level: Log.Level = switch n {
         case .fence(.finished(_, _, let r, _, _)): r.isSuccess ? .notice : .error
-        case .fence(.selfFence), .fence(.noDevice): .error
+        case .fence(.selfFence), .fence(.noDevice), .config(.differs): .error
         case .fence: .warning
         case .peerDead, .quorumChanged(false), .paused: .warning
         case .viewInstalled, .quorumChanged, .leaving: .notice
