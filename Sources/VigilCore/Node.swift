@@ -152,7 +152,7 @@ public struct Node: Sendable {
             detector.deadline = t.deadline
             if config.digest != ConfigDigest(), timingHash != config.digest[.timing] {
                 config.digest[.timing] = timingHash
-                agreement = ConfigAgreement()  // sent at once, compared again with every peer's next
+                for n in agreement.rebase(mine: config.digest) { out.append(.notice(.config(n))) }
             }
         case let .fenceDone(order, result):
             fencing(&out) { f, c, box in f.done(order, result, c, now, &box) }

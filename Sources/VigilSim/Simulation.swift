@@ -38,6 +38,8 @@ public enum Step: Sendable {
     case failPromoted(on: NodeID, String)
     /// `vigilctl attr set|delete` (or an agent's shim) on a node.
     case attribute(on: NodeID, AttributeRequest)
+    /// SIGHUP on a node whose file now has this timing (and this hash of it).
+    case reconfigure(NodeID, Timing, timingHash: UInt64)
 }
 
 enum SimEvent {
@@ -325,6 +327,8 @@ public final class Simulation {
             _ = apply(.admin(r), to: on)
         case let .attribute(on, r):
             if isRunning(on) { _ = apply(.attribute(r), to: on) }
+        case let .reconfigure(on, t, h):
+            if isRunning(on) { _ = apply(.reconfigure(t, timingHash: h), to: on) }
         case let .failResource(on, rid):
             if resourceActive[rid]?.remove(on) != nil { diedUnnoticed[rid, default: []].insert(on) }
             resourcePromoted[rid]?.remove(on)

@@ -38,6 +38,21 @@ final class ConfigAgreementTests: XCTestCase {
         XCTAssertEqual(sim.violations.map(\.description), [])
     }
 
+    /// SIGHUP with new timing on n3 alone: its timing part differs from then on, on every side at
+    /// once (n3 compares with what it heard; the others hear its new digest at the next tick).
+    func testNewTimingOnOneNodeIsNamedAtOnce() {
+        let config = CoreConfig.uniform(nodes: 3, timing: Timing(interval: .ms(10), deadline: .ms(40)))
+        let sim = Simulation(config: config, links: [LinkModel(), LinkModel()], seed: 5)
+        sim.digests = [NodeID(1): Self.file, NodeID(2): Self.file, NodeID(3): Self.file]
+        for n in config.nodes { sim.schedule(.start(n), at: .zero) }
+        sim.run(until: .seconds(2))
+        XCTAssertEqual(sim.node(NodeID(1))?.configDiffers, [:])
+        sim.schedule(.reconfigure(NodeID(3), Timing(interval: .ms(10), deadline: .ms(50)), timingHash: 42), at: .seconds(2))
+        sim.run(until: .ms(2100))
+        XCTAssertEqual(sim.node(NodeID(3))?.configDiffers, [NodeID(1): [.timing], NodeID(2): [.timing]])
+        XCTAssertEqual(sim.node(NodeID(1))?.configDiffers, [NodeID(3): [.timing]])
+    }
+
     func testALostDigestIsMadeUpByTheNextPeriod() {
         // 30% of the frames lost on each link: a digest sent with a view may not arrive; a later
         // periodic one does.

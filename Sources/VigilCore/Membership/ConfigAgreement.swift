@@ -25,6 +25,13 @@ struct ConfigAgreement: Equatable, Sendable {
         return true
     }
 
+    /// This node's own digest changed (SIGHUP applied new timing): compared again with what each
+    /// peer last said, and sent at the next tick.
+    mutating func rebase(mine: ConfigDigest) -> [ConfigNotice] {
+        sentIn = nil
+        return theirs.keys.sorted().compactMap { heard(theirs[$0]!, from: $0, mine: mine) }
+    }
+
     mutating func heard(_ d: ConfigDigest, from peer: NodeID, mine: ConfigDigest) -> ConfigNotice? {
         theirs[peer] = d
         let parts = mine.differences(d)
