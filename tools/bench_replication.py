@@ -16,13 +16,16 @@ through the virtual IP, on one lab, side by side:
 Every system gets the same three namespaces and two links, the same PostgreSQL 15 parameters
 (wal_receiver_timeout 2s, wal_retrieve_retry_interval 500ms, synchronous commit to any one
 standby) and the same client. One run: a writer in the lab's client namespace commits an increasing
-counter through the virtual IP (a commit, 10 ms pause, again; connect and TCP timeouts 1 s) while
-pollers watch the ground truth every 10 ms: each survivor's PostgreSQL over its own Unix socket
+counter through the virtual IP (a commit, 10 ms pause, again; connect and TCP timeouts 1 s); from
+T0 a prober also starts a one-shot write on a fresh connection every 20 ms, so that the first
+acknowledged write does not wait for the TCP timers of the writer's dead connection; and pollers
+watch the ground truth every 10 ms: each survivor's PostgreSQL over its own Unix socket
 (pg_is_in_recovery()), the virtual IP on each survivor's eth0, and whether the old primary still
 accepts writes. T0 = the bench's wall clock just before it pulls both cables of the primary.
 Figures per run (ms after T0): old primary gone (fenced, or demoted by itself), promoted (a
-survivor out of recovery), address (the IP on the new primary), first write (the first
-acknowledged commit after the outage), plus each system's own marks from its events or logs (Vigil:
+survivor out of recovery), address (the IP on the new primary), standby streaming (a standby
+streams from the new primary: a synchronous commit can return), first write (the first
+acknowledged probe), writer resumed (the long-lived writer's first commit after its failure), plus each system's own marks from its events or logs (Vigil:
 loss seen, fenced, the pre-promote notification, promote started; Pacemaker: loss seen, fenced;
 Patroni: leader lock taken). After the run the writer reads the table back through the IP: every
 acknowledged value must be there (acknowledged writes lost, must be 0). Then the old primary is
@@ -76,13 +79,35 @@ def writer():
             c.cursor().execute("insert into counter values (%s)", (value,))
             acked.append(value)
             if failed_after_cut:
-                mark("first write", time.time())
+                mark("writer resumed", time.time())
             time.sleep(0.01)
         except psycopg2.Error:
             if cut is not None and time.time() > cut:
                 failed_after_cut = True
             c = None
             time.sleep(0.01)
+
+def probe(value):
+    # One write on a fresh connection: the first of these acknowledged after the cut is when the
+    # service takes writes again, whatever the TCP timers of an older connection are doing.
+    try:
+        c = over_ip()
+        c.cursor().execute("insert into counter values (%s)", (value,))
+        acked.append(value)
+        mark("first write", time.time())
+        c.close()
+    except psycopg2.Error:
+        pass
+
+def prober():
+    value = int(time.time() * 1000) * 1000 + 500_000_000
+    while cut is None:
+        time.sleep(0.005)
+    while not done.is_set() and "first write" not in marks:
+        value += 1
+        if threading.active_count() < 100:
+            threading.Thread(target=probe, args=(value,), daemon=True).start()
+        time.sleep(0.02)
 
 def recovery(node):  # True: in recovery, False: a primary, None: unreachable
     c = None
@@ -98,9 +123,19 @@ def recovery(node):  # True: in recovery, False: a primary, None: unreachable
             yield None
 
 def promoted(node):
+    c = None
     for r in recovery(node):
         if r is False:
             mark("promoted", time.time())
+            # Synchronous commit returns once a standby streams from the new primary.
+            try:
+                c = c or connect(host=socks[node], port=port)
+                cur = c.cursor()
+                cur.execute("select count(*) from pg_stat_replication where state = 'streaming'")
+                if cur.fetchone()[0] > 0:
+                    mark("standby streaming", time.time())
+            except psycopg2.Error:
+                c = None
         time.sleep(0.01)
 
 def old_primary():
@@ -117,7 +152,7 @@ def address(node):
             mark("address", time.time())
         time.sleep(0.01)
 
-threads = [threading.Thread(target=writer)] + [threading.Thread(target=promoted, args=(n,)) for n in survivors] \
+threads = [threading.Thread(target=writer), threading.Thread(target=prober)] + [threading.Thread(target=promoted, args=(n,)) for n in survivors] \
     + [threading.Thread(target=address, args=(n,)) for n in survivors] + [threading.Thread(target=old_primary)]
 for t in threads:
     t.daemon = True
@@ -128,7 +163,7 @@ while len(acked) < 50 and time.time() < ready_by:
 print("ready" if len(acked) >= 50 else "not ready", flush=True)
 cut = float(sys.stdin.readline())
 end = cut + limit
-while time.time() < end and "first write" not in marks:
+while time.time() < end and not ("first write" in marks and "writer resumed" in marks):
     time.sleep(0.01)
 if "first write" in marks:
     time.sleep(1)  # writes go on a second more on the new primary
@@ -363,7 +398,9 @@ class PatroniReplication(PAF):
         psql(self.sock(p), "create table if not exists counter (i bigint primary key)")
 
     def config(self, n):
-        hba = ["local all all trust", "host all all 127.0.0.1/32 trust", "host all all 198.18.0.0/15 trust", "host replication all 198.18.0.0/15 trust"]
+        # Patroni's leader race reads each replica's timeline over a replication connection to localhost.
+        hba = ["local all all trust", "host all all 127.0.0.1/32 trust", "host replication all 127.0.0.1/32 trust",
+               "host all all 198.18.0.0/15 trust", "host replication all 198.18.0.0/15 trust"]
         conf = {
             "scope": LAB, "name": f"n{n}",
             "restapi": {"listen": f"198.18.0.{n}:8008", "connect_address": f"198.18.0.{n}:8008"},
@@ -437,7 +474,6 @@ class PatroniReplication(PAF):
 
 
 SYSTEMS = {"vigil": VigilReplication, "pacemaker": PacemakerReplication, "patroni": PatroniReplication}
-ORDER = ["old primary gone", "promoted", "address", "first write"]
 
 
 def settle(s, timeout):
@@ -488,7 +524,7 @@ def replication_bench(a, say, stats, fmt):
                 s = SYSTEMS[key](setting)
                 say(f"\n{s.name} {setting} ({s.describe()}), {a.runs} runs")
                 s.up()
-                firsts, lost, parts, own, attempts = [], [], {}, {}, 0
+                firsts, lost, parts, own, attempts, stuck = [], [], {}, {}, 0, 0
                 while len(firsts) < a.runs and attempts < 2 * a.runs:
                     attempts += 1
                     x = settle(s, 240)
@@ -503,7 +539,12 @@ def replication_bench(a, say, stats, fmt):
                     y = next((n for n in NODES if n != x and psql(s.sock(n), "select pg_is_in_recovery()") == "f"), None)
                     sys_marks = s.marks(t0, x, y) if y else {}
                     if "first write" not in m:
-                        say(f"  run {len(firsts) + 1}: cut n{x}: no acknowledged write within {a.limit:.0f} s ({m}); stopping")
+                        keep = f"/tmp/bench-replication-{int(time.time())}"
+                        shutil.copytree(STATE, keep, ignore=shutil.ignore_patterns("data", "*.sock", ".s.PGSQL*", "pg_*"),
+                                        dirs_exist_ok=True)
+                        say(f"  run {len(firsts) + 1}: cut n{x}: no acknowledged write within {a.limit:.0f} s ({m}); "
+                            f"stopping (logs kept in {keep})")
+                        stuck += 1
                         break
                     firsts.append(m["first write"])
                     lost.append(r["lost"])
@@ -517,7 +558,7 @@ def replication_bench(a, say, stats, fmt):
                         + f"; {r['acked']} acknowledged, {r['lost']} lost")
                     s.restore(x, y)
                 rows.append((s, setting, stats(firsts), lost, {k: statistics.median(v) for k, v in parts.items()},
-                             {k: statistics.median(v) for k, v in own.items()}))
+                             {k: statistics.median(v) for k, v in own.items()}, stuck))
                 lab("down", check=False)
     finally:
         if os.path.lexists(FENCE_LINK):
@@ -526,7 +567,7 @@ def replication_bench(a, say, stats, fmt):
     text = table(rows, a, fmt)
     say("\n" + text)
     if a.write:
-        open(a.write, "w").write(text)
+        open(a.write, "a" if a.append else "w").write(("\n" if a.append else "") + text)
 
 
 def table(rows, a, fmt):
@@ -534,15 +575,16 @@ def table(rows, a, fmt):
            f"Written by `tools/bench replication --runs {a.runs} --systems {a.systems} --settings {a.settings}` on "
            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; nothing here is typed by hand. Method: "
            "tools/bench_replication.py (T0 = both cables of the primary's node pulled; first write = the first "
-           "acknowledged commit through the virtual IP after the outage, from a writer committing every 10 ms in the "
-           "lab's client namespace; PostgreSQL 15, synchronous commit to one standby, the same parameters for all; "
+           "acknowledged commit through the virtual IP after T0, from one-shot writes on fresh connections started every "
+           "20 ms in the lab's client namespace, beside a writer committing every 10 ms on one connection; PostgreSQL 15, synchronous commit to one standby, the same parameters for all; "
            "Vigil release build).", "",
            "| system | setting | timing | first write (ms) | acknowledged writes lost |", "|---|---|---|---|---|"]
-    for s, setting, st, lost, _, _ in rows:
+    for s, setting, st, lost, _, _, stuck in rows:
         lost_txt = "?" if any(v is None for v in lost) else str(sum(lost))
-        out.append(f"| {s.name} | {setting} | {s.describe()} | {fmt(st)} | {lost_txt} over {len(lost)} runs |")
+        stuck_txt = f"; then a run with no write within {a.limit:.0f} s (series stopped)" if stuck else ""
+        out.append(f"| {s.name} | {setting} | {s.describe()} | {fmt(st)} | {lost_txt} over {len(lost)} runs{stuck_txt} |")
     out += ["", "Where the time goes (medians, ms after T0; the ground truth from the pollers, then each system's own marks):", ""]
-    for s, setting, st, _, parts, own in rows:
+    for s, setting, st, _, parts, own, _ in rows:
         if st:
             seq = sorted(list(parts.items()) + list(own.items()), key=lambda kv: kv[1])
             out.append(f"- {s.name} {setting}: " + ", ".join(f"{k} {v:.0f}" for k, v in seq))
