@@ -17,6 +17,8 @@ public struct CoreConfig: Equatable, Sendable {
     public var applyOrders = true
     /// No promote while a node pending fencing may hold an instance (off only in the planted-bug check).
     public var promoteGate = true
+    /// A node obeys no command of an owner on another resource policy (off only in the planted-bug check).
+    public var policyGate = true
     /// Fencing devices, levels, delays and self-fencing (off unless the config enables it).
     public var fencing = FencingPolicy.disabled
     /// Resources the supervisor places and runs (none unless the config has [[resource]]).

@@ -11,6 +11,10 @@ public enum Event: Sendable {
     /// New timing at run time (SIGHUP), with its part of the file's digest (sent to the members at
     /// once). Nothing else in the file changes without a restart.
     case reconfigure(Timing, timingHash: UInt64)
+    /// A new resource policy (the cluster's configuration changed, SIGHUP): what it adds starts,
+    /// what it removes stops, what it redefines restarts (Resources/Supervisor+Adopt.swift). Its
+    /// version, if not zero, is the file's resources digest (members compare it at once).
+    case adoptResources(ResourcePolicy)
     /// The shell finished a `FenceOrder`.
     case fenceDone(order: UInt64, FenceResult)
     /// Operator: fence this node now.
@@ -152,6 +156,14 @@ public struct Node: Sendable {
             detector.deadline = t.deadline
             if config.digest != ConfigDigest(), timingHash != config.digest[.timing] {
                 config.digest[.timing] = timingHash
+                for n in agreement.rebase(mine: config.digest) { out.append(.notice(.config(n))) }
+            }
+        case .adoptResources(let p):
+            config.resources = p
+            supervising(&out) { s, c, box in s.adopt(p, c, now, &box) }
+            // The shell's policy version is its file's resources digest: the members hear it at once.
+            if config.digest != ConfigDigest(), p.version != 0, p.version != config.digest[.resources] {
+                config.digest[.resources] = p.version
                 for n in agreement.rebase(mine: config.digest) { out.append(.notice(.config(n))) }
             }
         case let .fenceDone(order, result):

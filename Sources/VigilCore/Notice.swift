@@ -54,6 +54,9 @@ public enum ResourceNotice: Equatable, Sendable {
     /// The owner's start of `id` arrived after `missing`, earlier in its group, stopped running
     /// here: not started (the owner decides again from this node's report).
     case startRefused(id: String, missing: String)
+    /// This node took resource policy `version`: what it added, removed and redefined (each
+    /// restarted, or drained if a clone) (Supervisor+Adopt.swift).
+    case policyAdopted(version: UInt64, added: [String], removed: [String], redefined: [String])
     /// A clone notification of `id` ran here (`ok`: the agent succeeded; a failure is only logged).
     case notified(id: String, NotifyInfo, ok: Bool)
 }

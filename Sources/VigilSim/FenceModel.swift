@@ -170,7 +170,10 @@ extension Simulation {
             invariants.fail(.overlappingOps, m.node, "\(order.id) \(order.op) ordered while its \(other) still runs there", at: now)
         }
         checkGroupOrder(order, on: m.node)
-        if order.op == .start { checkWithPromoted(order.id, on: m.node) }
+        if order.op == .start {
+            checkWithPromoted(order.id, on: m.node)
+            checkDefinition(order.id, on: m.node)
+        }
         checkOrders(order, on: m.node)
         slots[i].running[order.id] = order.op
         queue.push(.resourceOp(m, order), at: now + .ms(Int64.random(in: 5...30, using: &rng)))
@@ -290,6 +293,7 @@ extension Simulation {
         for (n, entries) in first.resourceReports where first.view.nodes.contains(n) {
             for (rid, e) in entries where e.failCount > 0 { input.failCounts[rid, default: [:]][n] = Int(e.failCount) }
         }
+        checkDefinitionsCurrent()
         var placed = Placer.place(input)
         Orders.propagate(&placed, units, config.resources.orders)
         checkRoles(first, placed: placed)

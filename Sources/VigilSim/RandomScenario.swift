@@ -24,7 +24,8 @@ public struct RandomScenario: Sendable {
 
     public init(nodes n: Int, seed: UInt64, selfPauseRule: Bool = true, fencing: Bool = false, fenceGate: Bool = true,
                 attributes: Bool = false, applyRules: Bool = true, orders: Bool = false, applyOrders: Bool = true,
-                clones: Bool = false, promotable: Bool = false, promoteGate: Bool = true) {
+                clones: Bool = false, promotable: Bool = false, promoteGate: Bool = true, reconfigure: Bool = false,
+                policyGate: Bool = true) {
         var rng = SeededRandom(seed: seed &* 0x2545_F491_4F6C_DD1D)
         let interval = TimeSpan.ms([10, 20, 50].randomElement(using: &rng)! * (n > 8 ? 2 : 1))
         let timing = Timing(interval: interval, deadline: interval * Int64.random(in: 3...6, using: &rng))
@@ -34,6 +35,7 @@ public struct RandomScenario: Sendable {
         config.applyRules = applyRules
         config.applyOrders = applyOrders
         config.promoteGate = promoteGate
+        config.policyGate = policyGate
         var extraQuiet = TimeSpan.zero
         if fencing {
             // Drawn from their own generator so the rest of the scenario matches the seed without fencing.
@@ -51,6 +53,9 @@ public struct RandomScenario: Sendable {
         // Attribute writes: their own generator; quiet periods long enough for a digest repair.
         var xrng = SeededRandom(seed: seed &* 0xA076_1D64_78BD_642F)
         if attributes { extraQuiet = extraQuiet + .seconds(1) }
+        // A policy change adds probes, drains and restarts, and a lost report or notification is
+        // sent again after a second (seed 325 with --promotable: the promote came after the check).
+        if reconfigure { extraQuiet = extraQuiet + .seconds(1) }
         if orders && fencing {
             // The group before web1 (mandatory, symmetrical), web1 before web2 (optional), and
             // web2 rather with the group (advisory colocation).
@@ -82,6 +87,9 @@ public struct RandomScenario: Sendable {
         var arng = SeededRandom(seed: seed &* 0xBF58_476D_1CE4_E5B9)
         // Resources dying behind the cluster's back (found by their monitors): their own generator too.
         var mrng = SeededRandom(seed: seed &* 0xD6E8_FEB8_6659_FD93)
+        // Live configuration changes, taken by each node at its own moment: their own generator.
+        var crng = SeededRandom(seed: seed &* 0x8CB9_2BA7_2F3D_8DD7)
+        var policy = config.resources
         for _ in 0..<Int.random(in: 2...4, using: &rng) {
             let d = TimeSpan(nanoseconds: Int64.random(in: interval.nanoseconds...(timing.deadline.nanoseconds * 4), using: &rng))
             addFault(Fault.allCases.randomElement(using: &rng)!, at: t, for: d, ids: ids, &rng)
@@ -93,6 +101,14 @@ public struct RandomScenario: Sendable {
                     steps.append((at, .admin(on: on, r)))
                 } else {
                     steps.append((at, .admin(on: on, RandomScenario.adminRequest(ids, &arng, also: clones && fencing ? ["ping", "fs"] : []))))
+                }
+            }
+            if reconfigure && fencing && crng.chance(0.7) {
+                let at = t + TimeSpan(nanoseconds: Int64.random(in: 0...d.nanoseconds, using: &crng))
+                policy = PolicyChange.draw(policy, nodes: ids, &crng)
+                for id in ids {
+                    let lag = TimeSpan.ms(Int64.random(in: 0...400, using: &crng))
+                    steps.append((at + lag, .adoptResources(on: id, policy)))
                 }
             }
             for _ in 0..<2 where fencing && mrng.chance(0.5) {
@@ -278,12 +294,14 @@ public enum Sweep {
     public static func run<S: Sequence>(nodes: Int, seeds: S, selfPauseRule: Bool = true, fencing: Bool = false,
                            fenceGate: Bool = true, attributes: Bool = false, applyRules: Bool = true,
                            orders: Bool = false, applyOrders: Bool = true, clones: Bool = false,
-                           promotable: Bool = false, promoteGate: Bool = true, digest: Bool = false) -> SweepResult where S.Element == UInt64 {
+                           promotable: Bool = false, promoteGate: Bool = true, reconfigure: Bool = false, policyGate: Bool = true,
+                           digest: Bool = false) -> SweepResult where S.Element == UInt64 {
         var r = SweepResult()
         for seed in seeds {
             let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: selfPauseRule, fencing: fencing, fenceGate: fenceGate,
                                     attributes: attributes, applyRules: applyRules, orders: orders, applyOrders: applyOrders,
-                                    clones: clones, promotable: promotable, promoteGate: promoteGate)
+                                    clones: clones, promotable: promotable, promoteGate: promoteGate, reconfigure: reconfigure,
+                                    policyGate: policyGate)
             let sim = sc.run(seed: seed, digest: digest)
             if digest { r.digests.append((seed, sim.digest)) }
             r.fence.add(sim.fenceStats)

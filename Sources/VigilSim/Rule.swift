@@ -55,6 +55,11 @@ public enum Rule: String, Sendable, CaseIterable, CustomStringConvertible {
     /// A resource placed with a promotable clone's promoted role started where that clone's
     /// instance is not promoted (or a promote-then-start order's THEN started with none promoted).
     case withPromoted = "with-promoted"
+    // A live configuration (DefinitionModel.swift)
+    /// A resource started where the node's policy does not contain it, or under one definition
+    /// while another node runs it under another; after a quiet period, something runs that the
+    /// current policy removed, or under a definition it replaced.
+    case definition
 
     public var description: String { rawValue }
 

@@ -40,6 +40,9 @@ public enum Step: Sendable {
     case attribute(on: NodeID, AttributeRequest)
     /// SIGHUP on a node whose file now has this timing (and this hash of it).
     case reconfigure(NodeID, Timing, timingHash: UInt64)
+    /// The cluster's configuration changed: this node takes the new resource policy (a paused
+    /// node once it resumes; a node started later starts with the newest).
+    case adoptResources(on: NodeID, ResourcePolicy)
 }
 
 enum SimEvent {
@@ -81,11 +84,13 @@ struct Slot {
     var leavingSince: Instant?
     /// The permanent attributes the node last saved (`Effect.persistAttributes`).
     var savedAttributes: [NodeAttribute] = []
+    /// A resource policy taken while paused: the node takes it when it resumes.
+    var pendingPolicy: ResourcePolicy?
 }
 
 /// Many real core nodes on a virtual clock and a seeded network. Same seed, same run.
 public final class Simulation {
-    public let config: CoreConfig
+    public internal(set) var config: CoreConfig
     let key: ClusterKey
     var rng: SeededRandom
     public private(set) var now = Instant.zero
@@ -115,6 +120,10 @@ public final class Simulation {
     var confirmed: Set<NodeID> = []
     /// Ground truth: where each resource is really active.
     public internal(set) var resourceActive: [String: Set<NodeID>] = [:]
+    /// The definition each node last started each resource under (DefinitionModel.swift).
+    public internal(set) var startedDefinition: [String: [NodeID: UInt64]] = [:]
+    /// Starts ordered per resource (how often each was started or restarted).
+    public internal(set) var startsOrdered: [String: Int] = [:]
     /// Ground truth: where each promotable clone's instance holds the promoted role.
     public internal(set) var resourcePromoted: [String: Set<NodeID>] = [:]
     /// Promoted instances broken in place (`Step.failPromoted`) until demoted or stopped.
@@ -329,6 +338,11 @@ public final class Simulation {
             if isRunning(on) { _ = apply(.attribute(r), to: on) }
         case let .reconfigure(on, t, h):
             if isRunning(on) { _ = apply(.reconfigure(t, timingHash: h), to: on) }
+        case let .adoptResources(on, p):
+            if p.version > config.resources.version { config.resources = p }
+            let i = Int(on.rawValue)
+            if case .paused = slots[i].state { slots[i].pendingPolicy = p }
+            if isRunning(on) { _ = apply(.adoptResources(p), to: on) }
         case let .failResource(on, rid):
             if resourceActive[rid]?.remove(on) != nil { diedUnnoticed[rid, default: []].insert(on) }
             resourcePromoted[rid]?.remove(on)
@@ -359,6 +373,7 @@ public final class Simulation {
         slots[i].held = []
         slots[i].wakeAt = nil
         slots[i].leavingSince = nil
+        slots[i].pendingPolicy = nil
     }
 
     /// Resumes a paused node. Worst order on purpose: its overdue timer first, then the datagrams
@@ -370,6 +385,10 @@ public final class Simulation {
         slots[i].pauses.append((since, now))
         let held = slots[i].held
         slots[i].held = []
+        if let p = slots[i].pendingPolicy {
+            slots[i].pendingPolicy = nil
+            apply(.adoptResources(p), to: id)
+        }
         for case let .wake(_, inc, at) in held where inc == slots[i].node?.incarnation && slots[i].wakeAt == at {
             apply(.tick, to: id)
         }

@@ -31,6 +31,7 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
         case resourceStopNoQuorum = "resource_stop_no_quorum"
         case resourceStartRefused = "resource_start_refused"
         case resourceNotify = "resource_notify"
+        case resourcePolicy = "resource_policy"
         case attribute
         case attributeCleared = "attribute_cleared"
         case attributeConfirmed = "attribute_confirmed"
@@ -147,6 +148,11 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
                 (type, resource, detail) = (.resourceStopNoQuorum, id, "quorum lost: stopping \(id) here (no_quorum_policy = stop)")
             case let .startRefused(id, missing):
                 (type, resource, detail) = (.resourceStartRefused, id, "start of \(id) not run: \(missing), earlier in its group, no longer runs here")
+            case let .policyAdopted(v, added, removed, redefined):
+                (type, epoch) = (.resourcePolicy, v)
+                let parts = [("added", added), ("removed", removed), ("redefined", redefined)].filter { !$0.1.isEmpty }
+                detail = "resource policy \(v) taken" + (parts.isEmpty ? " (no resource changed)" : ": "
+                    + parts.map { "\($0.0) \($0.1.joined(separator: ", "))" }.joined(separator: "; "))
             case .failuresExpired(let id):
                 (type, resource, detail) = (.resourceFailuresExpired, id, "failure timeout of \(id) passed: fail count reset")
             }
@@ -203,7 +209,7 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
         case .attribute, .attributeCleared, .attributeConfirmed, .attributeHeld, .attributeRefused:
             return attributeLogLine
         case .leaving, .fenceNoDevice, .selfFence, .fenceGaveUp, .resourceEscalate, .resourceFailuresExpired,
-             .resourceStopNoQuorum, .resourceStartRefused, .resourceNotify, .configDiffers, .configAgrees:
+             .resourceStopNoQuorum, .resourceStartRefused, .resourceNotify, .resourcePolicy, .configDiffers, .configAgrees:
             return type.rawValue + (detail.map { " " + $0 } ?? "")
         }
     }

@@ -92,10 +92,15 @@ public enum Message: Equatable, Sendable {
     /// its view `view` (the owner places only from reports all made in its own current view).
     /// `version` grows with every report of one incarnation (the same report goes out on every
     /// link, so an older one can arrive after a newer one).
-    case resourceReport(view: ViewID, version: UInt32, probed: Bool, entries: [ResourceEntry])
+    /// `policy` is the resource policy the sender runs (0, the default, is not sent); `draining`,
+    /// the redefined clones whose old instance still runs there (none is started anywhere meanwhile).
+    case resourceReport(view: ViewID, version: UInt32, probed: Bool, entries: [ResourceEntry], policy: UInt64 = 0,
+                        draining: [String] = [])
     /// The decision owner of `view` tells `node` to start or stop resource `id`. `seq` grows with
     /// every command of that owner: a late copy of an older command is ignored.
-    case resourceCommand(view: ViewID, seq: UInt32, node: NodeID, id: String, action: ResourceAction)
+    /// `policy`: the resource policy the owner decided on (0, the default, is not sent); a node
+    /// that runs another does not obey.
+    case resourceCommand(view: ViewID, seq: UInt32, node: NodeID, id: String, action: ResourceAction, policy: UInt64 = 0)
     /// The decision owner tells `node` to run the clone notification `info` for resource `id`
     /// (acknowledged, once it ran, by the node's report: its `ack` reaches `seq`).
     case resourceNotify(view: ViewID, seq: UInt32, node: NodeID, id: String, info: NotifyInfo)
@@ -170,7 +175,7 @@ public enum Message: Equatable, Sendable {
             w.u8(result.rawValue)
             w.u8(level)
             w.u32(took)
-        case let .resourceReport(view, version, probed, entries):
+        case let .resourceReport(view, version, probed, entries, policy, draining):
             Message.put(view, &w)
             w.u32(version)
             w.u8(probed ? 1 : 0)
@@ -183,12 +188,18 @@ public enum Message: Equatable, Sendable {
                 w.u16(e.ack.from.rawValue)
                 w.u32(e.ack.seq)
             }
-        case let .resourceCommand(view, seq, node, id, action):
+            if policy != 0 || !draining.isEmpty { w.u64(policy) }
+            if !draining.isEmpty {
+                w.u8(UInt8(min(draining.count, 255)))
+                for d in draining.prefix(255) { w.string(d) }
+            }
+        case let .resourceCommand(view, seq, node, id, action, policy):
             Message.put(view, &w)
             w.u32(seq)
             w.u16(node.rawValue)
             w.string(id)
             w.u8(action.rawValue)
+            if policy != 0 { w.u64(policy) }
         case let .resourceNotify(view, seq, node, id, info):
             Message.put(view, &w)
             w.u32(seq)
@@ -271,11 +282,29 @@ public enum Message: Equatable, Sendable {
                       let av = view(&r), let af = r.u16(), let aseq = r.u32() else { return nil }
                 entries.append(ResourceEntry(id: id, state: st, failCount: fc, ack: CommandAck(view: av, from: NodeID(af), seq: aseq)))
             }
-            m = .resourceReport(view: rv, version: version, probed: p == 1, entries: entries)
+            var policy: UInt64 = 0
+            var draining: [String] = []
+            if r.remaining > 0 {
+                guard let v = r.u64() else { return nil }
+                policy = v
+            }
+            if r.remaining > 0 {
+                guard let k = r.u8() else { return nil }
+                for _ in 0..<k {
+                    guard let d = r.string() else { return nil }
+                    draining.append(d)
+                }
+            }
+            m = .resourceReport(view: rv, version: version, probed: p == 1, entries: entries, policy: policy, draining: draining)
         case .resourceCommand:
             guard let v = view(&r), let seq = r.u32(), let n = r.u16(), NodeID(n).isValid, let id = r.string(),
                   let a = r.u8().flatMap(ResourceAction.init(rawValue:)) else { return nil }
-            m = .resourceCommand(view: v, seq: seq, node: NodeID(n), id: id, action: a)
+            var policy: UInt64 = 0
+            if r.remaining > 0 {
+                guard let p = r.u64() else { return nil }
+                policy = p
+            }
+            m = .resourceCommand(view: v, seq: seq, node: NodeID(n), id: id, action: a, policy: policy)
         case .resourceNotify:
             guard let v = view(&r), let seq = r.u32(), let n = r.u16(), NodeID(n).isValid, let id = r.string(),
                   let ph = r.u8().flatMap(NotifyInfo.Phase.init(rawValue:)), let a = r.u8().flatMap(ResourceAction.init(rawValue:))

@@ -44,6 +44,10 @@ struct VigilSimCommand: ParsableCommand {
     var promotable = false
     @Flag(help: "Fault injection for testing the simulator itself: a promote does not wait for the fence of a lost node.")
     var plantBugPromoteBeforeFence = false
+    @Flag(help: "With --fencing: live configuration changes (resources added, removed, redefined, constraints moved), taken by each node at its own moment.")
+    var reconfigure = false
+    @Flag(help: "Fault injection for testing the simulator itself: a node obeys an owner that runs another resource policy.")
+    var plantBugObeyOtherPolicy = false
 
     @Option(help: "Cluster config file: simulate its nodes and timing.") var config: String?
     @Option(help: "Scenario with --config: silent-death, frozen, steady, fence-race, fence-time.") var scenario: Scenario = .silentDeath
@@ -70,13 +74,15 @@ struct VigilSimCommand: ParsableCommand {
                           selfPauseRule: !plantBugNoSelfPause, fencing: fencing, fenceGate: !plantBugNoFenceGate,
                           attributes: attributes, applyRules: !plantBugIgnoreRules, orders: orders,
                           applyOrders: !plantBugIgnoreOrders, clones: clones, promotable: promotable,
-                          promoteGate: !plantBugPromoteBeforeFence, digest: digest)
+                          promoteGate: !plantBugPromoteBeforeFence, reconfigure: reconfigure,
+                          policyGate: !plantBugObeyOtherPolicy, digest: digest)
         for (seed, d) in r.digests { print("seed \(seed) digest \(d)") }
         let flags = (plantBugNoSelfPause ? " --plant-bug-no-self-pause" : "") + (fencing ? " --fencing" : "")
             + (plantBugNoFenceGate ? " --plant-bug-no-fence-gate" : "") + (attributes ? " --attributes" : "")
             + (plantBugIgnoreRules ? " --plant-bug-ignore-rules" : "") + (orders ? " --orders" : "")
             + (plantBugIgnoreOrders ? " --plant-bug-ignore-orders" : "") + (clones ? " --clones" : "")
             + (promotable ? " --promotable" : "") + (plantBugPromoteBeforeFence ? " --plant-bug-promote-before-fence" : "")
+            + (reconfigure ? " --reconfigure" : "") + (plantBugObeyOtherPolicy ? " --plant-bug-obey-other-policy" : "")
         for f in r.failures.prefix(10) {
             print("seed \(f.seed): \(f.violations[0])")
             print("  replay: vigil-sim --nodes \(nodes) --seed \(f.seed)\(flags) --trace")
@@ -98,7 +104,8 @@ struct VigilSimCommand: ParsableCommand {
         let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: !plantBugNoSelfPause, fencing: fencing,
                                 fenceGate: !plantBugNoFenceGate, attributes: attributes, applyRules: !plantBugIgnoreRules,
                                 orders: orders, applyOrders: !plantBugIgnoreOrders, clones: clones, promotable: promotable,
-                                promoteGate: !plantBugPromoteBeforeFence)
+                                promoteGate: !plantBugPromoteBeforeFence, reconfigure: reconfigure,
+                                policyGate: !plantBugObeyOtherPolicy)
         print("timing: interval \(sc.config.timing.interval), deadline \(sc.config.timing.deadline); links:",
               sc.links.map { "loss \(Int($0.loss * 1000))‰ delay \($0.delay) jitter \($0.jitter)" }.joined(separator: "; "))
         for (t, s) in sc.steps.sorted(by: { $0.0 < $1.0 }) where trace { print("t=\(t) step \(s)") }

@@ -26,6 +26,11 @@ final class WireTests: XCTestCase {
                                                                         ack: CommandAck(view: ViewID(epoch: 4, coordinator: NodeID(1)), from: NodeID(1), seq: 77))]),
         .resourceCommand(view: ViewID(epoch: 4, coordinator: NodeID(1)), seq: 5, node: NodeID(2), id: "db", action: .stop),
         .resourceCommand(view: ViewID(epoch: 4, coordinator: NodeID(1)), seq: 6, node: NodeID(2), id: "db", action: .promote),
+        // The resource policy (Supervisor+Adopt.swift): sent only when not zero.
+        .resourceCommand(view: ViewID(epoch: 4, coordinator: NodeID(1)), seq: 8, node: NodeID(2), id: "db", action: .start,
+                         policy: 0xABCD_0123_4567_89EF),
+        .resourceReport(view: ViewID(epoch: 4, coordinator: NodeID(1)), version: 10, probed: false, entries: [], policy: 42),
+        .resourceReport(view: ViewID(epoch: 4, coordinator: NodeID(1)), version: 11, probed: true, entries: [], policy: 0, draining: ["ping", "pg"]),
         .resourceNotify(view: ViewID(epoch: 4, coordinator: NodeID(1)), seq: 7, node: NodeID(3), id: "db",
                         info: NotifyInfo(phase: .post, operation: .demote, start: NodeSet([NodeID(1)]), demote: NodeSet([NodeID(2)]),
                                          active: NodeSet([NodeID(2), NodeID(3)]), promoted: NodeSet([NodeID(2)]), available: NodeSet([NodeID(1), NodeID(2), NodeID(3)]))),

@@ -7,11 +7,12 @@ final class SteppedCluster {
     let sim: Simulation
     private(set) var t: Instant
 
-    init(resources: ResourcePolicy, seed: UInt64, settle: Instant = .seconds(2)) {
+    init(resources: ResourcePolicy, seed: UInt64, settle: Instant = .seconds(2), configure: (inout CoreConfig) -> Void = { _ in }) {
         var config = CoreConfig.uniform(nodes: 3, timing: Timing(interval: .ms(10), deadline: .ms(40)))
         config.fencing.enabled = true
         for n in config.nodes { config.fencing.levels[n] = [["power"]] }
         config.resources = resources
+        configure(&config)
         sim = Simulation(config: config, links: [LinkModel(), LinkModel()], seed: seed)
         sim.devices = ["power": FenceDeviceModel(.works, latencyMs: 20...50)]
         for n in config.nodes { sim.schedule(.start(n), at: .zero) }

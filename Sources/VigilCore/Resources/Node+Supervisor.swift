@@ -18,7 +18,7 @@ extension Node {
                           fenceable: NodeSet(view.members.filter { !isFenced($0) }.map(\.node)), fenceGate: config.fenceGate,
                           stopWithoutQuorum: config.quorum.stopResourcesWithoutQuorum, interval: config.timing.interval,
                           leaving: leaving, startedAt: startedAt, attributes: attributes.byNode, applyRules: config.applyRules,
-                          applyOrders: config.applyOrders, promoteGate: config.promoteGate)
+                          applyOrders: config.applyOrders, promoteGate: config.promoteGate, policyGate: config.policyGate)
     }
 
     /// One call into the supervisor; what it hands back is carried out in order (`carryOut`).
@@ -40,7 +40,7 @@ extension Node {
             case let .requireFencing(n, now): requireFencing(n, now, &out)
             case .leave: handleLeave(&out)
             case let .viewInstalled(change, now):
-                supervisor.viewChanged()  // report resources at once in the new view (the owner waits for it)
+                supervisor.viewChanged(view.nodes)  // report resources at once in the new view (the owner waits for it)
                 let quorate = view.quorate
                 fencing(&out) { f, _, box in f.recordUnclean(change, quorate: quorate, now, &box) }
                 attributing(&out) { a, c, box in a.viewInstalled(change, c, now, &box) }

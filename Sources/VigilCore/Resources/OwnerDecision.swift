@@ -61,6 +61,11 @@ public enum OwnerDecision {
         /// planted-bug test).
         public var promoteGate = true
         public var configuredNodes = 0
+        /// The owner's resource policy: it decides only from members that run it and have probed
+        /// each of its resources (a member that has not taken a change yet knows none of it).
+        public var policy: UInt64 = 0
+        /// Off only in the planted-bug check: members on another policy count as on this one.
+        public var policyGate = true
         /// Since this node started.
         public var uptime = TimeSpan.zero
 
@@ -87,6 +92,9 @@ public enum OwnerDecision {
     public static func make(_ i: Inputs) -> Verdict? {
         let members = i.view.nodes
         guard members.allSatisfy({ i.reports[$0]?.probed == true && i.reports[$0]?.view == i.view.id }) else { return nil }
+        guard members.allSatisfy({ n in
+            (i.reports[n]?.policy == i.policy || !i.policyGate) && i.units.allSatisfy { $0.resources.allSatisfy { i.reports[n]?.entries[$0] != nil } }
+        }) else { return nil }
         guard members.count == i.configuredNodes || i.uptime >= placementStartupWait || !i.lastKnown.isEmpty else { return nil }
         var v = Verdict()
         var lastKnown = i.lastKnown

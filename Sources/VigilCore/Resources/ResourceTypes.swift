@@ -20,6 +20,12 @@ public struct ResourcePolicy: Equatable, Sendable {
     public var orders: [OrderConstraint] = []
     /// A promotable clone's monitor interval in the promoted role (absent: `monitorInterval`).
     public var promotedMonitorInterval: [String: TimeSpan] = [:]
+    /// What each resource runs (agent, parameters, operation settings), as a hash: a resource
+    /// whose hash changes in a new policy is restarted with it (Supervisor+Adopt.swift).
+    public var definitions: [String: UInt64] = [:]
+    /// Which policy this is: members report it, and the owner decides only from reports of its
+    /// own (a member still on another has not taken the change yet). 0: the one it started with.
+    public var version: UInt64 = 0
     public init(units: [PlacementUnit] = [], onFail: [String: OnFail] = [:], failureTimeout: [String: TimeSpan] = [:],
                 monitorInterval: [String: TimeSpan] = [:], nodeNames: [NodeID: String] = [:], clusterName: String = "",
                 health: HealthStrategy = .none, orders: [OrderConstraint] = [],
@@ -100,9 +106,16 @@ public struct PeerReport: Equatable, Sendable {
     /// Every resource has been probed there.
     public var probed: Bool
     public var entries: [String: ResourceEntry]
-    public init(view: ViewID = .none, probed: Bool, entries: [String: ResourceEntry]) {
+    /// The resource policy the sender runs (`ResourcePolicy.version`).
+    public var policy: UInt64
+    /// Redefined clones whose old instance still runs there (Supervisor+Adopt.swift).
+    public var draining: Set<String>
+    public init(view: ViewID = .none, probed: Bool, entries: [String: ResourceEntry], policy: UInt64 = 0,
+                draining: Set<String> = []) {
         self.view = view
         self.probed = probed
         self.entries = entries
+        self.policy = policy
+        self.draining = draining
     }
 }

@@ -88,7 +88,7 @@ extension Supervisor {
         guard !stopWaiting.isEmpty else { return }
         if leavingAfterStop { _ = stopLocalInOrder(c, elsewhere: c.view.quorate, &box) }
         for rid in stopWaiting.keys.sorted() where restarting.contains(rid) { continueRestart(rid, c, &box) }
-        for (rid, before) in stopWaiting.sorted(by: { $0.key < $1.key }) where !restarting.contains(rid) && !leavingAfterStop && c.view.quorate {
+        for (rid, before) in stopWaiting.sorted(by: { $0.key < $1.key }) where !restarting.contains(rid) && !draining.contains(rid) && !leavingAfterStop && c.view.quorate {
             stopWaiting[rid] = nil
             if var e = local[rid] {
                 e.state = before

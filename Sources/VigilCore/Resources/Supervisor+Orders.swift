@@ -19,8 +19,11 @@ extension Supervisor {
                 continue
             }
             if interleavedOnly { continue }
-            let up = reports.values.contains { r in f.resources.allSatisfy { r.entries[$0]?.state.isUp == true } }
-            if !up { return f.resources.first { rid in !reports.values.contains { $0.entries[rid]?.state.isUp == true } } ?? o.first }
+            // Only members count: a node cut off since its last report may have stopped it (seed 6
+            // with --reconfigure: an in-place restart of g-ip trusted a lost node's ping).
+            let current = reports.filter { viewMembers.contains($0.key) }.values
+            let up = current.contains { r in f.resources.allSatisfy { r.entries[$0]?.state.isUp == true } }
+            if !up { return f.resources.first { rid in !current.contains { $0.entries[rid]?.state.isUp == true } } ?? o.first }
         }
         return nil
     }

@@ -19,6 +19,8 @@ extension Supervisor {
         i.applyOrders = c.applyOrders
         i.configuredNodes = c.nodes.count
         i.uptime = now - c.startedAt
+        i.policy = policy.version
+        i.policyGate = c.policyGate
         return i
     }
 
@@ -29,6 +31,58 @@ extension Supervisor {
         return u.resources.prefix(while: { $0 != rid }).contains { m in
             sent[CommandKey(node: n, resource: m, action: .stop)].map { now - $0 < .seconds(1) } == true
                 && reports[n]?.entries[m]?.state == .running
+        }
+    }
+
+    /// The owner's decision (OwnerDecision.swift), carried out in order.
+    mutating func decide(_ c: SupervisorContext, _ now: Instant, _ box: inout Outbox) {
+        settleDrains(c)
+        guard let verdict = OwnerDecision.make(ownerInputs(c, now)) else { return }
+        for rid in verdict.forget { lastKnown[rid] = nil }
+        for u in verdict.dropUnacked { unackedStarts[u.resource]?[u.node] = nil }
+        for rid in unackedPromotes.keys { unackedPromotes[rid] = unackedPromotes[rid]?.filter { c.view.nodes.contains($0.key) } }
+        for d in gateNotifications(verdict.decisions, c, now, &box) {
+            switch d {
+            case let .escalate(rid, n):
+                box.append(.notice(.resource(.escalate(id: rid, node: n))))
+                box.requireFencing(n, at: now)
+            case .fence(let n):
+                box.requireFencing(n, at: now)
+            case let .stop(rid, n):
+                send(rid, .stop, to: n, c, now, &box)
+            case let .start(rid, _) where drained(rid, c), let .promote(rid, _) where drained(rid, c):
+                continue  // a changed clone: not before every old instance stopped (Supervisor+Adopt.swift)
+            case let .start(rid, n) where !stopInFlight(before: rid, on: n, now):
+                send(rid, .start, to: n, c, now, &box)
+            case .start:
+                continue
+            case let .promote(rid, n):
+                send(rid, .promote, to: n, c, now, &box)
+            case let .demote(rid, n):
+                send(rid, .demote, to: n, c, now, &box)
+            }
+        }
+    }
+
+    private mutating func send(_ rid: String, _ action: ResourceAction, to n: NodeID, _ c: SupervisorContext, _ now: Instant,
+                               _ box: inout Outbox) {
+        let key = CommandKey(node: n, resource: rid, action: action)
+        if let at = sent[key], now - at < .seconds(1) { return }
+        sent[key] = now
+        box.append(.notice(.resource(.command(id: rid, node: n, action: action))))
+        if n == c.me {
+            command(rid, action, &box)
+            sendReport(c, now, &box)  // our own report must show it before the next decision (seed 64)
+        } else {
+            commandSeq &+= 1
+            if action == .start {
+                unackedStarts[rid, default: [:]][n] = commandSeq
+                unackedStartViews[rid, default: [:]][n] = c.view.id
+                lastKnown[rid] = n
+            }
+            if action == .promote { unackedPromotes[rid, default: [:]][n] = commandSeq }
+            if action == .start || action == .promote { unackedPolicy[key] = policy.version }
+            box.broadcast(.resourceCommand(view: c.view.id, seq: commandSeq, node: n, id: rid, action: action, policy: policy.version))
         }
     }
 }

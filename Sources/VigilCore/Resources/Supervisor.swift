@@ -32,6 +32,8 @@ struct SupervisorContext {
     var applyRules = true
     var applyOrders = true
     var promoteGate = true
+    /// Commands of an owner on another resource policy are not obeyed (off only in the planted-bug check).
+    var policyGate = true
 }
 
 /// The supervisor sub-machine: it owns this node's resources, the reports of every member, the
@@ -39,7 +41,8 @@ struct SupervisorContext {
 /// `SupervisorContext` and an `Outbox`; what it needs done elsewhere (fence a member whose stop
 /// failed, leave once everything here is stopped) goes back in the outbox, in order.
 struct Supervisor: Equatable, Sendable {
-    let policy: ResourcePolicy
+    /// Replaced at run time by a new version (Supervisor+Adopt.swift).
+    var policy: ResourcePolicy
     var local: [String: ResourceEntry] = [:]
     var probesSent = false
     var reports: [NodeID: PeerReport] = [:]
@@ -82,6 +85,8 @@ struct Supervisor: Equatable, Sendable {
     /// their group are back. A group member's restart takes every later member with it.
     var restarting: Set<String> = []
     var heldStarts: Set<String> = []
+    /// The resource policy each unacknowledged start and promote was sent under (Supervisor+Adopt.swift).
+    var unackedPolicy: [CommandKey: UInt64] = [:]
     /// Local resources told to stop while their start was still running: stopped once the start
     /// has ended (a resource's operations never overlap here, as in Pacemaker; seed 710).
     var stopAfterStart: Set<String> = []
@@ -97,6 +102,19 @@ struct Supervisor: Equatable, Sendable {
     /// Local stops (leaving, restarting in place, quorum lost) reported "stopping" and held while
     /// a THEN of theirs still runs, with the state each had before (Supervisor+Orders.swift).
     var stopWaiting: [String: ResourceState] = [:]
+    /// Resources a new policy removed, stopped here in their old groups' reverse order and
+    /// forgotten once stopped; and changed clones, whose instances all stop under the old
+    /// definition before any starts under the new one (Supervisor+Adopt.swift).
+    var retiring: [[String]] = []
+    /// Redefined clones whose instance here still runs the old definition (reported: the owner
+    /// starts and promotes none of their instances anywhere until no member drains them).
+    var draining: Set<String> = []
+    /// Clones this node saw redefined (the policy version): held while a node is pending fencing.
+    var drainedAt: [String: UInt64] = [:]
+    /// Redefined while their start (under the old definition) ran: restarted once it ended.
+    var redefineAfterStart: Set<String> = []
+    /// The members of this node's view: what others reported counts only while they are members.
+    var viewMembers = NodeSet.empty
 
     init(policy: ResourcePolicy) { self.policy = policy }
 }
@@ -120,6 +138,7 @@ extension Supervisor {
             for rid in stopLocalInOrder(c, elsewhere: false, &box) { box.append(.notice(.resource(.stopWithoutQuorum(id: rid)))) }
         }
         continueWaitingStops(c, &box)
+        continueRetiring(c, &box)
         for (rid, t) in failedAt.sorted(by: { $0.key < $1.key }) {
             guard let limit = policy.failureTimeout[rid], now - t >= limit, var e = local[rid] else { continue }
             failedAt[rid] = nil
@@ -146,7 +165,10 @@ extension Supervisor {
     }
 
     /// A new view: report at once in it (the owner waits for every member's report).
-    mutating func viewChanged() { changed = true }
+    mutating func viewChanged(_ members: NodeSet) {
+        changed = true
+        viewMembers = members
+    }
 
     /// A fence succeeded: the placement's inputs changed, the owner decides at its next tick.
     mutating func placementChanged() { decideSoon = true }
@@ -161,15 +183,18 @@ extension Supervisor {
             e.ack = obeyed[e.id] ?? .none
             return e
         }
-        noteReport(from: c.me, view: c.view.id, probed: probedAll, entries: entries, c, now)
+        noteReport(from: c.me, view: c.view.id, probed: probedAll, entries: entries, policy: policy.version,
+                   draining: draining, c, now)
         version &+= 1
-        box.broadcast(.resourceReport(view: c.view.id, version: version, probed: probedAll, entries: entries))
+        box.broadcast(.resourceReport(view: c.view.id, version: version, probed: probedAll, entries: entries,
+                                      policy: policy.version, draining: draining.sorted()))
     }
 
-    private mutating func noteReport(from n: NodeID, view v: ViewID, probed: Bool, entries: [ResourceEntry],
-                                     _ c: SupervisorContext, _ now: Instant) {
+    private mutating func noteReport(from n: NodeID, view v: ViewID, probed: Bool, entries: [ResourceEntry], policy: UInt64,
+                                     draining: Set<String>, _ c: SupervisorContext, _ now: Instant) {
         let before = reports[n]?.entries ?? [:]
-        reports[n] = PeerReport(view: v, probed: probed, entries: Dictionary(entries.map { ($0.id, $0) }) { a, _ in a })
+        reports[n] = PeerReport(view: v, probed: probed, entries: Dictionary(entries.map { ($0.id, $0) }) { a, _ in a },
+                                policy: policy, draining: draining)
         for e in entries {
             if e.state == .failed || e.state == .stopFailed, before[e.id]?.state != e.state {
                 lastFailure[e.id] = ResourceFailure(node: n, state: e.state, at: now)
@@ -181,14 +206,15 @@ extension Supervisor {
                 // Seed 974 with --promotable: a start the old view never delivered counted on n3
                 // for good, and moved web2's last known node off the paused n1 (unfrozen).
                 let overtaken = unackedStartViews[e.id]?[n].map { v > $0 } ?? false
-                if obeyed || overtaken {
+                if obeyed || overtaken || refused(e.id, .start, by: n, reportPolicy: policy) {
                     unackedStarts[e.id]?[n] = nil
                     unackedStartViews[e.id]?[n] = nil
                 } else {
                     startInFlight = true
                 }
             }
-            if let seq = unackedPromotes[e.id]?[n], e.ack.view == c.view.id && e.ack.from == c.me && e.ack.seq >= seq {
+            if let seq = unackedPromotes[e.id]?[n],
+               e.ack.view == c.view.id && e.ack.from == c.me && e.ack.seq >= seq || refused(e.id, .promote, by: n, reportPolicy: policy) {
                 unackedPromotes[e.id]?[n] = nil
             }
             if e.state.mayBeActive || startInFlight { lastKnown[e.id] = n }
@@ -200,15 +226,19 @@ extension Supervisor {
     mutating func receive(_ m: Message, from sender: Member, _ c: SupervisorContext, _ now: Instant, _ box: inout Outbox) {
         guard !policy.isEmpty else { return }
         switch m {
-        case let .resourceReport(rview, version, probed, entries):
+        case let .resourceReport(rview, version, probed, entries, policy, draining):
             let got = ReportVersion(incarnation: sender.incarnation, version: version)
             if let last = versions[sender.node], !got.isNewer(than: last) { return }
             versions[sender.node] = got
             let before = reports[sender.node]
-            noteReport(from: sender.node, view: rview, probed: probed, entries: entries, c, now)
+            noteReport(from: sender.node, view: rview, probed: probed, entries: entries, policy: policy,
+                       draining: Set(draining), c, now)
             if reports[sender.node] != before { decideIfOwner(c, now, &box) }
-        case let .resourceCommand(v, seq, node, rid, action):
+        case let .resourceCommand(v, seq, node, rid, action, p):
             guard node == c.me, v == c.view.id, c.owner == sender.node else { return }
+            // An owner on another resource policy: not obeyed (it decides again once this
+            // node's report shows it runs the same).
+            guard p == policy.version || !c.policyGate else { return }
             let ack = CommandAck(view: v, from: sender.node, seq: seq)
             if let a = obeyed[rid], a.covers(ack) { return }
             obeyed[rid] = ack
@@ -345,6 +375,7 @@ extension Supervisor {
         }
         setLocal(e, &box)
         if leavingAfterStop && op == .stop { _ = stopLocalInOrder(c, elsewhere: c.view.quorate, &box) }  // the next of each group
+        if op == .stop || op == .start { continueRetiring(c, &box) }
         if op == .start, policy.units.contains(where: { $0.resources.contains(rid) && $0.resources.contains(where: heldStarts.contains) }) {
             if outcome == .running { continueRestart(rid, c, &box) } else { releaseHeld(rid, &box) }
         } else if op == .start || op == .stop, policy.units.contains(where: { $0.resources.contains(rid) && $0.resources.contains(where: restarting.contains) }) {
@@ -357,59 +388,12 @@ extension Supervisor {
         } else if e.state.isUp, op != .monitor || outcome == .promoted {
             monitor(rid, promoted: e.state == .promoted, &box)
         }
+        if op == .start, redefineAfterStart.remove(rid) != nil, !admin.maintenance.contains(c.me) { restartRedefined(rid, c, &box) }
         sendReport(c, now, &box)
         decideIfOwner(c, now, &box)
         // A stop that failed keeps the node here (it must be fenced, not leave "cleanly").
         if leavingAfterStop && !local.values.contains(where: { $0.state.mayBeActive }) {
             box.leave()
-        }
-    }
-
-    /// The owner's decision (OwnerDecision.swift), carried out in order.
-    private mutating func decide(_ c: SupervisorContext, _ now: Instant, _ box: inout Outbox) {
-        guard let verdict = OwnerDecision.make(ownerInputs(c, now)) else { return }
-        for rid in verdict.forget { lastKnown[rid] = nil }
-        for u in verdict.dropUnacked { unackedStarts[u.resource]?[u.node] = nil }
-        for rid in unackedPromotes.keys { unackedPromotes[rid] = unackedPromotes[rid]?.filter { c.view.nodes.contains($0.key) } }
-        for d in gateNotifications(verdict.decisions, c, now, &box) {
-            switch d {
-            case let .escalate(rid, n):
-                box.append(.notice(.resource(.escalate(id: rid, node: n))))
-                box.requireFencing(n, at: now)
-            case .fence(let n):
-                box.requireFencing(n, at: now)
-            case let .stop(rid, n):
-                send(rid, .stop, to: n, c, now, &box)
-            case let .start(rid, n) where !stopInFlight(before: rid, on: n, now):
-                send(rid, .start, to: n, c, now, &box)
-            case .start:
-                continue
-            case let .promote(rid, n):
-                send(rid, .promote, to: n, c, now, &box)
-            case let .demote(rid, n):
-                send(rid, .demote, to: n, c, now, &box)
-            }
-        }
-    }
-
-    private mutating func send(_ rid: String, _ action: ResourceAction, to n: NodeID, _ c: SupervisorContext, _ now: Instant,
-                               _ box: inout Outbox) {
-        let key = CommandKey(node: n, resource: rid, action: action)
-        if let at = sent[key], now - at < .seconds(1) { return }
-        sent[key] = now
-        box.append(.notice(.resource(.command(id: rid, node: n, action: action))))
-        if n == c.me {
-            command(rid, action, &box)
-            sendReport(c, now, &box)  // our own report must show it before the next decision (seed 64)
-        } else {
-            commandSeq &+= 1
-            if action == .start {
-                unackedStarts[rid, default: [:]][n] = commandSeq
-                unackedStartViews[rid, default: [:]][n] = c.view.id
-                lastKnown[rid] = n
-            }
-            if action == .promote { unackedPromotes[rid, default: [:]][n] = commandSeq }
-            box.broadcast(.resourceCommand(view: c.view.id, seq: commandSeq, node: n, id: rid, action: action))
         }
     }
 }
