@@ -130,6 +130,9 @@ final class LivePolicySimTests: XCTestCase {
         // promote refused for its old policy counted in flight for good (--promotable).
         let found = Sweep.run(nodes: 3, seeds: [125, 158, 171, 271, 92], fencing: true, orders: true, clones: true, reconfigure: true)
             .failures + Sweep.run(nodes: 3, seeds: [67, 325], fencing: true, promotable: true, reconfigure: true).failures
+            // 5 nodes: 48, an operator's restart of a draining clone's instance; 113, the owner's own
+            // start of g-ip not yet reported when ping (its FIRST) drained on the owner.
+            + Sweep.run(nodes: 5, seeds: [48, 113], fencing: true, attributes: true, orders: true, clones: true, reconfigure: true).failures
         for f in found { XCTFail("seed \(f.seed): \(f.violations[0])") }
     }
 }

@@ -32,6 +32,10 @@ extension Supervisor {
         // A THEN starts again only while its mandatory FIRSTs run (as members report them);
         // otherwise it stays stopped and the owner starts it once they do (Orders.swift).
         guard first != u.resources.first || orderFirstNotRunning(first) == nil else { return releaseHeld(rid, &box) }
+        // A redefined clone still draining somewhere starts again only by the owner (seed 48, 5
+        // nodes, --reconfigure: an operator's restart brought an instance back under the new
+        // definition beside an old one).
+        guard drainedAt[first] == nil else { return releaseHeld(rid, &box) }
         heldStarts.remove(first)
         box.append(.resource(ResourceOrder(id: first, op: .start)))
     }

@@ -146,11 +146,14 @@ extension Supervisor {
     /// its old one (each reports its own drain), nor while a node pending fencing may (seed 158
     /// with --clones --orders --reconfigure: a cut-off node's old instance ran while a new one
     /// started; known here only if this node took the change while that node was still a member).
-    /// A redefined clone's drain is over once no member drains it and no node is pending fencing.
+    /// A redefined clone's drain is over once every member runs this policy and drains it no
+    /// more, and no node is pending fencing (every node judges it: in-place restarts wait too).
     mutating func settleDrains(_ c: SupervisorContext) {
         guard !drainedAt.isEmpty, c.pending.isEmpty else { return }
         drainedAt = drainedAt.filter { rid, _ in
-            draining.contains(rid) || c.view.nodes.contains { reports[$0]?.draining.contains(rid) ?? true }
+            draining.contains(rid) || c.view.nodes.contains { n in
+                n != c.me && (reports[n]?.policy != policy.version || reports[n]?.draining.contains(rid) != false)
+            }
         }
     }
 

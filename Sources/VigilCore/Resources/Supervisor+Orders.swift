@@ -39,6 +39,9 @@ extension Supervisor {
             for m in t.resources {
                 if local[m]?.state.mayBeActive == true { return m }
                 guard remote else { continue }
+                // The owner's own starts not yet seen in a report count too (seed 113, 5 nodes,
+                // --reconfigure: ping drained on the owner while its start of g-ip ran on n5).
+                if unackedStarts[m]?.keys.contains(where: { $0 != c.me && c.view.nodes.contains($0) }) == true { return m }
                 if reports.contains(where: { n, r in
                     n != c.me && c.view.nodes.contains(n) && !admin.maintenance.contains(n) && r.entries[m]?.state.mayBeActive == true
                 }) { return m }

@@ -139,6 +139,7 @@ extension Supervisor {
         }
         continueWaitingStops(c, &box)
         continueRetiring(c, &box)
+        settleDrains(c)
         for (rid, t) in failedAt.sorted(by: { $0.key < $1.key }) {
             guard let limit = policy.failureTimeout[rid], now - t >= limit, var e = local[rid] else { continue }
             failedAt[rid] = nil
