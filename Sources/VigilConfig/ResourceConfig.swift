@@ -46,15 +46,31 @@ public struct ResourceSpec: Sendable, Equatable {
 }
 
 extension ClusterConfig {
-    /// What the core's supervisor needs.
+    /// What the core's supervisor needs. Its version is the resources part's digest: members
+    /// whose files say the same run the same policy (and a member whose file differs holds the
+    /// owner's decisions until it agrees: Supervisor+Adopt.swift).
     public var resourcePolicy: ResourcePolicy {
-        ResourcePolicy(units: placementUnits, onFail: Dictionary(resources.map { ($0.id, $0.onFail) }) { a, _ in a },
+        var p = ResourcePolicy(units: placementUnits, onFail: Dictionary(resources.map { ($0.id, $0.onFail) }) { a, _ in a },
                        failureTimeout: Dictionary(resources.filter { $0.failureTimeout > .zero }.map { ($0.id, $0.failureTimeout) }) { a, _ in a },
                        monitorInterval: Dictionary(resources.filter { $0.monitorInterval > .zero }.map { ($0.id, $0.monitorInterval) }) { a, _ in a },
                        nodeNames: Dictionary(nodes.map { ($0.id, $0.name) }) { a, _ in a }, clusterName: name, health: health,
                        orders: orders,
                        promotedMonitorInterval: Dictionary(resources.filter { $0.promotedMonitorInterval > .zero }
                            .map { ($0.id, $0.promotedMonitorInterval) }) { a, _ in a })
+        p.definitions = Dictionary(resources.map { ($0.id, definition(of: $0)) }) { a, _ in a }
+        p.version = digest[.resources]
+        return p
+    }
+
+    /// What a resource runs, hashed: its agent, its parameters in order and its clone's meta
+    /// attributes (what the agent sees). A new value restarts it; time-outs, intervals and
+    /// placement do not (as in Pacemaker, whose restart digest covers the parameters).
+    public func definition(of r: ResourceSpec) -> UInt64 {
+        var h = ConfigDigest.Hasher()
+        h.add(r.agent)
+        for (k, v) in r.params { h.add(k + "=" + v) }
+        for (k, v) in cloneMeta(of: r.id) ?? [] { h.add("meta:" + k + "=" + v) }
+        return h.value
     }
 
     /// Groups and plain resources as placement units, in file order (a group where its first

@@ -75,15 +75,12 @@ public enum Daemon {
             log.log(.info, "fencing: \(config.fencing.devices.count) device(s), action \(config.fencing.policy.action.rawValue)"
                     + (config.fencing.policy.watchdog.map { ", self-fencing by \(config.fencing.watchdogDevice) (timeout \($0.timeout), quorum-loss bound \($0.quorumLossBound))" } ?? ""))
         }
-        var resources: ResourceRunner?
-        var adminStore: AdminStore?
-        if !config.resources.isEmpty {
-            let context = AgentContext(nodeName: me.name, nodeID: Int(me.id.rawValue), controlSocket: o.controlPath,
-                                       toolsDir: o.pacemakerTools, pcmk: AgentContext.pcmkNextToVigild())
-            resources = ResourceRunner(config: config, nodeName: me.name, log: log, wake: wake, context: context)
-            resources?.start()
-            adminStore = AdminStore(config: config, nodeName: me.name, log: log)
-        }
+        // Also without resources: a reload may add some.
+        let context = AgentContext(nodeName: me.name, nodeID: Int(me.id.rawValue), controlSocket: o.controlPath,
+                                   toolsDir: o.pacemakerTools, pcmk: AgentContext.pcmkNextToVigild())
+        let resources = ResourceRunner(config: config, nodeName: me.name, log: log, wake: wake, context: context)
+        resources.start()
+        let adminStore = AdminStore(config: config, nodeName: me.name, log: log)
         let alerts = AlertRunner(config: config, nodeName: me.name, log: log)
         alerts?.start()
         let control = try ControlServer(path: o.controlPath, group: o.controlGroup, shared: shared, wake: wake, log: log, me: me.name,

@@ -21,11 +21,11 @@ final class ResourceRunner: @unchecked Sendable {
     private var generation: UInt64 = 0
     /// When each monitor runs next (absent while it runs).
     private var due: [String: Instant] = [:]
-    private let specs: [String: ResourceSpec]
-    /// A cloned resource's clone meta variables (`OCF_RESKEY_CRM_meta_clone`, `_clone_max`, ...).
-    private let cloneMeta: [String: [(String, String)]]
-    /// Resources of promotable clones (their monitors get the role).
-    private let promotable: Set<String>
+    /// What each resource runs: the config's, replaced by `update` (a reload), and, for what may
+    /// be active here, the one it was started (or found running) with: its monitors, demote and
+    /// stop run that one, so a resource redefined or removed live is stopped as it was started.
+    private var current: [String: Definition] = [:]
+    private var inForce: [String: Definition] = [:]
     private let nodeName: String
     /// Every configured node in config order (instance numbers, notification lists).
     private let nodes: [(id: NodeID, name: String)]
@@ -37,16 +37,29 @@ final class ResourceRunner: @unchecked Sendable {
         var a = ResourceAgentRunner()
         a.context = context
         agents = a
-        specs = Dictionary(config.resources.map { ($0.id, $0) }) { a, _ in a }
-        cloneMeta = ResourceRunner.cloneMeta(config, nodeName: nodeName)
-        promotable = Set(config.resources.map(\.id).filter { config.clone(of: $0)?.promotable == true })
         self.nodeName = nodeName
+        current = ResourceRunner.definitions(config, nodeName: nodeName)
         nodes = config.nodes.map { (id: $0.id, name: $0.name) }
         self.log = log
         self.wake = wake
     }
 
     func start() { spawnThread("vigild-monitor") { [self] in monitorLoop() } }
+
+    /// The resources of a reloaded config (the core adopts its policy right after).
+    func update(_ config: ClusterConfig) {
+        let d = ResourceRunner.definitions(config, nodeName: nodeName)
+        cond.locked { current = d }
+    }
+
+    /// The definition an operation runs: a start or probe the current one (in force from now on),
+    /// anything else the one in force.
+    private func definition(_ id: String, for op: ResourceOp) -> Definition? {
+        cond.locked {
+            if op == .start || op == .probe { inForce[id] = current[id] }
+            return inForce[id] ?? current[id]
+        }
+    }
 
     func submit(_ o: ResourceOrder) {
         switch o.op {
@@ -66,8 +79,10 @@ final class ResourceRunner: @unchecked Sendable {
         case .probe, .notify:
             break
         }
+        let d = definition(o.id, for: o.op)
         spawnThread("vigild-resource") { [self] in
-            let outcome = run(o.id, o.op, notify: o.notify)
+            let outcome = run(o.id, o.op, d, notify: o.notify)
+            if o.op == .stop && outcome == .stopped { cond.locked { if inForce[o.id] == d { inForce[o.id] = nil } } }
             finish(Done(id: o.id, op: o.op, outcome: outcome))
         }
     }
@@ -81,17 +96,21 @@ final class ResourceRunner: @unchecked Sendable {
 
     /// One agent call, its exit code read as the supervisor's outcome. `promoted`: the role a
     /// recurring monitor checks (passed as `OCF_RESKEY_CRM_meta_role` for a promotable clone).
-    private func run(_ id: String, _ op: ResourceOp, promoted: Bool = false, notify: NotifyInfo? = nil) -> ResourceOutcome {
-        guard let spec = specs[id], let agent = AgentRef(spec.agent) else { return .failed }
+    private func run(_ id: String, _ op: ResourceOp, _ d: Definition?, promoted: Bool = false, notify: NotifyInfo? = nil) -> ResourceOutcome {
+        guard let d, let agent = AgentRef(d.spec.agent) else {
+            log.log(.error, "resource \(id) \(op.rawValue): no definition of it here")
+            return op == .stop ? .stopped : .failed
+        }
+        let spec = d.spec
         let action = op == .probe ? "monitor" : op.rawValue
         let timeouts: [ResourceOp: TimeSpan] = [.start: spec.startTimeout, .stop: spec.stopTimeout, .promote: spec.promoteTimeout,
                                                 .demote: spec.demoteTimeout, .notify: spec.notifyTimeout]
-        var params = spec.params.map { ($0.0, $0.1.replacing("%n", with: nodeName)) } + (cloneMeta[id] ?? [])
+        var params = spec.params.map { ($0.0, $0.1.replacing("%n", with: nodeName)) } + d.cloneMeta
         if let notify { params += notifyMeta(id, notify) }
         var interval = TimeSpan.zero
         if op == .monitor {
             interval = promoted && spec.promotedMonitorInterval > .zero ? spec.promotedMonitorInterval : spec.monitorInterval
-            if promotable.contains(id) { params.append(("CRM_meta_role", promoted ? "Promoted" : "Unpromoted")) }
+            if d.promotable { params.append(("CRM_meta_role", promoted ? "Promoted" : "Unpromoted")) }
         }
         let r = agents.run(agent, action: action, instance: id, params: params, timeout: timeouts[op] ?? spec.monitorTimeout,
                            interval: interval)
@@ -120,12 +139,15 @@ final class ResourceRunner: @unchecked Sendable {
     /// An anonymous clone's instance on a node is numbered by the node's place in the config (0 for
     /// the first node): stable, and the same in status. Pacemaker numbers anonymous instances
     /// arbitrarily too; no agent reads more than "a number".
-    static func cloneMeta(_ config: ClusterConfig, nodeName: String) -> [String: [(String, String)]] {
-        var out: [String: [(String, String)]] = [:]
+    static func definitions(_ config: ClusterConfig, nodeName: String) -> [String: Definition] {
+        var out: [String: Definition] = [:]
         let instance = config.nodes.firstIndex { $0.name == nodeName } ?? 0
         for r in config.resources {
-            guard let meta = config.cloneMeta(of: r.id) else { continue }
-            out[r.id] = [("CRM_meta_clone", String(instance))] + meta.map { ("CRM_meta_" + $0.0.replacing("-", with: "_"), $0.1) }
+            var d = Definition(spec: r, hash: config.definition(of: r), promotable: config.clone(of: r.id)?.promotable == true)
+            if let meta = config.cloneMeta(of: r.id) {
+                d.cloneMeta = [("CRM_meta_clone", String(instance))] + meta.map { ("CRM_meta_" + $0.0.replacing("-", with: "_"), $0.1) }
+            }
+            out[r.id] = d
         }
         return out
     }
@@ -159,7 +181,7 @@ final class ResourceRunner: @unchecked Sendable {
                 return ids.compactMap { id in monitors[id].map { (id, $0.generation, $0.promoted) } }
             }
             for (id, gen, promoted) in ready {
-                let outcome = run(id, .monitor, promoted: promoted)
+                let outcome = run(id, .monitor, definition(id, for: .monitor), promoted: promoted)
                 let healthy: ResourceOutcome = promoted ? .promoted : .running
                 let current = cond.locked {
                     guard let m = monitors[id], m.generation == gen else { return false }  // ended while it ran
@@ -170,5 +192,19 @@ final class ResourceRunner: @unchecked Sendable {
             }
             usleep(50_000)
         }
+    }
+}
+
+extension ResourceRunner {
+    /// One resource as the agent sees it: its section, its clone's meta variables
+    /// (`OCF_RESKEY_CRM_meta_clone`, `_clone_max`, ...) and whether its monitors get a role.
+    struct Definition: Equatable {
+        var spec: ResourceSpec
+        /// `ClusterConfig.definition(of:)`: what tells two definitions apart.
+        var hash: UInt64
+        var promotable: Bool
+        var cloneMeta: [(String, String)] = []
+
+        static func == (a: Definition, b: Definition) -> Bool { a.hash == b.hash && a.spec.id == b.spec.id }
     }
 }

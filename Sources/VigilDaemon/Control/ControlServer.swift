@@ -17,17 +17,14 @@ final class ControlServer: @unchecked Sendable {
     /// This node's name ("." in `attr` requests).
     let me: String
     private let history: FenceHistory?
-    private let resourceIDs: [String]
-    private let groups: [String: String]
+    private var resourceIDs: [String] { shared.resourceIDs }
+    private var groups: [String: String] { shared.resourceGroups }
 
     init(path: String, group: String?, shared: Shared, wake: WakePipe, log: Log, me: String = "", nodes: [String: NodeID] = [:],
          history: FenceHistory? = nil, resources: [(id: String, group: String?)] = []) throws {
         self.nodes = nodes
         self.me = me
-        resourceIDs = resources.map(\.id)
-        var g: [String: String] = [:]
-        for r in resources { if let n = r.group, g[n] == nil { g[n] = r.id } }
-        groups = g
+        shared.setResourceNames(resources)
         self.history = history
         self.path = path
         self.shared = shared

@@ -21,6 +21,8 @@ final class Shared: @unchecked Sendable {
     private var lateness = LatenessHistogram()
     private var sendErrors = 0
     private var requests: [Request] = []
+    /// Resource ids and group names (a group's first member), as the file last read says.
+    private var resourceNames: (ids: [String], groups: [String: String]) = ([], [:])
     static let eventCapacity = 4096
 
     func publish(_ s: StatusSnapshot, attributes a: [AttributeKey: NodeAttribute], lateness l: LatenessHistogram, sendErrors e: Int) {
@@ -31,6 +33,15 @@ final class Shared: @unchecked Sendable {
         sendErrors = e
         cond.unlock()
     }
+
+    func setResourceNames(_ resources: [(id: String, group: String?)]) {
+        var g: [String: String] = [:]
+        for r in resources { if let n = r.group, g[n] == nil { g[n] = r.id } }
+        cond.locked { resourceNames = (resources.map(\.id), g) }
+    }
+
+    var resourceIDs: [String] { cond.locked { resourceNames.ids } }
+    var resourceGroups: [String: String] { cond.locked { resourceNames.groups } }
 
     func append(_ e: ClusterEvent) {
         cond.lock()

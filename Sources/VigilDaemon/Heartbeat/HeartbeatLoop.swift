@@ -8,7 +8,7 @@ import VigilStatus
 /// waits on anything that can block: logging, events and status go out through `Shared` and `Log`.
 final class HeartbeatLoop {
     private(set) var node: Node
-    private let config: ClusterConfig
+    private var config: ClusterConfig
     private let sockets: [LinkSocket]
     private let shared: Shared
     private let log: Log
@@ -121,11 +121,18 @@ final class HeartbeatLoop {
         }
     }
 
-    /// What can change at run time: timing. Everything else needs a restart, and we say so.
+    /// What can change at run time: timing, and resources (with their clones, orders and rules)
+    /// while the nodes stay the same. Everything else needs a restart, and we say so.
     private func applyReload(_ c: ClusterConfig) {
-        var cannot = config.digest.differences(c.digest).filter { $0 != .timing }.map(\.description)
+        let changed = config.digest.differences(c.digest)
+        var cannot = changed.filter { $0 != .timing && $0 != .resources }.map(\.description)
         if c.clusterID != config.clusterID || c.keyFile != config.keyFile { cannot.append("cluster id/key") }
+        if changed.contains(.resources) {
+            if changed.contains(.nodes) { cannot.append("resources (the nodes changed too)") } else { applyResources(c) }
+        }
         if c.timing != config.timing {
+            config.timing = c.timing
+            config.digest[.timing] = c.digest[.timing]
             apply(.reconfigure(c.timing, timingHash: c.digest[.timing]))
             log.log(.notice, "reload: timing now interval \(c.timing.interval), deadline \(c.timing.deadline)")
         } else {
@@ -134,6 +141,21 @@ final class HeartbeatLoop {
         if !cannot.isEmpty {
             log.log(.warning, "reload: changes to \(cannot.joined(separator: ", ")) need a restart of vigild; not applied")
         }
+    }
+
+    /// The file's resources, clones, orders and rules, taken live: the runner learns the new
+    /// definitions first (what runs keeps the one it started with), then the core adopts the
+    /// policy. Every member must reload the same file: until they run the same, the owner holds
+    /// its decisions and each names the others as differing (config_differs).
+    private func applyResources(_ c: ClusterConfig) {
+        (config.resources, config.clones, config.orders, config.health) = (c.resources, c.clones, c.orders, c.health)
+        config.digest[.resources] = c.digest[.resources]
+        resources?.update(config)
+        shared.setResourceNames(config.resources.map { ($0.id, $0.group) })
+        let p = config.resourcePolicy
+        log.log(.notice, "reload: resources now \(p.ids.count) (policy \(String(p.version, radix: 16))); "
+                + "each member takes them when it reloads the same file")
+        apply(.adoptResources(p))
     }
 
     private func apply(_ e: Event) {
