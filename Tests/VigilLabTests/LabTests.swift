@@ -85,7 +85,9 @@ final class LabTests: XCTestCase {
         let seq = lab.lastSeq(1)
         try (original + "\n[[resource]]\nid = \"extra\"\nagent = \"ocf:heartbeat:Dummy\"\n").write(toFile: conf, atomically: true, encoding: .utf8)
         let started = lab.lab("start", "3")
-        try original.write(toFile: conf, atomically: true, encoding: .utf8)  // n3 read it at start
+        // `tools/lab start` returns once the PID is known; n3 has read its file once it answers.
+        XCTAssertTrue(Lab.waitUntil(within: 10) { (try? lab.status(3)) != nil })
+        try original.write(toFile: conf, atomically: true, encoding: .utf8)
         XCTAssertEqual(started.status, 0, started.output)
         let differs = lab.event(1, within: 15, after: seq) { $0.type == .configDiffers && $0.peer == "n3" }
         XCTAssertTrue(differs?.detail?.contains("in resources") == true, String(describing: differs))

@@ -35,7 +35,7 @@ extension Supervisor {
         // A redefined clone still draining somewhere starts again only by the owner (seed 48, 5
         // nodes, --reconfigure: an operator's restart brought an instance back under the new
         // definition beside an old one).
-        guard drainedAt[first] == nil else { return releaseHeld(rid, &box) }
+        guard !unsettledDrains.contains(first) else { return releaseHeld(rid, &box) }
         heldStarts.remove(first)
         box.append(.resource(ResourceOrder(id: first, op: .start)))
     }

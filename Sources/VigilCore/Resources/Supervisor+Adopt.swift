@@ -1,13 +1,14 @@
 /// A new resource policy at run time (issue 14: the cluster's configuration changes live). What
 /// it changes, and only that, happens here, as Pacemaker does it:
-/// - a resource it removes is stopped where it runs (a group's removed members in reverse order)
-///   and then forgotten;
+/// - a resource it removes is stopped where it runs (a group's removed members in reverse order;
+///   on a node in maintenance once it leaves maintenance) and then forgotten;
 /// - a resource whose definition changed (`ResourcePolicy.definitions`) is restarted in place
 ///   where it runs (a group member takes the later members with it); one caught starting is
 ///   restarted once its start ended; a failed one is recovered by the owner as any failure is
 ///   (its start then runs the new definition);
-/// - a clone with a changed member *drains*: every instance stops under the old definition and
-///   none starts under the new one until no member reports one active (never two definitions
+/// - a clone with a changed member *drains*: once every member runs the new policy, every
+///   instance stops under the old definition, and none starts or is promoted under the new one
+///   while a member still runs an old one or a node is pending fencing (never two definitions
 ///   at once);
 /// - a resource it adds is probed here, and the owner places it once every member probed it;
 /// - constraints and placement rules simply apply at the owner's next decision: what they do not
@@ -46,7 +47,7 @@ extension Supervisor {
             }
         }
         for u in old.units where u.clone != nil && u.resources.contains(where: redefined.contains) {
-            for rid in u.resources where kept.contains(rid) { drainedAt[rid] = p.version }
+            unsettledDrains.formUnion(u.resources.filter(kept.contains))
         }
         continueRetiring(c, &box)
         changed = true
@@ -100,6 +101,7 @@ extension Supervisor {
         // member has reported on this policy in this view (seed 271 with --clones --orders
         // --reconfigure: a node that had just rejoined stopped ping before it heard that g-ip ran).
         let informed = c.view.nodes.allSatisfy { reports[$0]?.view == c.view.id && reports[$0]?.policy == policy.version }
+        let unmanaged = admin.maintenance.contains(c.me)  // stopped once out of maintenance
         var left: [[String]] = []
         for ids in retiring {
             guard let last = ids.last(where: { local[$0]?.state.mayBeActive == true }), let e = local[last] else {
@@ -115,7 +117,7 @@ extension Supervisor {
                 _ = stopAfterDependents(last, c, elsewhere: c.view.quorate, &box)
                 continue
             }
-            guard e.state != .stopping, e.state != .stopFailed else { continue }
+            guard e.state != .stopping, e.state != .stopFailed, !unmanaged else { continue }
             if !kept.contains(last) {
                 command(last, .stop, &box)
             } else if e.state.isUp, notifying[last] == nil, informed {
@@ -142,23 +144,23 @@ extension Supervisor {
         changed = true
     }
 
-    /// The owner starts or promotes no instance of a redefined clone while any member still runs
-    /// its old one (each reports its own drain), nor while a node pending fencing may (seed 158
-    /// with --clones --orders --reconfigure: a cut-off node's old instance ran while a new one
-    /// started; known here only if this node took the change while that node was still a member).
     /// A redefined clone's drain is over once every member runs this policy and drains it no
     /// more, and no node is pending fencing (every node judges it: in-place restarts wait too).
     mutating func settleDrains(_ c: SupervisorContext) {
-        guard !drainedAt.isEmpty, c.pending.isEmpty else { return }
-        drainedAt = drainedAt.filter { rid, _ in
+        guard !unsettledDrains.isEmpty, c.pending.isEmpty else { return }
+        unsettledDrains = unsettledDrains.filter { rid in
             draining.contains(rid) || c.view.nodes.contains { n in
                 n != c.me && (reports[n]?.policy != policy.version || reports[n]?.draining.contains(rid) != false)
             }
         }
     }
 
+    /// The owner starts or promotes no instance of a redefined clone while any member still runs
+    /// its old one (each reports its own drain), nor while a node pending fencing may (seed 158
+    /// with --clones --orders --reconfigure: a cut-off node's old instance ran while a new one
+    /// started; known here only if this node took the change while that node was still a member).
     func drained(_ rid: String, _ c: SupervisorContext) -> Bool {
-        draining.contains(rid) || (drainedAt[rid] != nil && !c.pending.isEmpty)
+        draining.contains(rid) || (unsettledDrains.contains(rid) && !c.pending.isEmpty)
             || c.view.nodes.contains { reports[$0]?.view == c.view.id && reports[$0]?.draining.contains(rid) == true }
     }
 }

@@ -109,8 +109,8 @@ struct Supervisor: Equatable, Sendable {
     /// Redefined clones whose instance here still runs the old definition (reported: the owner
     /// starts and promotes none of their instances anywhere until no member drains them).
     var draining: Set<String> = []
-    /// Clones this node saw redefined (the policy version): held while a node is pending fencing.
-    var drainedAt: [String: UInt64] = [:]
+    /// Clones this node saw redefined whose drain is not over everywhere (Supervisor+Adopt.swift).
+    var unsettledDrains: Set<String> = []
     /// Redefined while their start (under the old definition) ran: restarted once it ended.
     var redefineAfterStart: Set<String> = []
     /// The members of this node's view: what others reported counts only while they are members.
