@@ -11,9 +11,8 @@ prints per run and the median, and what the agent's own settings account for: it
 interval (the failure is seen at the next monitor: up to one interval) and the dampening delay.
 """
 import json, os, statistics, subprocess, time  # noqa: E401
-from datetime import datetime, timezone
 
-from bench_systems import ENV, ROOT, STATE, lab, wait
+from bench_systems import ENV, ROOT, STATE, lab, wait, write_report
 
 MONITOR, DAMPEN, TIMEOUT = 1.0, 1.0, 1  # seconds: the agent's settings in this bench
 VIP = "198.18.0.224"
@@ -116,12 +115,8 @@ def ping_bench(a, say, stats, fmt):
                 f"timeout); the rest ({med - agent * 1000:.0f} ms) is the agent's own run, the attribute write confirmed by "
                 f"every member, the owner's decision, IPaddr2's stop and start, and the bench's polling")
         if a.write:
-            binaries = "VIGIL_BIN=" + os.environ["VIGIL_BIN"] if os.environ.get("VIGIL_BIN") else "release binaries"
-            head = ["# Connectivity failover (`tools/bench ping`)", "",
-                    f"Written by `tools/bench ping --runs {a.runs} --write {a.write}` on "
-                    f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} ({os.cpu_count()} cores, {binaries}).",
-                    "What is measured: see tools/bench_ping.py; the lab test is PingLabTests.", "", "```"]
-            open(a.write, "w").write("\n".join(head + lines + ["```", ""]))
+            write_report(a.write, "Connectivity failover (`tools/bench ping`)", f"tools/bench ping --runs {a.runs} --write {a.write}",
+                         "tools/bench_ping.py", "PingLabTests", lines)
     finally:
         lab("down", check=False)
         os.unlink(extra)

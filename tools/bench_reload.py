@@ -11,9 +11,8 @@ and time), and the bench says if it did. Until every node has reloaded, the owne
 new resource on every node, the owner's decision and Dummy's start.
 """
 import os, statistics, subprocess, time  # noqa: E401
-from datetime import datetime, timezone
 
-from bench_systems import ENV, ROOT, STATE, lab, wait
+from bench_systems import ENV, ROOT, STATE, lab, wait, write_report
 
 
 def dummy(rid, node):
@@ -85,11 +84,8 @@ def reload_bench(a, say, stats, fmt):
                 "node (each node probes once it reloaded), the owner's decision once every member reports the new policy, "
                 "and Dummy's start")
         if a.write:
-            head = ["# A resource added and removed live (`tools/bench reload`)", "",
-                    f"Written by `tools/bench reload --runs {a.runs} --write {a.write}` on "
-                    f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} ({os.cpu_count()} cores, release binaries).",
-                    "What is measured: see tools/bench_reload.py; the lab test is LivePolicyLabTests.", "", "```"]
-            open(a.write, "w").write("\n".join(head + lines + ["```", ""]))
+            write_report(a.write, "A resource added and removed live (`tools/bench reload`)",
+                         f"tools/bench reload --runs {a.runs} --write {a.write}", "tools/bench_reload.py", "LivePolicyLabTests", lines)
     finally:
         lab("down", check=False)
         os.unlink(extra)

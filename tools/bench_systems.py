@@ -31,6 +31,17 @@ def ns_pids(n):
     return [int(p) for p in sh("ip", "netns", "pids", ns(n), check=False).split()]
 
 
+
+def write_report(path, title, command, source, test, lines):
+    """A bench's figures as docs/NAME.md: who wrote it, when, on what, then the printed lines."""
+    from datetime import timezone
+    binaries = "VIGIL_BIN=" + os.environ["VIGIL_BIN"] if os.environ.get("VIGIL_BIN") else "release binaries"
+    head = [f"# {title}", "",
+            f"Written by `{command}` on {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} "
+            f"({os.cpu_count()} cores, {binaries}).",
+            f"What is measured: see {source}; the lab test is {test}.", "", "```"]
+    open(path, "w").write("\n".join(head + lines + ["```", ""]))
+
 def wait(cond, timeout, step=0.005):
     end = time.time() + timeout
     while time.time() < end:
