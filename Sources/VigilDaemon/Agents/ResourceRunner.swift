@@ -56,7 +56,8 @@ final class ResourceRunner: @unchecked Sendable {
     /// anything else the one in force.
     private func definition(_ id: String, for op: ResourceOp) -> Definition? {
         cond.locked {
-            if op == .start || op == .probe { inForce[id] = current[id] }
+            // (A probe of a resource the file no longer has, after maintenance, keeps the old one.)
+            if op == .start || op == .probe, let d = current[id] { inForce[id] = d }
             return inForce[id] ?? current[id]
         }
     }
@@ -98,8 +99,9 @@ final class ResourceRunner: @unchecked Sendable {
     /// recurring monitor checks (passed as `OCF_RESKEY_CRM_meta_role` for a promotable clone).
     private func run(_ id: String, _ op: ResourceOp, _ d: Definition?, promoted: Bool = false, notify: NotifyInfo? = nil) -> ResourceOutcome {
         guard let d, let agent = AgentRef(d.spec.agent) else {
-            log.log(.error, "resource \(id) \(op.rawValue): no definition of it here")
-            return op == .stop ? .stopped : .failed
+            // Nothing says how to run it: a stop that cannot run is a failed stop (fenced, never assumed).
+            log.log(.error, "resource \(id) \(op.rawValue): no definition of it here (not in the config file this node read)")
+            return op == .stop ? .stopFailed : .failed
         }
         let spec = d.spec
         let action = op == .probe ? "monitor" : op.rawValue
