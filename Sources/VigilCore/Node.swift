@@ -9,7 +9,7 @@ public enum Event: Sendable {
     /// Leave the cluster gracefully (SIGTERM).
     case leave
     /// New timing at run time (SIGHUP), with its part of the file's digest (sent to the members at
-    /// once). Nothing else in the file changes without a restart.
+    /// once). Resources change through `adoptResources`; the rest of the file needs a restart.
     case reconfigure(Timing, timingHash: UInt64)
     /// A new resource policy (the cluster's configuration changed, SIGHUP): what it adds starts,
     /// what it removes stops, what it redefines restarts (Resources/Supervisor+Adopt.swift). Its

@@ -8,7 +8,6 @@ extension Simulation {
     /// node runs it under another definition (a changed clone drains before it starts again).
     func checkDefinition(_ rid: String, on n: NodeID) {
         guard let policy = slots[Int(n.rawValue)].node?.config.resources else { return }
-        startsOrdered[rid, default: 0] += 1
         guard policy.ids.contains(rid) else {
             return invariants.fail(.definition, n, "\(rid) started, but this node's policy \(policy.version) has no such resource", at: now)
         }

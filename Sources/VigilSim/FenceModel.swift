@@ -171,6 +171,7 @@ extension Simulation {
         }
         checkGroupOrder(order, on: m.node)
         if order.op == .start {
+            startsOrdered[order.id, default: 0] += 1
             checkWithPromoted(order.id, on: m.node)
             checkDefinition(order.id, on: m.node)
         }
