@@ -54,6 +54,8 @@ public struct ClusterConfig: Sendable, Equatable {
     public var warnings: [Diagnostic] = []
     /// One hash per part of the file (ConfigDigest+Document.swift): members compare them.
     public var digest = ConfigDigest()
+    /// `[document] epoch`: the operator's epoch of the replicated document (ReplicatedDocument.swift).
+    public var documentEpoch: UInt32 = 1
 
     public var core: CoreConfig {
         var c = CoreConfig(cluster: clusterID, nodes: NodeSet(nodes.map(\.id)), links: links.map(\.id),

@@ -94,7 +94,7 @@ public struct ConfigDocument: Equatable, Sendable {
         return .success(doc)
     }
 
-    private static func stripComment(_ s: Substring) -> Substring {
+    static func stripComment(_ s: Substring) -> Substring {
         var inString = false
         for i in s.indices {
             if s[i] == "\"" { inString.toggle() }

@@ -12,6 +12,7 @@ struct ConfigValidator {
         "quorum": (false, ["expected_votes", "two_node", "wait_for_all", "no_quorum_policy"]),
         "link": (true, ["name", "mode", "group", "port", "ttl"]),
         "node": (true, ["id", "name", "votes", "addresses", "fence_delay"]),
+        "document": (false, ["epoch"]),
     ].merging(fencingSections) { a, _ in a }.merging(resourceSections) { a, _ in a }.merging(alertSections) { a, _ in a }
         .merging(orderSections) { a, _ in a }.merging(cloneSections) { a, _ in a }
 
@@ -54,6 +55,7 @@ struct ConfigValidator {
         c.alerts = try readAlerts()
         c.clones = try readClones(resources, nodes: nodes)
         c.orders = try readOrders(resources)
+        c.documentEpoch = UInt32(try single("document", required: false)?.integer("epoch", in: 1...Int64(UInt32.max)) ?? 1)
         return c
     }
 

@@ -19,6 +19,9 @@ public struct CoreConfig: Equatable, Sendable {
     public var promoteGate = true
     /// A node obeys no command of an owner on another resource policy (off only in the planted-bug check).
     public var policyGate = true
+    /// A node takes only a newer copy of the replicated document than its own (off only in the
+    /// planted-bug check: it takes any other copy a member runs).
+    public var newestDocumentWins = true
     /// Fencing devices, levels, delays and self-fencing (off unless the config enables it).
     public var fencing = FencingPolicy.disabled
     /// Resources the supervisor places and runs (none unless the config has [[resource]]).

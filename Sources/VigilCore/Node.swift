@@ -32,6 +32,15 @@ public enum Event: Sendable {
     case attribute(AttributeRequest)
     /// The permanent attributes as this node last saved them (read back at start-up).
     case restoreAttributes([NodeAttribute])
+    /// Operator: make these bytes (validated by the shell) the cluster's replicated document, with
+    /// this operator epoch (Membership/DocumentSync.swift). Answered by `Effect.adoptDocument` or
+    /// a `DocumentNotice.applyRefused`.
+    case applyDocument([UInt8], epoch: UInt32)
+    /// The shell runs this copy of the document now (after `Effect.adoptDocument`, or read back at
+    /// start-up), with the digest of the configuration it makes up (`from`: where it came from).
+    case documentRun(DocumentStamp, [UInt8], digest: ConfigDigest, from: NodeID?)
+    /// The shell could not run this copy (`Effect.adoptDocument`): it is not fetched again.
+    case documentRefused(DocumentStamp)
 }
 
 /// Output of a node's step function, to be carried out by the shell (or the simulator) in order.
@@ -61,6 +70,9 @@ public enum Effect: Sendable {
     case persistAttributes([NodeAttribute])
     /// The hardware watchdog (self-fencing): see `WatchdogCommand`.
     case watchdog(WatchdogCommand)
+    /// Run this copy of the replicated document (fetched from `from`, or the operator's change when
+    /// nil): parse it, apply it, save it, then report `Event.documentRun` (or `.documentRefused`).
+    case adoptDocument(DocumentStamp, [UInt8], from: NodeID?)
 }
 
 /// What the shell does with the hardware watchdog. Between `arm` and `stopFeeding` it feeds the
@@ -103,6 +115,8 @@ public struct Node: Sendable {
     var attributes = Attributes()
     /// Whether the members' config files agree (Membership/ConfigAgreement.swift).
     var agreement = ConfigAgreement()
+    /// The replicated document's copies and transfers (Membership/DocumentSync.swift).
+    var documents = DocumentSync()
     var aliveChangedAt = Instant.zero
     var startedAt = Instant.zero
     var nextTick = Instant.zero
@@ -182,6 +196,12 @@ public struct Node: Sendable {
             attributing(&out) { a, c, box in a.request(r, c, now, &box) }
         case .restoreAttributes(let list):
             attributing(&out) { a, _, box in a.restore(list, &box) }
+        case let .applyDocument(b, epoch):
+            applyDocument(b, epoch: epoch, &out)
+        case let .documentRun(s, b, digest, from):
+            documentRun(s, b, digest: digest, from: from, &out)
+        case .documentRefused(let s):
+            documentRefused(s, &out)
         }
         return out
     }
@@ -216,6 +236,7 @@ public struct Node: Sendable {
         supervising(&out) { s, c, box in s.step(c, now, &box) }
         if attributes.busy { attributing(&out) { a, c, box in a.step(c, now, &box) } }
         announceConfig(now, &out)
+        syncDocument(now, &out)
         out.append(.wake(at: nextTick))
     }
 
@@ -256,8 +277,10 @@ public struct Node: Sendable {
             supervising(&out) { s, c, box in s.receive(m, from: sender, c, now, &box) }
         case .attributes, .attributeAck, .attributeDigest:
             attributing(&out) { a, c, box in a.receive(m, from: sender, c, now, &box) }
-        case .configDigest(let d):
-            heardConfig(d, from: sender.node, &out)
+        case let .configDigest(d, document):
+            heardConfig(d, document: document, from: sender.node, now, &out)
+        case .configRequest, .configChunk:
+            documentTransfer(m, now, &out)
         case .probe, .probeReply:
             break  // answered in `receive` (round-trip times)
         }
@@ -320,6 +343,6 @@ extension Node {
         membership == o.membership
             && detector == o.detector && aliveChangedAt == o.aliveChangedAt && nextTick == o.nextTick
             && graceUntil == o.graceUntil && leaving == o.leaving && sequences == o.sequences && fencer == o.fencer && supervisor == o.supervisor
-            && attributes == o.attributes && agreement == o.agreement
+            && attributes == o.attributes && agreement == o.agreement && documents == o.documents
     }
 }

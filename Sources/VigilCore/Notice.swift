@@ -15,6 +15,8 @@ public enum Notice: Equatable, Sendable {
     case attribute(AttributeNotice)
     /// A member's configuration differs from this node's, or agrees again (Membership/ConfigAgreement.swift).
     case config(ConfigNotice)
+    /// The replicated document: a copy taken, a conflict, a change refused (Membership/DocumentSync.swift).
+    case document(DocumentNotice)
 }
 
 /// Fencing progress (Fencing/Fencer.swift).

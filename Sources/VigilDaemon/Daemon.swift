@@ -24,13 +24,15 @@ nonisolated(unsafe) private var signalWakeFD: Int32 = -1
 /// inherit it).
 public enum Daemon {
     public static func run(_ o: DaemonOptions) -> Int32 {
-        let config: ClusterConfig
-        switch Files.loadConfig(o.configPath) {
+        let file: ClusterConfig
+        let text: String
+        switch Files.loadConfigText(o.configPath) {
         case .failure(let d):
             eprint("vigild: \(d)")
             return 1
-        case .success(let c): config = c
+        case .success(let (c, t)): (file, text) = (c, t)
         }
+        var config = file
         guard let me = identify(config, o.nodeName) else {
             eprint("vigild: \(o.configPath): no [[node]] matches this host's addresses\(o.nodeName.map { " or the name '\($0)'" } ?? ""); pass --node NAME")
             return 1
@@ -42,9 +44,25 @@ public enum Daemon {
         }
         let log = Log(maxLevel: o.verbose ? .debug : .info, journal: Systemd.journalIsStderr)
         log.node = me.name
+        // The replicated document this node starts with (saved, or seeded from its file), merged
+        // with the file's local part: that is the configuration it runs.
+        let store = DocumentStore(config: file, nodeName: me.name, log: log)
+        let (initial, note) = DocumentStore.initial(saved: store.restored, fileText: text, fileEpoch: file.documentEpoch)
+        switch ReplicatedDocument.merge(local: text, localFile: o.configPath, document: String(decoding: initial.bytes, as: UTF8.self),
+                                        documentName: store.path) {
+        case .failure(let d):
+            eprint("vigild: the replicated document \(initial.stamp.version) does not fit \(o.configPath): \(d) "
+                   + "(fix the file, or move \(store.path) away to start from the file's own sections)")
+            return 1
+        case .success(let c): config = c
+        }
+        log.log(.notice, note)
         for w in config.warnings { log.log(.warning, w.description) }
+        var doc = DocumentShell(store: store, localPath: o.configPath, localText: text, localEpoch: file.documentEpoch, initial: initial,
+                                fileHash: initial.fileHash, fileBase: initial.fileBase)
+        doc.filePending = initial.fileHash != ReplicatedDocument.hash(ReplicatedDocument.text(of: text))
         do {
-            return try start(o, config: config, me: me, key: key, log: log)
+            return try start(o, config: config, doc: doc, me: me, key: key, log: log)
         } catch {
             log.log(.error, "cannot start: \(error)")
             log.flush()
@@ -52,7 +70,8 @@ public enum Daemon {
         }
     }
 
-    private static func start(_ o: DaemonOptions, config: ClusterConfig, me: NodeSpec, key: ClusterKey, log: Log) throws -> Int32 {
+    private static func start(_ o: DaemonOptions, config: ClusterConfig, doc: DocumentShell, me: NodeSpec, key: ClusterKey,
+                              log: Log) throws -> Int32 {
         let sockets = try config.links.map { l in
             try LinkSocket(link: l, local: me.addresses[Int(l.id.rawValue)],
                            peers: config.nodes.filter { $0.id != me.id }.map { $0.addresses[Int(l.id.rawValue)] })
@@ -86,6 +105,7 @@ public enum Daemon {
         let control = try ControlServer(path: o.controlPath, group: o.controlGroup, shared: shared, wake: wake, log: log, me: me.name,
                                         nodes: Dictionary(config.nodes.map { ($0.name, $0.id) }) { a, _ in a }, history: history,
                                         resources: config.resources.map { ($0.id, $0.group) })
+        control.configPath = o.configPath
         control.start()
         if let (addr, port) = o.metrics {
             try MetricsServer(address: addr, port: port, shared: shared).start()
@@ -97,13 +117,13 @@ public enum Daemon {
                 + (systemd.watchdogEvery.map { ", watchdog fed every \($0)" } ?? ""))
         Realtime.apply(priority: o.realtimePriority, lockMemory: o.lockMemory, log: log)
         let loop = HeartbeatLoop(node: Node(id: me.id, incarnation: incarnation, config: config.core, key: key),
-                                 config: config, sockets: sockets, shared: shared, log: log, systemd: systemd, wake: wake,
+                                 config: config, doc: doc, sockets: sockets, shared: shared, log: log, systemd: systemd, wake: wake,
                                  fencing: runner, history: history, hardwareWatchdog: hardwareWatchdog, resources: resources,
                                  adminStore: adminStore, attributeStore: AttributeStore(config: config, nodeName: me.name, log: log),
                                  alerts: alerts)
         loop.run(reload: {
-            switch Files.loadConfig(o.configPath) {
-            case .success(let c): return c
+            switch Files.loadConfigText(o.configPath) {
+            case .success(let ct): return ct
             case .failure(let d):
                 log.log(.error, "reload refused: \(d)")
                 return nil

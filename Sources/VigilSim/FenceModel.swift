@@ -214,7 +214,7 @@ extension Simulation {
             return
         }
         // The agent ran: what it finds is known now (a notification looks at nothing).
-        if order.op != .notify { diedUnnoticed[order.id]?.remove(m.node) }
+        if order.op != .notify, diedUnnoticed[order.id]?.remove(m.node) != nil { foundDeadAt[order.id] = now }
         let outcome: ResourceOutcome
         switch order.op {
         case .probe, .monitor:

@@ -4,9 +4,11 @@ import VigilCore
 /// resource added, one that nothing refers to removed, one redefined (a new parameter: a group
 /// member, a clone, the promotable clone alike), or the group's preferred node moved.
 enum PolicyChange {
-    static func draw(_ p: ResourcePolicy, nodes: [NodeID], _ rng: inout SeededRandom) -> ResourcePolicy {
+    /// `version`: the new policy's (default: the next after `p`'s; two changes drawn from one
+    /// policy at once need their own).
+    static func draw(_ p: ResourcePolicy, version: UInt64? = nil, nodes: [NodeID], _ rng: inout SeededRandom) -> ResourcePolicy {
         var q = p
-        q.version += 1
+        q.version = version ?? p.version + 1
         let free = q.units.indices.filter { i in
             q.units[i].clone == nil && q.units[i].resources.count == 1 && !referenced(q.units[i].resources[0], in: q)
         }

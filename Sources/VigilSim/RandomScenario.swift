@@ -15,6 +15,8 @@ public struct RandomScenario: Sendable {
     public var end = Instant.zero
     /// Fence devices of a fencing scenario (see `withFencing`).
     public var devices: [String: FenceDeviceModel] = [:]
+    /// Changes go through the replicated document (applied on one node, spread by the nodes).
+    public var documents = false
 
     /// Time after the last fault heals by which all running nodes must agree on one view:
     /// start-up wait, detection, install, two proposal time-outs for loss, and slack.
@@ -25,7 +27,7 @@ public struct RandomScenario: Sendable {
     public init(nodes n: Int, seed: UInt64, selfPauseRule: Bool = true, fencing: Bool = false, fenceGate: Bool = true,
                 attributes: Bool = false, applyRules: Bool = true, orders: Bool = false, applyOrders: Bool = true,
                 clones: Bool = false, promotable: Bool = false, promoteGate: Bool = true, reconfigure: Bool = false,
-                policyGate: Bool = true) {
+                policyGate: Bool = true, documents: Bool = false, newestDocumentWins: Bool = true) {
         var rng = SeededRandom(seed: seed &* 0x2545_F491_4F6C_DD1D)
         let interval = TimeSpan.ms([10, 20, 50].randomElement(using: &rng)! * (n > 8 ? 2 : 1))
         let timing = Timing(interval: interval, deadline: interval * Int64.random(in: 3...6, using: &rng))
@@ -36,6 +38,8 @@ public struct RandomScenario: Sendable {
         config.applyOrders = applyOrders
         config.promoteGate = promoteGate
         config.policyGate = policyGate
+        config.newestDocumentWins = newestDocumentWins
+        self.documents = documents && reconfigure && fencing
         var extraQuiet = TimeSpan.zero
         if fencing {
             // Drawn from their own generator so the rest of the scenario matches the seed without fencing.
@@ -56,6 +60,9 @@ public struct RandomScenario: Sendable {
         // A policy change adds probes, drains and restarts, and a lost report or notification is
         // sent again after a second (seed 325 with --promotable: the promote came after the check).
         if reconfigure { extraQuiet = extraQuiet + .seconds(1) }
+        // A change applied on a node that is then fenced spreads once it has rebooted and rejoined
+        // (seed 117 with --documents: applied 1 ms before a partition cut it off).
+        if self.documents { extraQuiet = extraQuiet + .seconds(2) }
         if orders && fencing {
             // The group before web1 (mandatory, symmetrical), web1 before web2 (optional), and
             // web2 rather with the group (advisory colocation).
@@ -90,6 +97,7 @@ public struct RandomScenario: Sendable {
         // Live configuration changes, taken by each node at its own moment: their own generator.
         var crng = SeededRandom(seed: seed &* 0x8CB9_2BA7_2F3D_8DD7)
         var policy = config.resources
+        var serial = policy.version, epoch: UInt32 = 1
         for _ in 0..<Int.random(in: 2...4, using: &rng) {
             let d = TimeSpan(nanoseconds: Int64.random(in: interval.nanoseconds...(timing.deadline.nanoseconds * 4), using: &rng))
             addFault(Fault.allCases.randomElement(using: &rng)!, at: t, for: d, ids: ids, &rng)
@@ -105,10 +113,23 @@ public struct RandomScenario: Sendable {
             }
             if reconfigure && fencing && crng.chance(0.7) {
                 let at = t + TimeSpan(nanoseconds: Int64.random(in: 0...d.nanoseconds, using: &crng))
-                policy = PolicyChange.draw(policy, nodes: ids, &crng)
-                for id in ids {
-                    let lag = TimeSpan.ms(Int64.random(in: 0...400, using: &crng))
-                    steps.append((at + lag, .adoptResources(on: id, policy)))
+                if self.documents {
+                    // On one node; now and then a second change made at once on another (a conflict).
+                    let base = policy
+                    for k in 0..<(crng.chance(0.3) ? 2 : 1) {
+                        serial += 1
+                        policy = PolicyChange.draw(base, version: serial, nodes: ids, &crng)
+                        if crng.chance(0.1) { epoch += 1 }
+                        let apart = TimeSpan.ms(Int64(k) * Int64.random(in: 0...50, using: &crng))
+                        steps.append((at + apart, .applyDocument(on: ids.randomElement(using: &crng)!, policy,
+                                                                 filler: Int.random(in: 0...3000, using: &crng), epoch: epoch)))
+                    }
+                } else {
+                    policy = PolicyChange.draw(policy, nodes: ids, &crng)
+                    for id in ids {
+                        let lag = TimeSpan.ms(Int64.random(in: 0...400, using: &crng))
+                        steps.append((at + lag, .adoptResources(on: id, policy)))
+                    }
                 }
             }
             for _ in 0..<2 where fencing && mrng.chance(0.5) {
@@ -269,6 +290,7 @@ public struct RandomScenario: Sendable {
     public func run(seed: UInt64, observer: ((Instant, NodeID, Notice) -> Void)? = nil,
                     digest: Bool = false) -> Simulation {
         let sim = Simulation(config: config, links: links, seed: seed)
+        if documents { sim.replicateDocuments() }
         sim.devices = devices
         sim.observer = observer
         sim.recordsDigest = digest
@@ -295,13 +317,14 @@ public enum Sweep {
                            fenceGate: Bool = true, attributes: Bool = false, applyRules: Bool = true,
                            orders: Bool = false, applyOrders: Bool = true, clones: Bool = false,
                            promotable: Bool = false, promoteGate: Bool = true, reconfigure: Bool = false, policyGate: Bool = true,
+                           documents: Bool = false, newestDocumentWins: Bool = true,
                            digest: Bool = false) -> SweepResult where S.Element == UInt64 {
         var r = SweepResult()
         for seed in seeds {
             let sc = RandomScenario(nodes: nodes, seed: seed, selfPauseRule: selfPauseRule, fencing: fencing, fenceGate: fenceGate,
                                     attributes: attributes, applyRules: applyRules, orders: orders, applyOrders: applyOrders,
                                     clones: clones, promotable: promotable, promoteGate: promoteGate, reconfigure: reconfigure,
-                                    policyGate: policyGate)
+                                    policyGate: policyGate, documents: documents, newestDocumentWins: newestDocumentWins)
             let sim = sc.run(seed: seed, digest: digest)
             if digest { r.digests.append((seed, sim.digest)) }
             r.fence.add(sim.fenceStats)

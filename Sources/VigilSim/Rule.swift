@@ -60,6 +60,9 @@ public enum Rule: String, Sendable, CaseIterable, CustomStringConvertible {
     /// while another node runs it under another; after a quiet period, something runs that the
     /// current policy removed, or under a definition it replaced.
     case definition
+    /// A node took an older copy of the replicated document than the one it ran, or after a quiet
+    /// period the members of one view run different copies (DocumentModel.swift).
+    case document
 
     public var description: String { rawValue }
 

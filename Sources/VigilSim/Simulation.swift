@@ -43,6 +43,9 @@ public enum Step: Sendable {
     /// The cluster's configuration changed: this node takes the new resource policy (a paused
     /// node once it resumes; a node started later starts with the newest).
     case adoptResources(on: NodeID, ResourcePolicy)
+    /// `vigilctl config apply` on a node: a new document naming this policy (`filler` bytes long
+    /// besides), with this operator epoch (DocumentModel.swift).
+    case applyDocument(on: NodeID, ResourcePolicy, filler: Int, epoch: UInt32)
 }
 
 enum SimEvent {
@@ -86,6 +89,8 @@ struct Slot {
     var savedAttributes: [NodeAttribute] = []
     /// A resource policy taken while paused: the node takes it when it resumes.
     var pendingPolicy: ResourcePolicy?
+    /// The copy of the replicated document the node last saved (read back when it starts again).
+    var savedDocument: (stamp: DocumentStamp, bytes: [UInt8])?
 }
 
 /// Many real core nodes on a virtual clock and a seeded network. Same seed, same run.
@@ -133,11 +138,15 @@ public final class Simulation {
     /// Resources that died behind the cluster's back and that no agent run there has seen yet:
     /// until then the cluster cannot know, and the group order rule excuses them.
     var diedUnnoticed: [String: Set<NodeID>] = [:]
+    /// When an agent last found a resource dead that had died unnoticed (its report is in flight).
+    var foundDeadAt: [String: Instant] = [:]
     /// Nodes where a resource's agent is not installed: its probe, start and monitor there end
     /// "unavailable" (a hard error), its stop "stopped".
     public var agentMissing: [String: Set<NodeID>] = [:]
     /// A node whose config file differs from the others' (read at its next start).
     public var digests: [NodeID: ConfigDigest] = [:]
+    /// Changes go through the replicated document (DocumentModel.swift), not to every node.
+    var documentModel: DocumentModel?
 
     public init(config: CoreConfig, links: [LinkModel], seed: UInt64) {
         self.config = config
@@ -251,11 +260,14 @@ public final class Simulation {
                 break  // the admin state lives in the node; the watchdog was read above
             case .persistAttributes(let list):
                 slots[i].savedAttributes = list  // read back when the node starts again
+            case let .adoptDocument(s, b, from):
+                adoptDocument(s, b, from: from, on: id)
             case let .notice(n):
                 if case .rejected = n { accepted = false }
                 if case .fence(let f) = n { checkFence(f, node: node) }
                 if case let .attribute(.confirmed(k, v)) = n { checkConfirmed(k, version: v, by: node) }
                 if case let .resource(.command(rid, target, .start)) = n { noteStartCommand(rid, on: target, by: node) }
+                if case let .document(.running(s, previous, _)) = n { checkDocumentTaken(s, previous: previous, by: id) }
                 if case let .resource(.command(rid, target, a)) = n, a == .promote || a == .demote { checkNotified(rid, a, on: target, by: node) }
                 invariants.observe(n, node: node, at: now, pauses: slots[i].pauses)
                 observer?(now, id, n)
@@ -293,11 +305,13 @@ public final class Simulation {
             slots[i].incarnation += 1
             var c = config
             if let d = digests[id] { c.digest = d }
+            if let p = startingPolicy(id) { c.resources = p }
             slots[i].node = Node(id: id, incarnation: slots[i].incarnation, config: c, key: key, seed: rng.next())
             slots[i].state = .running
             slots[i].pauses = []
             slots[i].delivered = []
             invariants.started(Member(id, slots[i].incarnation))
+            startDocument(id)
             apply(.start, to: id)
             if !slots[i].savedAttributes.isEmpty { apply(.restoreAttributes(slots[i].savedAttributes), to: id) }
         case .crash(let id):
@@ -327,6 +341,7 @@ public final class Simulation {
         case .checkAgreement:
             let running = slots.compactMap { $0.state == .running ? $0.node : nil }
             invariants.checkAgreement(running, at: now)
+            checkDocuments(running)
             checkResourcesRun(running)
             checkAttributesAgree(running)
         case let .fenceConfirm(on, target):
@@ -338,6 +353,8 @@ public final class Simulation {
             if isRunning(on) { _ = apply(.attribute(r), to: on) }
         case let .reconfigure(on, t, h):
             if isRunning(on) { _ = apply(.reconfigure(t, timingHash: h), to: on) }
+        case let .applyDocument(on, p, filler, epoch):
+            applyDocument(on: on, p, filler: filler, epoch: epoch)
         case let .adoptResources(on, p):
             if p.version > config.resources.version { config.resources = p }
             let i = Int(on.rawValue)

@@ -71,6 +71,10 @@ public struct TraceDigest: Sendable, Equatable, CustomStringConvertible {
         case .persistAttributes(let list):
             add(UInt8(9))
             add(String(describing: list))
+        case let .adoptDocument(s, bytes, _):
+            add(UInt8(10))
+            add(s.hash)
+            add(bytes)
         }
     }
 

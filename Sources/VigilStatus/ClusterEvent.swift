@@ -39,6 +39,9 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
         case attributeRefused = "attribute_refused"
         case configDiffers = "config_differs"
         case configAgrees = "config_agrees"
+        case documentRunning = "document_running"
+        case documentConflict = "document_conflict"
+        case documentRefused = "document_refused"
     }
     public var seq: UInt64
     /// UTC, ISO 8601 with milliseconds (set by the daemon's wall clock).
@@ -117,6 +120,8 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
                 + parts.map(\.description).joined(separator: ", ") + ": each runs its own copy; make the files the same")
         case .config(.agrees(let p)):
             (type, peer, detail) = (.configAgrees, name(p), "\(name(p))'s config file is the same as this node's again")
+        case .document(let d):
+            describe(d, name)
         case .resource(let r):
             switch r {
             case let .state(id, st, fc):
@@ -209,7 +214,8 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
         case .attribute, .attributeCleared, .attributeConfirmed, .attributeHeld, .attributeRefused:
             return attributeLogLine
         case .leaving, .fenceNoDevice, .selfFence, .fenceGaveUp, .resourceEscalate, .resourceFailuresExpired,
-             .resourceStopNoQuorum, .resourceStartRefused, .resourceNotify, .resourcePolicy, .configDiffers, .configAgrees:
+             .resourceStopNoQuorum, .resourceStartRefused, .resourceNotify, .resourcePolicy, .configDiffers, .configAgrees, .documentRunning, .documentConflict,
+             .documentRefused:
             return type.rawValue + (detail.map { " " + $0 } ?? "")
         }
     }
@@ -217,4 +223,27 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
 
 extension String {
     var replacingUnderscore: String { String(map { $0 == "_" ? " " : $0 }) }
+}
+
+extension ClusterEvent {
+    /// The replicated document's happenings (VigilCore's DocumentSync.swift).
+    mutating func describe(_ d: DocumentNotice, _ name: (NodeID) -> String) {
+        switch d {
+        case let .running(s, previous, from):
+            (type, peer) = (.documentRunning, from.map(name))
+            detail = "running document \(s.version)" + (from.map { " (fetched from \(name($0)))" } ?? "")
+                + (previous.isNone ? "" : ", was \(previous.version)")
+        case let .conflict(p, mine, theirs):
+            (type, peer) = (.documentConflict, name(p))
+            detail = "\(name(p)) runs another document with this node's version \(mine.version) (two changes made apart):"
+                + " the one with the larger hash wins on every node: " + (theirs > mine ? "\(name(p))'s" : "this node's")
+        case let .badCopy(from, s):
+            (type, peer, reason) = (.documentRefused, name(from), "the copy of document \(s.version) fetched from \(name(from)) does not match its hash")
+        case .refused(let s):
+            (type, reason) = (.documentRefused, "document \(s.version) cannot be run here (see this node's log); this node keeps its own")
+        case .applyRefused(let why):
+            (type, reason) = (.documentRefused, "change not applied: \(why)")
+        }
+        if type == .documentRefused { detail = reason }
+    }
 }

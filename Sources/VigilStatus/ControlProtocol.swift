@@ -25,6 +25,11 @@ public enum ControlRequest: Equatable, Sendable {
     case attribute(AttributeVerb, node: String, name: String)
     /// `attr list [NODE]`: the public attributes.
     case attributeList(node: String?)
+    /// Root only: the replicated document this node runs (`vigilctl config show|export`).
+    case configShow
+    /// Root only: make the replicated sections of the file at `path` (absolute, read by vigild)
+    /// the cluster's document; with `dryRun`, only validate it and say what would change.
+    case configApply(path: String, dryRun: Bool)
 
     public enum ResourceVerb: String, Sendable, CaseIterable {
         case move, ban, clear, cleanup, restart
@@ -52,6 +57,8 @@ public enum ControlRequest: Equatable, Sendable {
         case let .node(v, n): "node \(v.rawValue) \(n)"
         case let .attribute(v, n, name): ControlRequest.attributeLine(v, node: n, name: name)
         case .attributeList(let n): "attr list" + (n.map { " " + $0 } ?? "")
+        case .configShow: "config show"
+        case let .configApply(p, dry): (dry ? "config check " : "config apply ") + p
         }
     }
 
@@ -62,8 +69,13 @@ public enum ControlRequest: Equatable, Sendable {
             self = r
             return
         }
+        for (prefix, dry) in [("config apply /", false), ("config check /", true)] where line.hasPrefix(prefix) {
+            self = .configApply(path: String(line.dropFirst(prefix.count - 1)), dryRun: dry)
+            return
+        }
         let w = line.split(separator: " ").map(String.init)
         switch (w.first, w.count) {
+        case ("config", 2) where w[1] == "show": self = .configShow
         case ("status", 1): self = .status
         case ("metrics", 1): self = .metrics
         case ("events", 1): self = .events(follow: false)
@@ -91,7 +103,7 @@ public enum ControlRequest: Equatable, Sendable {
         switch self {
         case .status, .metrics, .events, .fenceHistory, .attributeList: false
         case .attribute(let v, _, _): v != .get
-        case .leave, .reload, .fence, .fenceConfirm, .resource, .node: true
+        case .leave, .reload, .fence, .fenceConfirm, .resource, .node, .configShow, .configApply: true
         }
     }
 

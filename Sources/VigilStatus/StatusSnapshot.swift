@@ -114,6 +114,15 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
         public var meta: [String: String]?
     }
 
+    public struct DocumentInfo: Codable, Sendable, Equatable {
+        /// "epoch.counter".
+        public var version: String
+        /// "epoch.counter (hash)": two copies are the same when their stamps are.
+        public var stamp: String
+        /// Member name -> its stamp.
+        public var members: [String: String]
+    }
+
     /// The operator's standing instructions (vigilctl resource/node ...).
     public struct Admin: Codable, Sendable, Equatable {
         public var version: UInt64
@@ -145,6 +154,9 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
     /// Members whose config file differs from this node's, and in which parts (absent when all
     /// agree): node name -> parts ("nodes", "quorum", "fencing", "resources", "alerts", "links", "timing").
     public var configDiffers: [String: [String]]?
+    /// The replicated document: the copy this node runs and the copy each member of its view
+    /// said it runs ("1.3 (hash)"; absent before the node runs one).
+    public var document: DocumentInfo?
     public var frames: Frames
     public var interval: Double
     public var deadline: Double
@@ -252,6 +264,10 @@ extension StatusSnapshot {
         attributes = StatusSnapshot.attributes(node, name)
         let differs = node.configDiffers
         configDiffers = differs.isEmpty ? nil : Dictionary(uniqueKeysWithValues: differs.map { (name($0.key), $0.value.map(\.description)) })
+        if !node.document.isNone {
+            document = DocumentInfo(version: node.document.version.description, stamp: node.document.description,
+                                    members: Dictionary(uniqueKeysWithValues: node.memberDocuments.map { (name($0.key), $0.value.description) }))
+        }
     }
 
     /// Members of the view / configured nodes.

@@ -28,6 +28,11 @@ struct ByteReader {
         offset = bytes.startIndex
     }
     var remaining: Int { bytes.endIndex - offset }
+    mutating func raw(_ n: Int) -> [UInt8]? {
+        guard n >= 0, remaining >= n else { return nil }
+        defer { offset += n }
+        return Array(bytes[offset..<(offset + n)])
+    }
     mutating func u8() -> UInt8? { int() }
     mutating func u16() -> UInt16? { int() }
     mutating func u32() -> UInt32? { int() }

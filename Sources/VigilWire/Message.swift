@@ -34,6 +34,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case attributeDigest = 16
     case resourceNotify = 17
     case configDigest = 18
+    case configRequest = 19
+    case configChunk = 20
 }
 
 /// How a fence attempt ended (one byte on the wire).
@@ -114,9 +116,14 @@ public enum Message: Equatable, Sendable {
     /// A summary of the sender's whole map, sent now and then while it is not empty: a member
     /// whose own differs sends its map (repairs what a lost frame left out).
     case attributeDigest(count: UInt32, hash: UInt64)
-    /// The configuration this node runs, one hash per part (ConfigDigest.swift): sent on every new
-    /// view and every few seconds.
-    case configDigest(ConfigDigest)
+    /// The configuration this node runs, one hash per part (ConfigDigest.swift), and the copy of the
+    /// replicated document (Document.swift; `.none` is not sent): sent on every new view, every few
+    /// seconds and at once when the node takes another copy.
+    case configDigest(ConfigDigest, document: DocumentStamp = .none)
+    /// Asks `to` for the chunks of document `stamp` the sender lacks (bit i set: chunk i is had).
+    case configRequest(to: NodeID, stamp: DocumentStamp, have: UInt64)
+    /// Chunk `index` of `count` of document `stamp` (to anyone fetching that copy).
+    case configChunk(stamp: DocumentStamp, index: UInt8, count: UInt8, bytes: [UInt8])
 
     public var type: MessageType {
         switch self {
@@ -138,6 +145,8 @@ public enum Message: Equatable, Sendable {
         case .attributeAck: .attributeAck
         case .attributeDigest: .attributeDigest
         case .configDigest: .configDigest
+        case .configRequest: .configRequest
+        case .configChunk: .configChunk
         }
     }
 
@@ -234,9 +243,12 @@ public enum Message: Equatable, Sendable {
         case let .attributeDigest(count, hash):
             w.u32(count)
             w.u64(hash)
-        case .configDigest(let d):
+        case let .configDigest(d, document):
             w.u8(UInt8(d.hashes.count))
             for h in d.hashes { w.u64(h) }
+            Message.putTrailing(document, &w)
+        case .configRequest, .configChunk:
+            encodeDocumentTransfer(into: &w)
         }
     }
 
@@ -349,7 +361,10 @@ public enum Message: Equatable, Sendable {
                 guard let h = r.u64() else { return nil }
                 if i < d.hashes.count { d.hashes[i] = h }
             }
-            m = .configDigest(d)
+            guard let s = trailingStamp(&r) else { return nil }
+            m = .configDigest(d, document: s)
+        case .configRequest, .configChunk:
+            m = readDocumentTransfer(type, &r)
         }
         return r.remaining == 0 ? m : nil
     }

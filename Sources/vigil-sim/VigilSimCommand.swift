@@ -48,6 +48,10 @@ struct VigilSimCommand: ParsableCommand {
     var reconfigure = false
     @Flag(help: "Fault injection for testing the simulator itself: a node obeys an owner that runs another resource policy.")
     var plantBugObeyOtherPolicy = false
+    @Flag(help: "With --reconfigure: changes go through the replicated document, applied on one node (now and then two at once on two nodes) and spread by the nodes themselves.")
+    var documents = false
+    @Flag(help: "Fault injection for testing the simulator itself: a node takes any other copy of the document a member runs, even an older one.")
+    var plantBugTakeAnyDocument = false
 
     @Option(help: "Cluster config file: simulate its nodes and timing.") var config: String?
     @Option(help: "Scenario with --config: silent-death, frozen, steady, fence-race, fence-time.") var scenario: Scenario = .silentDeath
@@ -75,7 +79,8 @@ struct VigilSimCommand: ParsableCommand {
                           attributes: attributes, applyRules: !plantBugIgnoreRules, orders: orders,
                           applyOrders: !plantBugIgnoreOrders, clones: clones, promotable: promotable,
                           promoteGate: !plantBugPromoteBeforeFence, reconfigure: reconfigure,
-                          policyGate: !plantBugObeyOtherPolicy, digest: digest)
+                          policyGate: !plantBugObeyOtherPolicy, documents: documents,
+                          newestDocumentWins: !plantBugTakeAnyDocument, digest: digest)
         for (seed, d) in r.digests { print("seed \(seed) digest \(d)") }
         let flags = (plantBugNoSelfPause ? " --plant-bug-no-self-pause" : "") + (fencing ? " --fencing" : "")
             + (plantBugNoFenceGate ? " --plant-bug-no-fence-gate" : "") + (attributes ? " --attributes" : "")
@@ -83,6 +88,7 @@ struct VigilSimCommand: ParsableCommand {
             + (plantBugIgnoreOrders ? " --plant-bug-ignore-orders" : "") + (clones ? " --clones" : "")
             + (promotable ? " --promotable" : "") + (plantBugPromoteBeforeFence ? " --plant-bug-promote-before-fence" : "")
             + (reconfigure ? " --reconfigure" : "") + (plantBugObeyOtherPolicy ? " --plant-bug-obey-other-policy" : "")
+            + (documents ? " --documents" : "") + (plantBugTakeAnyDocument ? " --plant-bug-take-any-document" : "")
         for f in r.failures.prefix(10) {
             print("seed \(f.seed): \(f.violations[0])")
             print("  replay: vigil-sim --nodes \(nodes) --seed \(f.seed)\(flags) --trace")
@@ -105,7 +111,8 @@ struct VigilSimCommand: ParsableCommand {
                                 fenceGate: !plantBugNoFenceGate, attributes: attributes, applyRules: !plantBugIgnoreRules,
                                 orders: orders, applyOrders: !plantBugIgnoreOrders, clones: clones, promotable: promotable,
                                 promoteGate: !plantBugPromoteBeforeFence, reconfigure: reconfigure,
-                                policyGate: !plantBugObeyOtherPolicy)
+                                policyGate: !plantBugObeyOtherPolicy, documents: documents,
+                                newestDocumentWins: !plantBugTakeAnyDocument)
         print("timing: interval \(sc.config.timing.interval), deadline \(sc.config.timing.deadline); links:",
               sc.links.map { "loss \(Int($0.loss * 1000))‰ delay \($0.delay) jitter \($0.jitter)" }.joined(separator: "; "))
         for (t, s) in sc.steps.sorted(by: { $0.0 < $1.0 }) where trace { print("t=\(t) step \(s)") }

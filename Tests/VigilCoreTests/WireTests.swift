@@ -41,6 +41,11 @@ final class WireTests: XCTestCase {
         .attributeAck(to: NodeID(1), [AttributeAck(key: AttributeKey(node: NodeID(2), name: "pingd"), version: 7)]),
         .attributeDigest(count: 2, hash: 0xDEAD_BEEF_0102_0304),
         .configDigest(ConfigDigest(hashes: [1, 2, 3, 4, 5, 0xFFFF_FFFF_FFFF_FFFF, 7])),
+        .configDigest(ConfigDigest(hashes: [1, 2, 3, 4, 5, 6, 7]),
+                      document: DocumentStamp(version: DocumentVersion(epoch: 2, counter: 9), hash: 0x0123_4567_89AB_CDEF)),
+        .configRequest(to: NodeID(3), stamp: DocumentStamp(version: DocumentVersion(epoch: 1, counter: 4), hash: 77), have: 0b1011),
+        .configChunk(stamp: DocumentStamp(version: DocumentVersion(epoch: 1, counter: 4), hash: 77), index: 2, count: 3,
+                     bytes: Array("[[resource]]\nid = \"db\"\n".utf8)),
     ]
 
     static var admin: AdminState {

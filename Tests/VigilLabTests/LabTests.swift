@@ -74,7 +74,7 @@ final class LabTests: XCTestCase {
         XCTAssertEqual(try lab.status(1).needsFencing.count, 0)
     }
 
-    /// n3 started from a config file that differs (an extra resource): every member names it
+    /// n3 started from a config file whose own part differs (its timing): every member names it
     /// (event, status, metric) and says where; once n3 runs the same file again, they agree.
     func testADifferingConfigFileIsNamedOnEveryMember() throws {
         let lab = try Lab(self)
@@ -83,16 +83,19 @@ final class LabTests: XCTestCase {
         XCTAssertNil(try lab.status(1).configDiffers)
         XCTAssertEqual(lab.lab("stop", "3").status, 0)
         let seq = lab.lastSeq(1)
-        try (original + "\n[[resource]]\nid = \"extra\"\nagent = \"ocf:heartbeat:Dummy\"\n").write(toFile: conf, atomically: true, encoding: .utf8)
+        // A node's own part (its timing): the replicated part is one document (DocumentLabTests).
+        let other = original.replacingOccurrences(of: "deadline = \"40ms\"", with: "deadline = \"50ms\"")
+        XCTAssertNotEqual(other, original)
+        try other.write(toFile: conf, atomically: true, encoding: .utf8)
         let started = lab.lab("start", "3")
         // `tools/lab start` returns once the PID is known; n3 has read its file once it answers.
         XCTAssertTrue(Lab.waitUntil(within: 10) { (try? lab.status(3)) != nil })
         try original.write(toFile: conf, atomically: true, encoding: .utf8)
         XCTAssertEqual(started.status, 0, started.output)
         let differs = lab.event(1, within: 15, after: seq) { $0.type == .configDiffers && $0.peer == "n3" }
-        XCTAssertTrue(differs?.detail?.contains("in resources") == true, String(describing: differs))
-        XCTAssertEqual(try lab.status(1).configDiffers, ["n3": ["resources"]])
-        XCTAssertEqual(try lab.status(3).configDiffers, ["n1": ["resources"], "n2": ["resources"]])
+        XCTAssertTrue(differs?.detail?.contains("in timing") == true, String(describing: differs))
+        XCTAssertEqual(try lab.status(1).configDiffers, ["n3": ["timing"]])
+        XCTAssertEqual(try lab.status(3).configDiffers, ["n1": ["timing"], "n2": ["timing"]])
         XCTAssertTrue(try lab.status(2).humanTable.contains("CONFIG DIFFERS: n3's config file differs"))
         XCTAssertTrue(Lab.metrics(lab, 1).contains("vigil_config_differs 1"))
         XCTAssertEqual(try lab.status(1).view?.members.count, 3, "a differing file is reported, not a membership change")

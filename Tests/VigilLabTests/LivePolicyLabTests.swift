@@ -9,41 +9,16 @@ import XCTest
 /// their inode and time: Debian's Dummy creates the file on start and removes it on stop). A file that
 /// does not validate changes nothing.
 final class LivePolicyLabTests: XCTestCase {
-    private func dummy(_ id: String, on node: Int, _ extra: String = "") -> String {
-        """
-
-        [[resource]]
-        id = "\(id)"
-        agent = "ocf:heartbeat:Dummy"
-        params = ["state={DIR}/%n/\(id).state"\(extra)]
-        prefer = ["n\(node):200"]
-        monitor_interval = "1s"
-
-        """
-    }
-
-    /// The state file's inode and modification time: Dummy's start creates it (touch), its
-    /// monitors only look, its stop removes it. (tmpfs may give a new file the inode just freed.)
-    private func inode(_ path: String) -> String? {
-        var st = stat()
-        return stat(path, &st) == 0 ? "\(st.st_ino)@\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)" : nil
-    }
-
-    private func running(_ lab: Lab, _ id: String, on node: Int) -> Bool {
-        Lab.waitUntil(within: 20) {
-            (try? lab.status(1).resources?.first { $0.id == id }?.activeOn) == ["n\(node)"]
-                && FileManager.default.fileExists(atPath: "\(lab.dir)/n\(node)/\(id).state")
-        }
-    }
+    private func dummy(_ id: String, on node: Int, _ extra: String = "") -> String { DummyResources.section(id, on: node, extra) }
+    private func inode(_ path: String) -> String? { DummyResources.inode(path) }
+    private func running(_ lab: Lab, _ id: String, on node: Int) -> Bool { DummyResources.running(lab, id, on: node) }
 
     private func reloadAll(_ lab: Lab) {
         for n in 1...3 { XCTAssertEqual(lab.ctl(n, "reload").status, 0) }
     }
 
     func testResourcesAddedChangedAndRemovedLive() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/lib/ocf/resource.d/heartbeat/Dummy") else {
-            throw XCTSkip("resource-agents missing: apt-get install resource-agents")
-        }
+        try DummyResources.require()
         let lab = try Lab(fenceConfig: dummy("a", on: 1) + dummy("b", on: 2), self)
         let conf = lab.dir + "/lab.conf"
         let original = try String(contentsOfFile: conf, encoding: .utf8)

@@ -57,12 +57,17 @@ extension Node {
 
     /// Every tick: the digest, when due.
     mutating func announceConfig(_ now: Instant, _ out: inout [Effect]) {
-        guard config.digest != ConfigDigest(), view.nodes.count > 1, agreement.due(view.id, now) else { return }
-        broadcast(.configDigest(config.digest), &out)
+        guard config.digest != ConfigDigest() || !document.isNone, view.nodes.count > 1, agreement.due(view.id, now) else { return }
+        broadcast(.configDigest(config.digest, document: document), &out)
     }
 
-    mutating func heardConfig(_ d: ConfigDigest, from peer: NodeID, _ out: inout [Effect]) {
-        guard config.digest != ConfigDigest() else { return }
-        if let n = agreement.heard(d, from: peer, mine: config.digest) { out.append(.notice(.config(n))) }
+    /// A peer's digest and the copy of the document it runs (a newer one is fetched at once).
+    mutating func heardConfig(_ d: ConfigDigest, document s: DocumentStamp, from peer: NodeID, _ now: Instant,
+                              _ out: inout [Effect]) {
+        if config.digest != ConfigDigest(), let n = agreement.heard(d, from: peer, mine: config.digest) {
+            out.append(.notice(.config(n)))
+        }
+        if let n = documents.heard(s, from: peer) { out.append(.notice(.document(n))) }
+        if !s.isNone, view.nodes.contains(peer) { syncDocument(now, &out) }
     }
 }

@@ -18,7 +18,8 @@ extension Node {
                           fenceable: NodeSet(view.members.filter { !isFenced($0) }.map(\.node)), fenceGate: config.fenceGate,
                           stopWithoutQuorum: config.quorum.stopResourcesWithoutQuorum, interval: config.timing.interval,
                           leaving: leaving, startedAt: startedAt, attributes: attributes.byNode, applyRules: config.applyRules,
-                          applyOrders: config.applyOrders, promoteGate: config.promoteGate, policyGate: config.policyGate)
+                          applyOrders: config.applyOrders, promoteGate: config.promoteGate, policyGate: config.policyGate,
+                          documentBehind: documentBehind)
     }
 
     /// One call into the supervisor; what it hands back is carried out in order (`carryOut`).

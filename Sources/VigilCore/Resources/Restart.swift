@@ -31,7 +31,10 @@ extension Supervisor {
         }
         // A THEN starts again only while its mandatory FIRSTs run (as members report them);
         // otherwise it stays stopped and the owner starts it once they do (Orders.swift).
-        guard first != u.resources.first || orderFirstNotRunning(first) == nil else { return releaseHeld(rid, &box) }
+        // The group's order binds every member (seed 21, 5 nodes, --documents: g-db restarted for
+        // its new definition while ping, ordered before the group, had failed everywhere), and
+        // so does a promoted instance it needs (seed 137 with --promotable --documents).
+        guard orderFirstNotRunning(u.resources[0]) == nil, !promotedMissing(u) else { return releaseHeld(rid, &box) }
         // A redefined clone still draining somewhere starts again only by the owner (seed 48, 5
         // nodes, --reconfigure: an operator's restart brought an instance back under the new
         // definition beside an old one).

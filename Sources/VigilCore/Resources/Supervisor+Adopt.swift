@@ -77,9 +77,12 @@ extension Supervisor {
         return sentUnder != reportPolicy && reportPolicy == policy.version
     }
 
-    /// The owner's and every node's bookkeeping of a resource that no longer exists.
+    /// The owner's and every node's bookkeeping of a resource that no longer exists. Where it was
+    /// last known to run is kept: a node lost before it stopped it may still run it, and if the
+    /// resource comes back before that node is fenced, it stays frozen until then (seed 231 with
+    /// --promotable --documents: web1 removed while its node was paused, added back by a change
+    /// made at once elsewhere, and started beside the old instance).
     private mutating func forgetPlacement(_ rid: String) {
-        lastKnown[rid] = nil
         unackedStarts[rid] = nil
         unackedStartViews[rid] = nil
         unackedPromotes[rid] = nil

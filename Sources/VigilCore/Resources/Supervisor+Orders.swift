@@ -28,6 +28,17 @@ extension Supervisor {
         return nil
     }
 
+    /// A promoted role `u` needs and that is not held as members report it: its own node's
+    /// instance (with_role = promoted), or any instance (a mandatory promote-then-start order).
+    func promotedMissing(_ u: PlacementUnit) -> Bool {
+        if u.withPromoted, let w = u.with, local[w]?.state != .promoted { return true }
+        let current = reports.filter { viewMembers.contains($0.key) }.values
+        return policy.orders.contains { o in
+            o.mandatory && o.firstAction == .promote && o.then == u.resources.first
+                && !current.contains { $0.entries[o.first]?.state == .promoted }
+        }
+    }
+
     /// A member of a THEN (mandatory, symmetrical) of `rid`'s unit still possibly active on this
     /// node, or, with `elsewhere` (an owner can stop it), on another member not in maintenance (an
     /// interleaved clone THEN: only its instance here counts).

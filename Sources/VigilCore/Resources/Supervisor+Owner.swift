@@ -37,6 +37,7 @@ extension Supervisor {
     /// The owner's decision (OwnerDecision.swift), carried out in order.
     mutating func decide(_ c: SupervisorContext, _ now: Instant, _ box: inout Outbox) {
         settleDrains(c)
+        guard !c.documentBehind else { return }
         guard let verdict = OwnerDecision.make(ownerInputs(c, now)) else { return }
         for rid in verdict.forget { lastKnown[rid] = nil }
         for u in verdict.dropUnacked { unackedStarts[u.resource]?[u.node] = nil }

@@ -34,6 +34,9 @@ struct SupervisorContext {
     var promoteGate = true
     /// Commands of an owner on another resource policy are not obeyed (off only in the planted-bug check).
     var policyGate = true
+    /// A member runs a newer copy of the replicated document than this node: as owner it decides
+    /// nothing until it has fetched it.
+    var documentBehind = false
 }
 
 /// The supervisor sub-machine: it owns this node's resources, the reports of every member, the
@@ -283,6 +286,12 @@ extension Supervisor {
             if e.state == .failedPromoted { demoteThenFail.insert(rid) }
             e.state = .demoting
             box.append(.resource(ResourceOrder(id: rid, op: .demote)))
+        case .stop where e.state == .stopping && (restarting.contains(rid) || heldStarts.contains(rid)):
+            // Already stopping for an in-place restart: the owner's stop calls the restart off, so
+            // it stays stopped (seed 477 with --documents: the restart started g-ip again under
+            // the owner's stop, which was sent again only a second later).
+            restarting.remove(rid)
+            heldStarts.remove(rid)
         case .stop where e.state.mayBeActive && e.state != .stopping && e.state != .stopFailed:
             // A stop from the owner (or on leaving, or without quorum) overrides a restart.
             restarting.remove(rid)

@@ -13,8 +13,8 @@ public enum ControlClient {
     }
 
     /// Sends a request with a short answer (`ControlAnswer`); an answer that is not one says so.
-    public static func answer(_ path: String, _ r: ControlRequest) throws -> ControlAnswer {
-        let text = try request(path, r)
+    public static func answer(_ path: String, _ r: ControlRequest, timeout: Int = 5) throws -> ControlAnswer {
+        let text = try request(path, r, timeout: timeout)
         guard let a = try? JSONDecoder().decode(ControlAnswer.self, from: Data(text.utf8)) else {
             return .refused("vigild answered something unexpected: \(text.prefix(200))")
         }

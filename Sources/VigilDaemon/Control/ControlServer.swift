@@ -17,6 +17,8 @@ final class ControlServer: @unchecked Sendable {
     /// This node's name ("." in `attr` requests).
     let me: String
     private let history: FenceHistory?
+    /// This node's config file (its local part is merged with a document to validate it).
+    var configPath = "/etc/vigil/vigil.conf"
     private var resourceIDs: [String] { shared.resourceIDs }
     private var groups: [String: String] { shared.resourceGroups }
 
@@ -126,6 +128,11 @@ final class ControlServer: @unchecked Sendable {
             let rows = s?.attributes?.entries.filter { r in node.map { r.node == (($0 == ".") ? me : $0) } ?? true } ?? []
             guard let d = try? encoder.encode(rows) else { return }
             _ = SocketIO.writeAll(c, String(decoding: d, as: UTF8.self) + "\n")
+        case .configShow:
+            guard let d = shared.document else { return answer(.refused("starting")) }
+            answer(ControlAnswer(ok: true, value: "# vigil document \(d.version) (vigilctl config show)\n" + d.text))
+        case let .configApply(path, dryRun):
+            answer(configApply(path, dryRun: dryRun))
         }
     }
 

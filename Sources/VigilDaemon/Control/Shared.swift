@@ -11,6 +11,8 @@ final class Shared: @unchecked Sendable {
         case confirm(NodeID)
         case admin(AdminRequest)
         case attribute(AttributeRequest)
+        /// `vigilctl config apply`: validated bytes and their epoch; answered through `reply`.
+        case applyDocument([UInt8], epoch: UInt32, reply: DocumentReply)
     }
 
     private let cond = Condition()
@@ -23,6 +25,8 @@ final class Shared: @unchecked Sendable {
     private var requests: [Request] = []
     /// Resource ids and group names (a group's first member), as the file last read says.
     private var resourceNames: (ids: [String], groups: [String: String]) = ([], [:])
+    /// The replicated document this node runs (`config show`), and this node's config file.
+    private var documentCopy: (text: String, version: DocumentVersion)?
     static let eventCapacity = 4096
 
     func publish(_ s: StatusSnapshot, attributes a: [AttributeKey: NodeAttribute], lateness l: LatenessHistogram, sendErrors e: Int) {
@@ -39,6 +43,9 @@ final class Shared: @unchecked Sendable {
         for r in resources { if let n = r.group, g[n] == nil { g[n] = r.id } }
         cond.locked { resourceNames = (resources.map(\.id), g) }
     }
+
+    func setDocument(_ text: String, version: DocumentVersion) { cond.locked { documentCopy = (text, version) } }
+    var document: (text: String, version: DocumentVersion)? { cond.locked { documentCopy } }
 
     var resourceIDs: [String] { cond.locked { resourceNames.ids } }
     var resourceGroups: [String: String] { cond.locked { resourceNames.groups } }

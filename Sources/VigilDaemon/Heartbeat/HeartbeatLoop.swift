@@ -8,10 +8,10 @@ import VigilStatus
 /// waits on anything that can block: logging, events and status go out through `Shared` and `Log`.
 final class HeartbeatLoop {
     private(set) var node: Node
-    private var config: ClusterConfig
+    var config: ClusterConfig
     private let sockets: [LinkSocket]
-    private let shared: Shared
-    private let log: Log
+    let shared: Shared
+    let log: Log
     private let systemd: Systemd
     private let wake: WakePipe
     private var wakeAt = Instant.zero
@@ -28,19 +28,23 @@ final class HeartbeatLoop {
     private let fencing: FenceRunner?
     private let history: FenceHistory?
     private let hardwareWatchdog: HardwareWatchdog?
-    private let resources: ResourceRunner?
+    let resources: ResourceRunner?
     private let adminStore: AdminStore?
     private let attributeStore: AttributeStore?
     private let alerts: AlertRunner?
     /// Plugin detail of this node's latest attempt per target, for the history record.
     private var fenceDetail: [NodeID: String] = [:]
     private var fenceResults: [String: Int] = [:]
+    /// The replicated document: this node's file, the saved copy, an operator's change in flight.
+    var doc: DocumentShell
 
-    init(node: Node, config: ClusterConfig, sockets: [LinkSocket], shared: Shared, log: Log, systemd: Systemd, wake: WakePipe,
+    init(node: Node, config: ClusterConfig, doc: DocumentShell, sockets: [LinkSocket], shared: Shared, log: Log, systemd: Systemd,
+         wake: WakePipe,
          fencing: FenceRunner? = nil, history: FenceHistory? = nil, hardwareWatchdog: HardwareWatchdog? = nil,
          resources: ResourceRunner? = nil, adminStore: AdminStore? = nil, attributeStore: AttributeStore? = nil,
          alerts: AlertRunner? = nil) {
         self.alerts = alerts
+        self.doc = doc
         self.resources = resources
         self.adminStore = adminStore
         self.attributeStore = attributeStore
@@ -57,7 +61,8 @@ final class HeartbeatLoop {
     }
 
     /// Runs until the node has left the cluster.
-    func run(reload: () -> ClusterConfig?) {
+    func run(reload: () -> (ClusterConfig, String)?) {
+        startDocument()
         apply(.start)
         if let a = adminStore?.restored { apply(.restoreAdmin(a)) }
         if let list = attributeStore?.restored, !list.isEmpty { apply(.restoreAttributes(list)) }
@@ -77,6 +82,7 @@ final class HeartbeatLoop {
                 let late = now - wakeAt
                 lateness.record(late.seconds)
                 apply(.tick)
+                if doc.filePending { applyFilePartWhenKnown() }
                 feedWatchdog(late, now)
                 feedHardwareWatchdog(late, now)
                 // Status readers see at most 50 ms old ages; notices publish at once.
@@ -86,7 +92,7 @@ final class HeartbeatLoop {
         publish(Clock.monotonic())
     }
 
-    private func handleWake(reload: () -> ClusterConfig?) {
+    private func handleWake(reload: () -> (ClusterConfig, String)?) {
         let bytes = wake.drain()
         for o in fencing?.takeOutcomes() ?? [] {
             fenceDetail[o.target] = o.detail
@@ -104,7 +110,7 @@ final class HeartbeatLoop {
                 apply(.leave)
             case .reload:
                 systemd.notify("RELOADING=1")
-                if let c = reload() { applyReload(c) }
+                if let (c, text) = reload() { applyReload(c, text: text) }
                 systemd.notify("READY=1\nSTATUS=\(statusLine)")
             case let .fence(n, action):
                 log.log(.warning, "operator asks to fence \(config.node(n)?.name ?? "?") (\(action.rawValue))")
@@ -117,48 +123,48 @@ final class HeartbeatLoop {
                 apply(.admin(r))
             case .attribute(let r):
                 apply(.attribute(r))
+            case let .applyDocument(b, epoch, reply):
+                applyDocument(b, epoch: epoch, reply: reply)
             }
         }
     }
 
-    /// What can change at run time: timing, and resources (with their clones, orders and rules)
-    /// while the nodes stay the same. Everything else needs a restart, and we say so.
-    private func applyReload(_ c: ClusterConfig) {
-        let changed = config.digest.differences(c.digest)
-        var cannot = changed.filter { $0 != .timing && $0 != .resources }.map(\.description)
-        if c.clusterID != config.clusterID || c.keyFile != config.keyFile { cannot.append("cluster id/key") }
-        if changed.contains(.resources) {
-            if changed.contains(.nodes) { cannot.append("resources (the nodes changed too)") } else { applyResources(c) }
-        }
-        if c.timing != config.timing {
-            config.timing = c.timing
-            config.digest[.timing] = c.digest[.timing]
-            apply(.reconfigure(c.timing, timingHash: c.digest[.timing]))
-            log.log(.notice, "reload: timing now interval \(c.timing.interval), deadline \(c.timing.deadline)")
+    /// What can change at run time: timing from the file's local part; the file's document part
+    /// (if it changed since this node last read it) is applied as a change to the cluster's
+    /// document, through the same path as `vigilctl config apply` (HeartbeatLoop+Document.swift).
+    /// Links and the cluster id or key need a restart, and we say so.
+    private func applyReload(_ file: ClusterConfig, text: String) {
+        var cannot = config.digest.differences(file.digest).filter { $0 == .links }.map(\.description)
+        if file.clusterID != config.clusterID || file.keyFile != config.keyFile { cannot.append("cluster id/key") }
+        (doc.localText, doc.localEpoch) = (text, file.documentEpoch)
+        if file.timing != config.timing {
+            config.timing = file.timing
+            config.digest[.timing] = file.digest[.timing]
+            apply(.reconfigure(file.timing, timingHash: file.digest[.timing]))
+            log.log(.notice, "reload: timing now interval \(file.timing.interval), deadline \(file.timing.deadline)")
         } else {
             log.log(.notice, "reload: timing unchanged")
         }
         if !cannot.isEmpty {
             log.log(.warning, "reload: changes to \(cannot.joined(separator: ", ")) need a restart of vigild; not applied")
         }
+        applyFilePart("reload")
     }
 
-    /// The file's resources, clones, orders and rules, taken live: the runner learns the new
+    /// A document's resources, clones, orders and rules, taken live: the runner learns the new
     /// definitions first (what runs keeps the one it started with), then the core adopts the
-    /// policy. Every member must reload the same file: until they run the same, the owner holds
-    /// its decisions and each names the others as differing (config_differs).
-    private func applyResources(_ c: ClusterConfig) {
+    /// policy. Until every member runs the same, the owner holds its decisions.
+    func applyResources(_ c: ClusterConfig) {
         (config.resources, config.clones, config.orders, config.health) = (c.resources, c.clones, c.orders, c.health)
         config.digest[.resources] = c.digest[.resources]
         resources?.update(config)
         shared.setResourceNames(config.resources.map { ($0.id, $0.group) })
         let p = config.resourcePolicy
-        log.log(.notice, "reload: resources now \(p.ids.count) (policy \(String(p.version, radix: 16))); "
-                + "each member takes them when it reloads the same file")
+        log.log(.notice, "resources now \(p.ids.count) (policy \(String(p.version, radix: 16)))")
         apply(.adoptResources(p))
     }
 
-    private func apply(_ e: Event) {
+    func apply(_ e: Event) {
         for effect in node.handle(e, at: Clock.monotonic()) {
             switch effect {
             case let .send(bytes, link):
@@ -181,6 +187,8 @@ final class HeartbeatLoop {
                 attributeStore?.note(list)
             case .watchdog(let w):
                 watchdog(w)
+            case let .adoptDocument(s, bytes, from):
+                runDocument(s, bytes, from: from)
             }
         }
     }
@@ -227,10 +235,14 @@ final class HeartbeatLoop {
         case .fence: .warning
         case .peerDead, .quorumChanged(false), .paused: .warning
         case .viewInstalled, .quorumChanged, .leaving: .notice
+        case .document(.conflict), .document(.badCopy), .document(.refused): .error
+        case .document: .notice
         default: .info
         }
         log.log(level, ev.logLine, peer: ev.peer, link: ev.link, epoch: ev.epoch)
         if case .leaving = n { done = true }
+        if case .document(.applyRefused(let why)) = n { documentRefused(why) }
+
         if case .viewInstalled = n, !ready {
             ready = true
             systemd.notify("READY=1")

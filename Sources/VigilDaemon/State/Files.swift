@@ -5,11 +5,17 @@ import VigilCore
 /// Reading the files the daemon and tools need, with messages that name the file.
 public enum Files {
     public static func loadConfig(_ path: String) -> Result<ClusterConfig, Diagnostic> {
+        loadConfigText(path).map(\.0)
+    }
+
+    /// The file validated, and its text.
+    public static func loadConfigText(_ path: String) -> Result<(ClusterConfig, String), Diagnostic> {
         guard let data = readFile(path) else {
             return .failure(Diagnostic(file: path, line: 0, severity: .error, message: "cannot read the file: \(String(cString: strerror(errno)))",
                                        fix: "check the path and permissions"))
         }
-        return ClusterConfig.load(text: String(decoding: data, as: UTF8.self), file: path)
+        let text = String(decoding: data, as: UTF8.self)
+        return ClusterConfig.load(text: text, file: path).map { ($0, text) }
     }
 
     /// `vigild --check-config` and `vigilctl validate`: warnings, OK and the derived values on
