@@ -189,7 +189,9 @@ struct ConfigValidator {
     private func readQuorum(_ s: SectionReader?, nodes: [NodeSpec], warnings: inout [Diagnostic]) throws(Diagnostic) -> QuorumPolicy {
         let votes = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, $0.votes) })
         let total = votes.values.reduce(0, +)
-        let twoNode = try s?.bool("two_node") ?? false
+        // Unset: on exactly when there are two nodes of one vote each (as pcs sets it), so the rules
+        // switch on and off as the cluster's document adds or removes nodes.
+        let twoNode = try s?.bool("two_node") ?? (nodes.count == 2 && total == 2)
         if twoNode && (nodes.count != 2 || total != 2) {
             throw diag(s!.line("two_node"), .error, "two_node needs exactly two nodes with one vote each",
                        "remove two_node for \(nodes.count) nodes")
@@ -199,7 +201,7 @@ struct ConfigValidator {
             throw diag(s.line("expected_votes"), .error, "expected_votes \(expected) is below the \(total) votes configured",
                        "set it to \(total) or more, or remove it")
         }
-        if nodes.count == 2 && !twoNode {
+        if nodes.count == 2 && !twoNode && total == 2 {
             warnings.append(diag(s?.section.line ?? 1, .warning, "two nodes without two_node: losing either stops the cluster",
                                  "set two_node = true under [quorum]"))
         }

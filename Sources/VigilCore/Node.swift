@@ -41,6 +41,9 @@ public enum Event: Sendable {
     case documentRun(DocumentStamp, [UInt8], digest: ConfigDigest, from: NodeID?)
     /// The shell could not run this copy (`Effect.adoptDocument`): it is not fetched again.
     case documentRefused(DocumentStamp)
+    /// The cluster's document changed its nodes, votes, quorum rules or fencing devices and levels
+    /// (Membership/NodesChange.swift); resources change through `adoptResources`.
+    case adoptCluster(nodes: NodeSet, quorum: QuorumPolicy, fencing: FencingPolicy)
 }
 
 /// Output of a node's step function, to be carried out by the shell (or the simulator) in order.
@@ -117,6 +120,8 @@ public struct Node: Sendable {
     var agreement = ConfigAgreement()
     /// The replicated document's copies and transfers (Membership/DocumentSync.swift).
     var documents = DocumentSync()
+    /// Nodes the document removed that were still alive: peers until they have gone (NodesChange.swift).
+    var removing = NodeSet()
     var aliveChangedAt = Instant.zero
     var startedAt = Instant.zero
     var nextTick = Instant.zero
@@ -202,6 +207,8 @@ public struct Node: Sendable {
             documentRun(s, b, digest: digest, from: from, &out)
         case .documentRefused(let s):
             documentRefused(s, &out)
+        case let .adoptCluster(nodes, quorum, fencing):
+            adoptCluster(nodes: nodes, quorum: quorum, fencing: fencing, now, &out)
         }
         return out
     }
@@ -235,6 +242,7 @@ public struct Node: Sendable {
         fencing(&out) { f, c, box in f.step(c, now, &box) }
         supervising(&out) { s, c, box in s.step(c, now, &box) }
         if attributes.busy { attributing(&out) { a, c, box in a.step(c, now, &box) } }
+        if !removing.isEmpty { forgetRemoved() }
         announceConfig(now, &out)
         syncDocument(now, &out)
         out.append(.wake(at: nextTick))
@@ -343,6 +351,6 @@ extension Node {
         membership == o.membership
             && detector == o.detector && aliveChangedAt == o.aliveChangedAt && nextTick == o.nextTick
             && graceUntil == o.graceUntil && leaving == o.leaving && sequences == o.sequences && fencer == o.fencer && supervisor == o.supervisor
-            && attributes == o.attributes && agreement == o.agreement && documents == o.documents
+            && attributes == o.attributes && agreement == o.agreement && documents == o.documents && removing == o.removing
     }
 }

@@ -17,6 +17,8 @@ public enum Notice: Equatable, Sendable {
     case config(ConfigNotice)
     /// The replicated document: a copy taken, a conflict, a change refused (Membership/DocumentSync.swift).
     case document(DocumentNotice)
+    /// The document added or removed nodes (Membership/NodesChange.swift).
+    case nodesChanged(added: NodeSet, removed: NodeSet)
 }
 
 /// Fencing progress (Fencing/Fencer.swift).

@@ -47,9 +47,19 @@ public enum Daemon {
         // The replicated document this node starts with (saved, or seeded from its file), merged
         // with the file's local part: that is the configuration it runs.
         let store = DocumentStore(config: file, nodeName: me.name, log: log)
-        let (initial, note) = DocumentStore.initial(saved: store.restored, fileText: text, fileEpoch: file.documentEpoch)
-        switch ReplicatedDocument.merge(local: text, localFile: o.configPath, document: String(decoding: initial.bytes, as: UTF8.self),
-                                        documentName: store.path) {
+        var (initial, note) = DocumentStore.initial(saved: store.restored, fileText: text, fileEpoch: file.documentEpoch)
+        func merged(_ s: DocumentStore.Saved) -> Result<ClusterConfig, Diagnostic> {
+            ReplicatedDocument.merge(local: text, localFile: o.configPath, document: String(decoding: s.bytes, as: UTF8.self),
+                                     documentName: store.path)
+        }
+        // A node the cluster removed, started again: its saved copy no longer names it. It starts
+        // from its file (at E.0); if the cluster's newer document names it again, it takes that.
+        if case .success(let c) = merged(initial), c.node(me.id)?.name != me.name {
+            (initial, note) = DocumentStore.initial(saved: nil, fileText: text, fileEpoch: file.documentEpoch)
+            note = "the saved document \(store.restored?.stamp.version.description ?? "?") does not name this node (it was removed): "
+                + note
+        }
+        switch merged(initial) {
         case .failure(let d):
             eprint("vigild: the replicated document \(initial.stamp.version) does not fit \(o.configPath): \(d) "
                    + "(fix the file, or move \(store.path) away to start from the file's own sections)")
@@ -101,7 +111,7 @@ public enum Daemon {
         resources.start()
         let adminStore = AdminStore(config: config, nodeName: me.name, log: log)
         let alerts = AlertRunner(config: config, nodeName: me.name, log: log)
-        alerts?.start()
+        alerts.start()
         let control = try ControlServer(path: o.controlPath, group: o.controlGroup, shared: shared, wake: wake, log: log, me: me.name,
                                         nodes: Dictionary(config.nodes.map { ($0.name, $0.id) }) { a, _ in a }, history: history,
                                         resources: config.resources.map { ($0.id, $0.group) })

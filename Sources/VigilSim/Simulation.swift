@@ -43,9 +43,9 @@ public enum Step: Sendable {
     /// The cluster's configuration changed: this node takes the new resource policy (a paused
     /// node once it resumes; a node started later starts with the newest).
     case adoptResources(on: NodeID, ResourcePolicy)
-    /// `vigilctl config apply` on a node: a new document naming this policy (`filler` bytes long
-    /// besides), with this operator epoch (DocumentModel.swift).
-    case applyDocument(on: NodeID, ResourcePolicy, filler: Int, epoch: UInt32)
+    /// `vigilctl config apply` on a node: a new document naming this policy (and these nodes, if
+    /// given; `filler` bytes long besides), with this operator epoch (DocumentModel.swift).
+    case applyDocument(on: NodeID, ResourcePolicy, filler: Int, epoch: UInt32, nodes: NodeSet? = nil)
 }
 
 enum SimEvent {
@@ -306,6 +306,7 @@ public final class Simulation {
             var c = config
             if let d = digests[id] { c.digest = d }
             if let p = startingPolicy(id) { c.resources = p }
+            if let n = startingNodes(id) { (c.nodes, c.quorum) = (n, Simulation.quorum(n)) }
             slots[i].node = Node(id: id, incarnation: slots[i].incarnation, config: c, key: key, seed: rng.next())
             slots[i].state = .running
             slots[i].pauses = []
@@ -353,8 +354,8 @@ public final class Simulation {
             if isRunning(on) { _ = apply(.attribute(r), to: on) }
         case let .reconfigure(on, t, h):
             if isRunning(on) { _ = apply(.reconfigure(t, timingHash: h), to: on) }
-        case let .applyDocument(on, p, filler, epoch):
-            applyDocument(on: on, p, filler: filler, epoch: epoch)
+        case let .applyDocument(on, p, filler, epoch, nodes):
+            applyDocument(on: on, p, nodes: nodes, filler: filler, epoch: epoch)
         case let .adoptResources(on, p):
             if p.version > config.resources.version { config.resources = p }
             let i = Int(on.rawValue)

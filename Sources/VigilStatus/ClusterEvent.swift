@@ -42,6 +42,7 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
         case documentRunning = "document_running"
         case documentConflict = "document_conflict"
         case documentRefused = "document_refused"
+        case nodesChanged = "nodes_changed"
     }
     public var seq: UInt64
     /// UTC, ISO 8601 with milliseconds (set by the daemon's wall clock).
@@ -122,6 +123,11 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
             (type, peer, detail) = (.configAgrees, name(p), "\(name(p))'s config file is the same as this node's again")
         case .document(let d):
             describe(d, name)
+        case let .nodesChanged(added, removed):
+            type = .nodesChanged
+            detail = [("added", added), ("removed", removed)].filter { !$0.1.isEmpty }
+                .map { "\($0.0) \($0.1.map(name).joined(separator: ", "))" }.joined(separator: "; ")
+                + (removed.contains(local) ? ": this node is no longer in the cluster's document and leaves" : "")
         case .resource(let r):
             switch r {
             case let .state(id, st, fc):
@@ -215,7 +221,7 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
             return attributeLogLine
         case .leaving, .fenceNoDevice, .selfFence, .fenceGaveUp, .resourceEscalate, .resourceFailuresExpired,
              .resourceStopNoQuorum, .resourceStartRefused, .resourceNotify, .resourcePolicy, .configDiffers, .configAgrees, .documentRunning, .documentConflict,
-             .documentRefused:
+             .documentRefused, .nodesChanged:
             return type.rawValue + (detail.map { " " + $0 } ?? "")
         }
     }

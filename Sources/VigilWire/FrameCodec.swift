@@ -6,7 +6,8 @@ public struct FrameCodec: Sendable {
     public let cluster: UInt32
     public let local: NodeID
     /// Nodes in the config; frames from anyone else are rejected before any crypto.
-    public let known: NodeSet
+    /// The nodes whose frames are accepted (the cluster's document may add or remove some).
+    public var known: NodeSet
     private let key: ClusterKey
     private var subkeys: [Member: SealedKey] = [:]
 

@@ -39,6 +39,7 @@ final class DocumentLabTests: XCTestCase {
         let dry = lab.ctl(2, "config", "apply", "--dry-run", file)
         XCTAssertEqual(dry.status, 0, dry.output)
         XCTAssertTrue(dry.output.contains("c") && dry.output.contains("start"), dry.output)
+        XCTAssertTrue(dry.output.contains("c: not configured -> on n2"), "the placement preview: " + dry.output)
         XCTAssertEqual(version(lab, 1), "1.0", "a dry run changes nothing")
         let applied = lab.ctl(2, "config", "apply", file)
         XCTAssertEqual(applied.status, 0, applied.output)
@@ -122,5 +123,52 @@ final class DocumentLabTests: XCTestCase {
         XCTAssertTrue(Lab.waitUntil(within: 10) { (try? lab.status(3).resources?.map(\.id).sorted()) == ["a", "x"] })
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(lab.dir)/n3/y.state"), "y never started")
         XCTAssertEqual(version(lab, 1), "1.1", "the older copy changed nothing")
+    }
+}
+
+/// Nodes removed and added through the document on real daemons: a running n4 taken out of the
+/// document stops its resources and leaves (no fencing), the others count three votes; put back,
+/// n4 starts again and joins with four.
+final class DocumentNodesLabTests: XCTestCase {
+    func testAFourthNodeRemovedAndAddedLive() throws {
+        try DummyResources.require()
+        let lab = try Lab(nodes: 4, fenceConfig: DummyResources.section("web", on: 4), self)
+        XCTAssertTrue(DummyResources.running(lab, "web", on: 4), (try? lab.status(1).humanTable) ?? "")
+        XCTAssertEqual(try lab.status(1).quorum.expectedVotes, 4)
+        let file = lab.dir + "/cluster.conf"
+        XCTAssertEqual(lab.ctl(1, "config", "export", file).status, 0)
+        let all = try String(contentsOfFile: file, encoding: .utf8)
+        let n4 = try XCTUnwrap(all.range(of: "[[node]]\nid = 4\n"))
+        let end = all[n4.upperBound...].range(of: "\n[")?.lowerBound ?? all.endIndex
+        // Its [[node]], its plug in the lab's fence device and web's preference (the check refuses
+        // a name of an unknown node, at FILE:line).
+        let three = all.replacingCharacters(in: n4.lowerBound..<end, with: "").replacingOccurrences(of: ", \"n4:4\"", with: "")
+            .replacingOccurrences(of: "\"n4:200\"", with: "\"n3:200\"")
+        XCTAssertFalse(three.contains("n4"), three)
+
+        // Removed while running: web stops there and runs elsewhere; n4 leaves; nobody fences it.
+        let seq = lab.lastSeq(1)
+        try three.write(toFile: file, atomically: true, encoding: .utf8)
+        let removed = lab.ctl(1, "config", "apply", file)
+        XCTAssertEqual(removed.status, 0, removed.output)
+        XCTAssertTrue(Lab.waitUntil(within: 20) {
+            (try? lab.status(1).view?.members.count) == 3 && (try? lab.status(4)) == nil
+        }, (try? lab.status(1).humanTable) ?? "")
+        XCTAssertEqual(try lab.status(1).quorum.expectedVotes, 3)
+        XCTAssertEqual(try lab.status(2).nodes.count, 3)
+        XCTAssertTrue(DummyResources.running(lab, "web", on: 3))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(lab.dir)/n4/web.state"), "web was stopped on n4")
+        XCTAssertNotNil(lab.event(1, within: 1, after: seq) { $0.type == .nodesChanged && ($0.detail ?? "").contains("removed n4") })
+        XCTAssertNil(lab.event(1, within: 1, after: seq) { $0.type == .fencePending })
+
+        // Added back: quorum counts four votes at once; n4 starts and joins, web comes back to it.
+        try all.write(toFile: file, atomically: true, encoding: .utf8)
+        XCTAssertEqual(lab.ctl(2, "config", "apply", file).status, 0)
+        XCTAssertTrue(Lab.waitUntil(within: 10) { (try? lab.status(3).quorum.expectedVotes) == 4 })
+        XCTAssertEqual(try lab.status(3).quorum.quorate, true, "3 of 4 votes")
+        XCTAssertEqual(lab.lab("start", "4").status, 0)
+        XCTAssertTrue(Lab.waitUntil(within: 20) { (try? lab.status(1).view?.members.count) == 4 }, (try? lab.status(1).humanTable) ?? "")
+        XCTAssertTrue(Lab.waitUntil(within: 10) { (try? lab.status(4).document?.version) == (try? lab.status(1).document?.version) })
+        XCTAssertTrue(DummyResources.running(lab, "web", on: 4), (try? lab.status(1).humanTable) ?? "")
     }
 }

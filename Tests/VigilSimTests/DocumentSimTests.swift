@@ -122,10 +122,74 @@ final class DocumentSimTests: XCTestCase {
         XCTAssertEqual(five.failures.map { "seed \($0.seed): \($0.violations[0])" }, [])
     }
 
+    /// Seeds the release sweeps with --documents found, each fixed (the commit that brought the
+    /// document says how): an in-place restart that ignored its group's FIRST (302, 21) or the
+    /// promoted instance it needs (137), an owner's stop lost in an in-place restart (477), and a
+    /// removed resource added back and started beside the instance a lost node still ran (231).
+    func testSeedsTheSweepsFound() {
+        let clones = Sweep.run(nodes: 3, seeds: [302, 477], fencing: true, orders: true, clones: true, reconfigure: true, documents: true)
+        XCTAssertEqual(clones.failures.map { "seed \($0.seed): \($0.violations[0])" }, [])
+        let promotable = Sweep.run(nodes: 3, seeds: [137, 231], fencing: true, promotable: true, reconfigure: true, documents: true)
+        XCTAssertEqual(promotable.failures.map { "seed \($0.seed): \($0.violations[0])" }, [])
+        let five = Sweep.run(nodes: 5, seeds: [21], fencing: true, attributes: true, orders: true, clones: true, reconfigure: true,
+                             documents: true)
+        XCTAssertEqual(five.failures.map { "seed \($0.seed): \($0.violations[0])" }, [])
+    }
+
     /// The planted bug (a node takes any other copy a member runs, even an older one) is found.
     func testTakingAnOlderCopyIsFound() {
         let r = Sweep.run(nodes: 3, seeds: 1...10, fencing: true, reconfigure: true, documents: true, newestDocumentWins: false)
         XCTAssertFalse(r.failures.isEmpty)
         XCTAssertTrue(r.failures.contains { $0.violations.contains { $0.rule == .document } })
+    }
+}
+
+/// Nodes added and removed through the document (Membership/NodesChange.swift): a fourth node
+/// joins once the document names it, with expected votes 4; removed while running, it stops its
+/// resources, leaves gracefully, and the others count three votes again, never fencing it.
+final class DocumentNodesSimTests: XCTestCase {
+    let n1 = NodeID(1), n2 = NodeID(2), n3 = NodeID(3), n4 = NodeID(4)
+
+    func testAFourthNodeAddedAndRemovedLive() {
+        var config = CoreConfig.uniform(nodes: 4, timing: Timing(interval: .ms(10), deadline: .ms(40)))
+        config.fencing.enabled = true
+        for n in config.nodes { config.fencing.levels[n] = [["power"]] }
+        var p = ResourcePolicy(units: [PlacementUnit(resources: ["web"], location: [n4: 300]), PlacementUnit(resources: ["db"])])
+        p.monitorInterval = ["web": .ms(100), "db": .ms(100)]
+        config.resources = p
+        let sim = Simulation(config: config, links: [LinkModel(), LinkModel()], seed: 9)
+        sim.devices = ["power": FenceDeviceModel(.works, latencyMs: 20...50)]
+        let three = NodeSet([n1, n2, n3]), four = NodeSet([n1, n2, n3, n4])
+        sim.replicateDocuments(nodes: three)
+        for n in three { sim.schedule(.start(n), at: .zero) }
+        var fenced: [NodeID] = []
+        sim.observer = { _, _, notice in if case let .fence(.pending(m)) = notice { fenced.append(m.node) } }
+        sim.run(until: .seconds(2))
+        XCTAssertEqual(sim.node(n1)?.view.nodes, three)
+        XCTAssertEqual(sim.node(n1)?.config.quorum.expectedVotes, 3)
+        XCTAssertNotNil(sim.resourceActive["web"]?.first, "web runs somewhere while n4 is not in the cluster")
+
+        sim.schedule(.applyDocument(on: n2, p, filler: 200, epoch: 1, nodes: four), at: .seconds(2))
+        sim.run(until: .seconds(3))
+        XCTAssertEqual(sim.node(n3)?.config.quorum.expectedVotes, 4)
+        XCTAssertEqual(sim.node(n3)?.view.quorate, true, "3 of 4 votes")
+        sim.giveDocument(from: n1, to: n4)
+        sim.schedule(.start(n4), at: .seconds(3))
+        sim.run(until: .seconds(5))
+        XCTAssertEqual(sim.node(n1)?.view.nodes, four)
+        XCTAssertEqual(sim.resourceActive["web"], [n4], "web moves to the node it prefers")
+
+        sim.schedule(.applyDocument(on: n1, p, filler: 200, epoch: 1, nodes: three), at: .seconds(5))
+        sim.run(until: .seconds(7))
+        XCTAssertNil(sim.node(n4), "n4 left once it took the document without it")
+        XCTAssertEqual(sim.node(n1)?.view.nodes, three)
+        XCTAssertEqual(sim.node(n1)?.view.quorate, true)
+        XCTAssertEqual(sim.node(n2)?.config.quorum.expectedVotes, 3)
+        XCTAssertEqual(sim.resourceActive["web"]?.count, 1)
+        XCTAssertFalse(sim.resourceActive["web"]?.contains(n4) ?? true)
+        XCTAssertEqual(fenced, [], "a removed node is not fenced")
+        sim.schedule(.checkAgreement, at: .seconds(7))
+        sim.run(until: .ms(7001))
+        XCTAssertEqual(sim.violations.map(\.description), [])
     }
 }

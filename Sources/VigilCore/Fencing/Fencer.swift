@@ -2,7 +2,8 @@
 /// The node hands it a `FenceContext` (its view, owner, peers' liveness, timing) and an `Outbox`;
 /// it touches nothing else. Rules: FencingPolicy.swift and docs/fencing.md.
 struct Fencer: Equatable, Sendable {
-    let policy: FencingPolicy
+    /// Devices, levels and delays (the cluster's document may change them; not `enabled`).
+    var policy: FencingPolicy
     /// Members lost uncleanly from a quorate view and not yet fenced (node -> incarnation).
     private(set) var pending: [NodeID: Incarnation] = [:]
     /// Highest fenced incarnation of each node.

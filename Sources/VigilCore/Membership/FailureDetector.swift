@@ -48,6 +48,12 @@ struct FailureDetector: Equatable, Sendable {
         for n in config.nodes where n != local { peers[n] = PeerState(linkCount: linkCount) }
     }
 
+    /// The cluster's nodes changed: an added one starts unheard, a removed one is forgotten.
+    mutating func setNodes(_ nodes: NodeSet) {
+        for n in nodes where n != local && peers[n] == nil { peers[n] = PeerState(linkCount: linkCount) }
+        for n in peers.keys where !nodes.contains(n) { peers[n] = nil }
+    }
+
     /// Screens an authenticated frame's origin: nil if acceptable, else why it must be dropped.
     /// On acceptance the link's replay window records the sequence.
     mutating func admit(_ h: FrameHeader, linkIndex: Int) -> Rejection? {

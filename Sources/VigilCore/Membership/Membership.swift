@@ -8,7 +8,7 @@
 /// node's, read through `MembershipContext`; a view installed goes back in the outbox
 /// (`viewInstalled`), and the node tells fencing and the supervisor.
 struct Membership: Equatable, Sendable {
-    let quorum: QuorumPolicy
+    private(set) var quorum: QuorumPolicy
     private(set) var view = View.none
     /// The highest view id this node has proposed or acked.
     private var promised = ViewID.none
@@ -152,6 +152,17 @@ extension Membership {
         box.append(.notice(.viewInstalled(view, change)))
         if view.quorate != wasQuorate { box.append(.notice(.quorumChanged(quorate: view.quorate))) }
         box.viewInstalled(change, at: now)
+    }
+
+    /// New votes and quorum rules (nodes added or removed by the cluster's document): the view's
+    /// quorum is judged again at once.
+    mutating func adopt(quorum q: QuorumPolicy, _ box: inout Outbox) {
+        guard q != quorum else { return }
+        quorum = q
+        let was = view.quorate
+        if quorum.isComplete(view.nodes) { allSeenTogether = true }
+        view.quorate = quorum.isQuorate(view.nodes, allSeenTogether: allSeenTogether)
+        if view.quorate != was { box.append(.notice(.quorumChanged(quorate: view.quorate))) }
     }
 
     private mutating func learnClean(_ list: [Member]) {

@@ -13,6 +13,16 @@ extension Node {
     /// The placement units with the operator's constraints applied.
     public var adminUnits: [PlacementUnit] { supervisor.adminUnits }
 
+    /// Where the owner would place each unit of `policy` now, from what this node knows (the
+    /// members' reports, the operator's constraints, attributes, fail counts): `vigilctl config
+    /// diff`'s preview, as `crm_simulate` gives one. Nil outside a quorate view.
+    public func placementPreview(_ policy: ResourcePolicy, at now: Instant) -> [String: Placement]? {
+        guard view.quorate else { return nil }
+        var s = supervisor
+        s.policy = policy
+        return OwnerDecision.decide(s.ownerInputs(supervisorContext, now)).placed
+    }
+
     var supervisorContext: SupervisorContext {
         SupervisorContext(me: id, nodes: config.nodes, view: view, owner: owner, pending: NodeSet(fencer.pending.keys),
                           fenceable: NodeSet(view.members.filter { !isFenced($0) }.map(\.node)), fenceGate: config.fenceGate,

@@ -78,6 +78,8 @@ public enum OwnerDecision {
         /// Unconfirmed starts to nodes no longer in the view (`lastKnown`, set at the send, holds them).
         public var dropUnacked: [Unacked] = []
         public var decisions: [Decision] = []
+        /// Where each placement unit goes (by its first resource), as the decisions carry it out.
+        public var placed: [String: Placement] = [:]
     }
 
     public struct Unacked: Equatable, Sendable {
@@ -96,6 +98,13 @@ public enum OwnerDecision {
             (i.reports[n]?.policy == i.policy || !i.policyGate) && i.units.allSatisfy { $0.resources.allSatisfy { i.reports[n]?.entries[$0] != nil } }
         }) else { return nil }
         guard members.count == i.configuredNodes || i.uptime >= placementStartupWait || !i.lastKnown.isEmpty else { return nil }
+        return decide(i)
+    }
+
+    /// The decision once the owner need not wait (and `vigilctl config diff`'s placement preview,
+    /// which does not wait for reports of a policy nobody runs yet).
+    static func decide(_ i: Inputs) -> Verdict {
+        let members = i.view.nodes
         var v = Verdict()
         var lastKnown = i.lastKnown
         for (rid, n) in i.lastKnown where !members.contains(n) && (!i.pending.contains(n) || !i.fenceGate) {
@@ -145,6 +154,7 @@ public enum OwnerDecision {
         var placed = Placer.place(input)
         let orders = i.applyOrders ? i.orders : []
         Orders.propagate(&placed, input.units, orders)
+        v.placed = placed
         let unit = UnitDecision(inputs: i, active: active, maintenance: maintenance)
         let perUnit = input.units.map { unit.decide($0, placed[$0.resources.first!]) }
         v.decisions += Orders.gate(perUnit, input.units, orders, placed, unit).flatMap { $0 }

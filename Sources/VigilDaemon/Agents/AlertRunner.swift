@@ -11,8 +11,9 @@ import VigilStatus
 /// agent sees the events in order). A failing or hanging agent is logged and counted
 /// (`vigil_alert_runs_total`), nothing else.
 final class AlertRunner: @unchecked Sendable {
-    private let alerts: [AlertSpec]
-    private let config: ClusterConfig
+    /// The alerts as the running document says (replaced by `update`; read under `cond`).
+    private var alerts: [AlertSpec]
+    private var config: ClusterConfig
     private let log: Log
     private let nodeName: String
     private let cond = Condition()
@@ -22,8 +23,8 @@ final class AlertRunner: @unchecked Sendable {
     /// Pacemaker's version the environment claims (CRM_alert_version; agents test it is set).
     static let version = "2.1.5"
 
-    init?(config: ClusterConfig, nodeName: String, log: Log) {
-        guard !config.alerts.isEmpty else { return nil }
+    /// Also without alerts: the cluster's document may add some.
+    init(config: ClusterConfig, nodeName: String, log: Log) {
         self.nodeName = nodeName
         alerts = config.alerts
         self.config = config
@@ -32,9 +33,13 @@ final class AlertRunner: @unchecked Sendable {
 
     func start() { spawnThread("vigild-alerts") { [self] in worker() } }
 
+    /// The cluster's document changed the alerts: events from now on go to the new ones.
+    func update(_ c: ClusterConfig) { cond.locked { (alerts, config) = (c.alerts, c) } }
+
     /// Called on the heartbeat thread for every event: queues it if some alert wants it.
     func submit(_ e: ClusterEvent) {
-        guard let a = e.alert(config), alerts.contains(where: { wants($0, a.kind, a.env) }) else { return }
+        let (alerts, config) = cond.locked { (self.alerts, self.config) }
+        guard !alerts.isEmpty, let a = e.alert(config), alerts.contains(where: { wants($0, a.kind, a.env) }) else { return }
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         cond.locked { queue.append((a.kind, a.env, now)) }
@@ -46,10 +51,11 @@ final class AlertRunner: @unchecked Sendable {
         return kind != .attribute || s.attributeNames.isEmpty || s.attributeNames.contains(env["CRM_alert_attribute_name"] ?? "")
     }
 
-    /// Per alert: runs that succeeded and that failed (exit code, signal, timeout, cannot run).
-    func stats() -> [StatusSnapshot.AlertStat] {
+    /// Per alert: runs that succeeded and that failed (exit code, signal, timeout, cannot run);
+    /// nil without alerts.
+    func stats() -> [StatusSnapshot.AlertStat]? {
         cond.locked {
-            alerts.map { StatusSnapshot.AlertStat(name: $0.name, ok: counts[$0.name]?.ok ?? 0, failed: counts[$0.name]?.failed ?? 0) }
+            alerts.isEmpty ? nil : alerts.map { StatusSnapshot.AlertStat(name: $0.name, ok: counts[$0.name]?.ok ?? 0, failed: counts[$0.name]?.failed ?? 0) }
         }
     }
 
@@ -60,8 +66,9 @@ final class AlertRunner: @unchecked Sendable {
             let item = queue.removeFirst()
             sequence += 1
             let seq = sequence
+            let current = alerts
             cond.unlock()
-            let runs = alerts.filter { wants($0, item.kind, item.env) }.flatMap { s in (s.recipients.isEmpty ? [""] : s.recipients).map { (s, $0) } }
+            let runs = current.filter { wants($0, item.kind, item.env) }.flatMap { s in (s.recipients.isEmpty ? [""] : s.recipients).map { (s, $0) } }
             let done = Countdown(runs.count)
             for (s, recipient) in runs {
                 spawnThread("vigild-alert") { [self] in

@@ -24,7 +24,8 @@ final class FenceRunner: @unchecked Sendable {
     /// Filled by the start-up check (agents found, metadata read) on the monitor thread.
     private var devices: [String: FenceDevice] = [:]
     private var checked = false
-    private let config: ClusterConfig
+    /// The devices as the running document says (replaced by `update`; read under `cond`).
+    private var config: ClusterConfig
     private let log: Log
     private let wake: WakePipe
 
@@ -42,17 +43,33 @@ final class FenceRunner: @unchecked Sendable {
     /// start-up path), then monitors them.
     func start() {
         spawnThread("vigild-fence-monitor") { [self] in
-            let (found, errors) = DeviceFence.validate(config)
-            for e in errors { log.log(.error, e.description) }
-            cond.lock()
-            devices = Dictionary(found.map { ($0.spec.name, $0) }) { a, _ in a }
-            for spec in config.fencing.devices where devices[spec.name] == nil { states[spec.name]?.state = "missing" }
-            checked = true
-            cond.broadcast()
-            cond.unlock()
-            log.log(.info, "fencing: \(found.count) of \(config.fencing.devices.count) device(s) usable")
+            check(config)
             monitorLoop()
         }
+    }
+
+    /// The cluster's document changed its devices or levels: checked again (off the heartbeat
+    /// path); orders use the new devices once the check is done.
+    func update(_ c: ClusterConfig) {
+        spawnThread("vigild-fence-check") { [self] in check(c) }
+    }
+
+    private func check(_ c: ClusterConfig) {
+        let (found, errors) = DeviceFence.validate(c)
+        for e in errors { log.log(.error, e.description) }
+        cond.lock()
+        config = c
+        devices = Dictionary(found.map { ($0.spec.name, $0) }) { a, _ in a }
+        for spec in c.fencing.devices where states[spec.name] == nil {
+            states[spec.name] = StatusSnapshot.FenceDeviceState(
+                name: spec.name, agent: spec.agent, protocol: spec.kind.rawValue, state: "unknown", checkedAt: nil, message: nil)
+        }
+        for name in states.keys where !c.fencing.devices.contains(where: { $0.name == name }) { states[name] = nil }
+        for spec in c.fencing.devices where devices[spec.name] == nil { states[spec.name]?.state = "missing" }
+        checked = true
+        cond.broadcast()
+        cond.unlock()
+        log.log(.info, "fencing: \(found.count) of \(c.fencing.devices.count) device(s) usable")
     }
 
     /// A device, once the start-up check is done (an order waits for it).
@@ -98,7 +115,7 @@ final class FenceRunner: @unchecked Sendable {
         wake.poke(3)
     }
 
-    private func name(_ n: NodeID) -> String { config.node(n)?.name ?? "node\(n.rawValue)" }
+    private func name(_ n: NodeID) -> String { cond.locked { config.node(n)?.name } ?? "node\(n.rawValue)" }
 
     /// Every device of the level in order; all must succeed.
     private func execute(_ o: FenceOrder) -> Outcome {
@@ -134,11 +151,11 @@ final class FenceRunner: @unchecked Sendable {
     /// Periodic `monitor` (fence-agents) or `status` (cluster-glue) of each device.
     private func monitorLoop() {
         var next: [String: Instant] = [:]
-        let devices = cond.locked { self.devices }
         while true {
+            let (devices, specs) = cond.locked { (self.devices, config.fencing.devices) }
             let now = Clock.monotonic()
             var soonest = now + .seconds(5)
-            for spec in config.fencing.devices where spec.monitorInterval > .zero {
+            for spec in specs where spec.monitorInterval > .zero {
                 guard let d = devices[spec.name] else { continue }
                 let due = next[spec.name] ?? now
                 if due <= now {

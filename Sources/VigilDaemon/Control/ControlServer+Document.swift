@@ -31,7 +31,10 @@ extension ControlServer {
                                                                      documentName: "document \(current.version)") else {
                 return ControlAnswer(ok: true, value: "valid (the running document does not fit this node's file; no diff)")
             }
-            return ControlAnswer(ok: true, value: ResourceChanges(from: old, to: c).text)
+            let reply = DocumentReply()
+            hand(.previewPlacement(c.resourcePolicy, reply: reply))
+            let placement = reply.wait(seconds: 5)?.value ?? "placement: not previewed (the heartbeat loop did not answer)"
+            return ControlAnswer(ok: true, value: ResourceChanges(from: old, to: c).text + "\n" + placement)
         }
         let reply = DocumentReply()
         hand(.applyDocument(Array(part.utf8), epoch: c.documentEpoch, reply: reply))

@@ -13,7 +13,8 @@ final class ControlServer: @unchecked Sendable {
     private let wake: WakePipe
     private let log: Log
     private let fd: Int32
-    let nodes: [String: NodeID]
+    /// Node names -> ids, as the running document says.
+    var nodes: [String: NodeID] { shared.nodeIDs }
     /// This node's name ("." in `attr` requests).
     let me: String
     private let history: FenceHistory?
@@ -24,7 +25,7 @@ final class ControlServer: @unchecked Sendable {
 
     init(path: String, group: String?, shared: Shared, wake: WakePipe, log: Log, me: String = "", nodes: [String: NodeID] = [:],
          history: FenceHistory? = nil, resources: [(id: String, group: String?)] = []) throws {
-        self.nodes = nodes
+        shared.setNodeIDs(nodes)
         self.me = me
         shared.setResourceNames(resources)
         self.history = history

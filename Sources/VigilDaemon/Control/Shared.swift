@@ -13,6 +13,8 @@ final class Shared: @unchecked Sendable {
         case attribute(AttributeRequest)
         /// `vigilctl config apply`: validated bytes and their epoch; answered through `reply`.
         case applyDocument([UInt8], epoch: UInt32, reply: DocumentReply)
+        /// `vigilctl config diff`: where the owner would place this policy's resources now.
+        case previewPlacement(ResourcePolicy, reply: DocumentReply)
     }
 
     private let cond = Condition()
@@ -43,6 +45,10 @@ final class Shared: @unchecked Sendable {
         for r in resources { if let n = r.group, g[n] == nil { g[n] = r.id } }
         cond.locked { resourceNames = (resources.map(\.id), g) }
     }
+
+    private var nodeNames: [String: NodeID] = [:]
+    func setNodeIDs(_ n: [String: NodeID]) { cond.locked { nodeNames = n } }
+    var nodeIDs: [String: NodeID] { cond.locked { nodeNames } }
 
     func setDocument(_ text: String, version: DocumentVersion) { cond.locked { documentCopy = (text, version) } }
     var document: (text: String, version: DocumentVersion)? { cond.locked { documentCopy } }

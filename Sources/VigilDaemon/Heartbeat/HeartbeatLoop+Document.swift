@@ -20,6 +20,16 @@ struct DocumentShell {
     /// Started with a file whose document part changed since this node last took it: applied
     /// once the view is quorate and every member's copy is known.
     var filePending = false
+    /// Nodes the document removed, so that events about them still name them.
+    var formerNodes: [NodeSpec] = []
+
+    /// `c` with the removed nodes too, for naming nodes in events.
+    func naming(_ c: ClusterConfig) -> ClusterConfig {
+        guard !formerNodes.isEmpty else { return c }
+        var n = c
+        n.nodes += formerNodes.filter { f in !c.nodes.contains { $0.id == f.id } }
+        return n
+    }
     /// An operator's `config apply` (or a reload) whose answer the core has not given yet.
     var reply: DocumentReply?
 }
@@ -78,22 +88,57 @@ extension HeartbeatLoop {
         doc.reply = nil
     }
 
-    /// What changes live: the resources (with clones, orders, rules). Nodes, quorum, fencing and
-    /// alerts of a new document take effect when vigild restarts: said loudly, and this node's
-    /// digest keeps naming those parts as they run here (its members see `config_differs`).
+    /// What changes live: nodes (added, removed, votes, addresses), quorum rules, fencing devices
+    /// and levels, alerts, and the resources (with clones, orders, rules). A change of this node's
+    /// own entry, and turning fencing on or off, take effect when vigild restarts: said loudly, and
+    /// this node's digest keeps naming those parts as they run here (`config_differs`).
     private func adoptDocument(_ c: ClusterConfig, name: String) {
         let changed = config.digest.differences(c.digest).filter { $0 != .links && $0 != .timing }
-        if changed.contains(.resources) {
-            if changed.contains(.nodes) {
-                log.log(.error, "\(name): its resources are not taken because its nodes changed too (restart vigild)")
+        var later: [String] = []
+        if changed.contains(.alerts) {
+            alerts?.update(c)
+            config.alerts = c.alerts
+            config.digest[.alerts] = c.digest[.alerts]
+            log.log(.notice, "\(name): alerts now \(c.alerts.map(\.name).joined(separator: ", "))")
+        }
+        if changed.contains(.nodes) || changed.contains(.quorum) || changed.contains(.fencing) {
+            if let why = restartNeeded(c) {
+                later += ["nodes, quorum, fencing (\(why))"]
             } else {
-                applyResources(c)
+                adoptCluster(c)
             }
         }
-        let later = changed.filter { $0 != .resources }.map(\.description)
+        if changed.contains(.resources) { applyResources(c) }
         if !later.isEmpty {
             log.log(.warning, "\(name): changes to \(later.joined(separator: ", ")) take effect when vigild restarts on this node")
         }
+    }
+
+    /// Why the nodes, quorum and fencing of `c` cannot be taken live here, if they cannot.
+    private func restartNeeded(_ c: ClusterConfig) -> String? {
+        if let mine = c.node(node.id), mine != config.node(node.id) { return "this node's own [[node]] entry changed" }
+        if c.fencing.policy.enabled != config.fencing.policy.enabled { return "fencing turned \(c.fencing.policy.enabled ? "on" : "off")" }
+        return nil
+    }
+
+    /// Nodes, votes, quorum rules and fencing live: the unicast links send to the new peer list,
+    /// the fence runner checks the new devices, the control socket knows the new names, and the
+    /// core recomputes quorum and accepts (or forgets) the nodes.
+    private func adoptCluster(_ c: ClusterConfig) {
+        let before = Set(config.nodes.map(\.name))
+        doc.formerNodes += config.nodes.filter { n in !c.nodes.contains { $0.id == n.id } }
+        (config.nodes, config.quorum, config.fencing) = (c.nodes, c.quorum, c.fencing)
+        for p in [ConfigDigest.Part.nodes, .quorum, .fencing] { config.digest[p] = c.digest[p] }
+        for s in sockets {
+            s.setPeers(config.nodes.filter { $0.id != node.id }.map { $0.addresses[Int(s.link.id.rawValue)] })
+        }
+        if config.fencing.policy.enabled { fencing?.update(config) }
+        shared.setNodeIDs(Dictionary(config.nodes.map { ($0.name, $0.id) }) { a, _ in a })
+        let now = Set(config.nodes.map(\.name))
+        log.log(.notice, "nodes now \(config.nodes.map(\.name).joined(separator: ", ")) (expected votes \(config.quorum.expectedVotes)"
+                + (config.quorum.twoNode ? ", two-node rules" : "") + ")"
+                + (now == before ? "" : ": added \(now.subtracting(before).sorted()), removed \(before.subtracting(now).sorted())"))
+        apply(.adoptCluster(nodes: NodeSet(config.nodes.map(\.id)), quorum: config.quorum, fencing: config.fencing.policy))
     }
 
     /// `vigilctl config apply` (validated by the control thread against this node's file): the
@@ -145,6 +190,29 @@ extension HeartbeatLoop {
             log.log(.error, "\(why): the file's document part was not applied: " + (reply.wait(seconds: 0)?.error ?? "no answer")
                     + "; the cluster's document \(node.document.version) runs (a later reload tries again)")
         }
+    }
+
+    /// Where the owner would place each resource of `p` now, against where it places them under
+    /// the running policy: the units whose placement differs (pure: `Node.placementPreview`).
+    func placementChanges(_ p: ResourcePolicy) -> String {
+        let now = Clock.monotonic()
+        guard let before = node.placementPreview(node.config.resources, at: now), let after = node.placementPreview(p, at: now) else {
+            return "placement: not previewed (this node's view is not quorate)"
+        }
+        func name(_ n: NodeID) -> String { config.node(n)?.name ?? "node\(n.rawValue)" }
+        func text(_ pl: Placement?) -> String {
+            switch pl {
+            case .on(let n)?: "on \(name(n))"
+            case .frozen(let n)?: "frozen on \(name(n)) until it is fenced"
+            case .stopped(let why)?: "stopped (\(why))"
+            case .instances(let s)?: s.isEmpty ? "no instance" : "instances on " + s.map(name).joined(separator: ", ")
+            case nil: "not configured"
+            }
+        }
+        let lines = Set(before.keys).union(after.keys).sorted().filter { before[$0] != after[$0] }
+            .map { "  \($0): \(text(before[$0])) -> \(text(after[$0]))" }
+        return lines.isEmpty ? "placement: nothing moves, starts or stops (as the owner would decide now)"
+            : "placement (as the owner would decide now, by group or clone):\n" + lines.joined(separator: "\n")
     }
 
     /// The core refused an operator's change: the client hears why.

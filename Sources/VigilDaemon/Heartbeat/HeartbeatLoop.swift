@@ -9,7 +9,7 @@ import VigilStatus
 final class HeartbeatLoop {
     private(set) var node: Node
     var config: ClusterConfig
-    private let sockets: [LinkSocket]
+    let sockets: [LinkSocket]
     let shared: Shared
     let log: Log
     private let systemd: Systemd
@@ -25,13 +25,13 @@ final class HeartbeatLoop {
     private var eventSeq: UInt64 = 0
     private var rejectedLogged: [Rejection: Instant] = [:]
     private var done = false
-    private let fencing: FenceRunner?
+    let fencing: FenceRunner?
     private let history: FenceHistory?
     private let hardwareWatchdog: HardwareWatchdog?
     let resources: ResourceRunner?
     private let adminStore: AdminStore?
     private let attributeStore: AttributeStore?
-    private let alerts: AlertRunner?
+    let alerts: AlertRunner?
     /// Plugin detail of this node's latest attempt per target, for the history record.
     private var fenceDetail: [NodeID: String] = [:]
     private var fenceResults: [String: Int] = [:]
@@ -125,6 +125,8 @@ final class HeartbeatLoop {
                 apply(.attribute(r))
             case let .applyDocument(b, epoch, reply):
                 applyDocument(b, epoch: epoch, reply: reply)
+            case let .previewPlacement(p, reply):
+                reply.answer(ControlAnswer(ok: true, value: placementChanges(p)))
             }
         }
     }
@@ -218,7 +220,7 @@ final class HeartbeatLoop {
             return
         }
         eventSeq += 1
-        guard let ev = ClusterEvent(n, seq: eventSeq, time: Clock.wallISO(), config: config, local: node.id) else { return }
+        guard let ev = ClusterEvent(n, seq: eventSeq, time: Clock.wallISO(), config: doc.naming(config), local: node.id) else { return }
         if case let .fence(.finished(_, _, result, _, _)) = n { fenceResults[result.description, default: 0] += 1 }
         // Status first, then the event: a client that acts on the event reads status that has it.
         publish(Clock.monotonic())

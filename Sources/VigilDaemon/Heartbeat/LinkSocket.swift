@@ -7,12 +7,14 @@ import VigilCore
 final class LinkSocket {
     let link: LinkSpec
     let fd: Int32
-    private let destinations: [SocketAddress]
+    private var destinations: [SocketAddress]
+    private let local: IPAddress
     private var buffer = [UInt8](repeating: 0, count: 65_536)
     private(set) var sendErrors = 0
 
     init(link: LinkSpec, local: IPAddress, peers: [IPAddress]) throws {
         self.link = link
+        self.local = local
         let v6 = local.isV6
         let family = v6 ? AF_INET6 : AF_INET
         let fd = try check(socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0),
@@ -24,6 +26,14 @@ final class LinkSocket {
             throw error
         }
         self.fd = fd
+    }
+
+    /// The cluster's document added or removed nodes: a unicast link sends to the new peer list
+    /// (a multicast link's group reaches whoever joined it).
+    func setPeers(_ peers: [IPAddress]) {
+        guard link.mode == .unicast else { return }
+        let scope = local.isV6 ? (Interface.holding(local)?.index ?? 0) : 0
+        destinations = peers.map { SocketAddress($0, port: link.port, scope: scope) }
     }
 
     private static func configure(_ fd: Int32, link: LinkSpec, local: IPAddress, peers: [IPAddress], v6: Bool) throws -> [SocketAddress] {
