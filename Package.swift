@@ -22,7 +22,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "VigilWire", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // Frames: swift-crypto for the key derivation (HKDF), libsodium for the AEAD on raw buffers
+        // (docs/frame-cost.md says why). Found by pkg-config; Debian package libsodium-dev.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .target(name: "VigilWire", dependencies: [.product(name: "Crypto", package: "swift-crypto"), "CSodium"]),
         .target(name: "VigilCore", dependencies: ["VigilWire"]),
         .target(name: "VigilConfig", dependencies: ["VigilCore"]),
         .target(name: "VigilSim", dependencies: ["VigilCore", "VigilConfig"]),

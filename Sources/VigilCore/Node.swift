@@ -151,7 +151,7 @@ public struct Node: Sendable {
     /// not itself pending fencing (a pending node that rejoined never judges its own case).
     /// Nil in an inquorate view.
     public var owner: NodeID? { view.quorate ? view.nodes.subtracting(NodeSet(pendingFences.keys)).min : nil }
-    public var peers: [NodeID: PeerState] { detector.peers }
+    public var peers: [NodeID: PeerState] { detector.peers.dictionary }
     /// This node and every peer it hears, with incarnations, sorted.
     public var aliveMembers: [Member] { ([me] + detector.aliveMembers).sorted() }
 
@@ -231,7 +231,9 @@ public struct Node: Sendable {
                 graceUntil = now + timing.interval
             }
         }
-        broadcast(.heartbeat(view: view.id, alive: NodeSet(aliveMembers.map(\.node))), &out)
+        var alive = detector.aliveSet
+        alive.insert(id)
+        broadcast(.heartbeat(view: view.id, alive: alive), &out)
         if now >= nextProbe {
             nextProbe = now + Node.probeEvery
             broadcast(.probe(stamp: UInt64(now.nanoseconds)), &out)

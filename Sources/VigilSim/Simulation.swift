@@ -61,38 +61,6 @@ enum SimEvent {
     case monitorDue(Member, String, generation: UInt64)
 }
 
-/// Simulator state of one node slot: the real core `Node`, or nothing while down.
-struct Slot {
-    enum State: Equatable { case down, running, paused(since: Instant) }
-    var node: Node?
-    var state = State.down
-    var incarnation: Incarnation = 0
-    var wakeAt: Instant?
-    var held: [SimEvent] = []
-    /// Pauses of the current incarnation, for the no-false-death rule.
-    var pauses: [(from: Instant, to: Instant)] = []
-    /// Frames this incarnation accepted recently, for replay attacks.
-    var delivered: [([UInt8], LinkID)] = []
-    /// Last time the simulated hardware watchdog was fed.
-    var fedAt: Instant?
-    /// The hardware watchdog as the node's effects set it: armed (fed on each tick), stopped.
-    var watchdog = WatchdogState.off
-    enum WatchdogState { case off, armed, stopped }
-    /// Recurring monitors the node asked for: resource -> generation and interval.
-    var monitors: [String: (generation: UInt64, every: TimeSpan, promoted: Bool)] = [:]
-    /// Probes, starts and stops ordered and not yet ended: resource -> operation.
-    var running: [String: ResourceOp] = [:]
-    /// A graceful leave asked of it (SIGTERM), while it stops its resources first: the daemon
-    /// exits once it has said goodbye, or is killed after `Simulation.stopTimeout` (systemd's).
-    var leavingSince: Instant?
-    /// The permanent attributes the node last saved (`Effect.persistAttributes`).
-    var savedAttributes: [NodeAttribute] = []
-    /// A resource policy taken while paused: the node takes it when it resumes.
-    var pendingPolicy: ResourcePolicy?
-    /// The copy of the replicated document the node last saved (read back when it starts again).
-    var savedDocument: (stamp: DocumentStamp, bytes: [UInt8])?
-}
-
 /// Many real core nodes on a virtual clock and a seeded network. Same seed, same run.
 public final class Simulation {
     public internal(set) var config: CoreConfig
@@ -105,6 +73,8 @@ public final class Simulation {
     var invariants: Invariants
     /// Sees every notice of every node (experiments, traces).
     public var observer: ((Instant, NodeID, Notice) -> Void)?
+    /// Sees every event fed to a node, before it is handled (the core microbenchmark's capture).
+    public var eventObserver: ((Instant, NodeID, Event) -> Void)?
     /// Sees every effect of every node but frames and wake-ups (golden traces).
     public var effectObserver: ((Instant, NodeID, Effect) -> Void)?
     /// The hash of every effect so far, when `recordsDigest` (off by default: it costs time).
@@ -219,6 +189,8 @@ public final class Simulation {
     func apply(_ event: Event, to id: NodeID) -> Bool {
         let i = Int(id.rawValue)
         guard var node = slots[i].node else { return false }
+        slots[i].node = nil  // the only reference: its storage is changed in place, not copied per event
+        eventObserver?(now, id, event)
         let pendingBefore = node.pendingFences
         let effects = node.handle(event, at: now)
         slots[i].node = node

@@ -34,5 +34,10 @@ public struct ClusterKey: Sendable {
 /// `SymmetricKey` is immutable once made but not marked `Sendable` by swift-crypto 3.
 struct SealedKey: @unchecked Sendable {
     let key: SymmetricKey
-    init(_ key: SymmetricKey) { self.key = key }
+    /// The key's 32 bytes, for libsodium's AEAD (FrameCodec).
+    let raw: [UInt8]
+    init(_ key: SymmetricKey) {
+        self.key = key
+        raw = key.withUnsafeBytes { Array($0) }
+    }
 }

@@ -1,3 +1,4 @@
+import CSodium
 import Crypto
 
 /// Seals and opens frames for one cluster: ChaCha20-Poly1305 over the payload, the clear header as
@@ -16,6 +17,7 @@ public struct FrameCodec: Sendable {
         self.local = local
         self.known = known
         self.key = key
+        _ = sodium_init()  // picks the CPU's fastest implementation; idempotent and thread-safe
     }
 
     /// Encrypts `message` into a datagram sent by this node.
@@ -26,20 +28,29 @@ public struct FrameCodec: Sendable {
         var body = ByteWriter()
         message.encodePayload(into: &body)
         let aad = header.bytes
-        let k = subkey(for: Member(local, incarnation))
+        let k = cachedSubkey(Member(local, incarnation))
+        let n = body.bytes.count, tag = FrameHeader.tagSize
+        var out = [UInt8](repeating: 0, count: aad.count + n + tag)
         // Nonce uniqueness: per subkey, (link, sequence) is never reused by a sender.
-        guard let nonce = try? ChaChaPoly.Nonce(data: FrameCodec.nonce(header)),
-              let box = try? ChaChaPoly.seal(body.bytes, using: k, nonce: nonce,
-                                             authenticating: aad)
-        else { preconditionFailure("ChaChaPoly.seal with a 32-byte key and 12-byte nonce cannot fail") }
-        var out = aad
-        out.reserveCapacity(aad.count + body.bytes.count + FrameHeader.tagSize)
-        out.append(contentsOf: box.ciphertext)
-        out.append(contentsOf: box.tag)
+        let rc = FrameCodec.withNonce(header) { nonce in
+            out.withUnsafeMutableBufferPointer { o in
+                let base = o.baseAddress!
+                for i in 0..<aad.count { base[i] = aad[i] }
+                return body.bytes.withUnsafeBufferPointer { m in
+                    k.raw.withUnsafeBufferPointer { key in
+                        crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+                            base + aad.count, base + aad.count + n, nil, m.baseAddress, UInt64(n),
+                            base, UInt64(aad.count), nil, nonce, key.baseAddress!)
+                    }
+                }
+            }
+        }
+        precondition(rc == 0, "ChaCha20-Poly1305 with a 32-byte key and 12-byte nonce cannot fail")
         return out
     }
 
     /// Authenticates and decrypts a datagram. Replay checks are the caller's (see `ReplayWindow`).
+    /// One allocation (the plaintext); the datagram is read in place.
     public mutating func open(_ bytes: [UInt8]) -> Result<Frame, Rejection> {
         let header: FrameHeader
         switch FrameHeader.parse(bytes[...]) {
@@ -49,21 +60,24 @@ public struct FrameCodec: Sendable {
         guard header.cluster == cluster else { return .failure(.wrongCluster) }
         guard known.contains(header.sender) else { return .failure(.unknownNode) }
         guard header.sender != local else { return .failure(.ownFrame) }
-        let tagStart = bytes.count - FrameHeader.tagSize
-        let k = subkey(for: Member(header.sender, header.incarnation))
-        guard let nonce = try? ChaChaPoly.Nonce(data: FrameCodec.nonce(header)),
-              let box = try? ChaChaPoly.SealedBox(nonce: nonce,
-                                                  ciphertext: bytes[FrameHeader.size..<tagStart],
-                                                  tag: bytes[tagStart...]),
-              let plain = try? ChaChaPoly.open(box, using: k, authenticating: bytes[0..<FrameHeader.size])
-        else { return .failure(.badTag) }
-        var r = ByteReader(Array(plain)[...])
+        let tagStart = bytes.count - FrameHeader.tagSize, size = FrameHeader.size
+        let k = cachedSubkey(Member(header.sender, header.incarnation))
+        var plain = [UInt8](repeating: 0, count: max(1, tagStart - size))
+        let rc = FrameCodec.withNonce(header) { nonce in
+            bytes.withUnsafeBufferPointer { b in
+                plain.withUnsafeMutableBufferPointer { p in
+                    k.raw.withUnsafeBufferPointer { key in
+                        crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+                            p.baseAddress, nil, b.baseAddress! + size, UInt64(tagStart - size), b.baseAddress! + tagStart,
+                            b.baseAddress, UInt64(size), nonce, key.baseAddress!)
+                    }
+                }
+            }
+        }
+        guard rc == 0 else { return .failure(.badTag) }
+        var r = ByteReader(plain[0..<(tagStart - size)])
         guard let m = Message.decodePayload(type: header.type, &r) else { return .failure(.malformed) }
         return .success(Frame(header: header, message: m))
-    }
-
-    private mutating func subkey(for m: Member) -> SymmetricKey {
-        cachedSubkey(m).key
     }
 
     private mutating func cachedSubkey(_ m: Member) -> SealedKey {
@@ -75,11 +89,13 @@ public struct FrameCodec: Sendable {
         return k
     }
 
-    private static func nonce(_ h: FrameHeader) -> [UInt8] {
-        var w = ByteWriter(capacity: 12)
-        w.u8(h.link.rawValue)
-        w.u8(0); w.u8(0); w.u8(0)
-        w.u64(h.sequence)
-        return w.bytes
+    /// The 12-byte nonce (link, three zero bytes, sequence big-endian), on the stack.
+    private static func withNonce<R>(_ h: FrameHeader, _ body: (UnsafePointer<UInt8>) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 12) { n in
+            n.initialize(repeating: 0)
+            n[0] = h.link.rawValue
+            for i in 0..<8 { n[4 + i] = UInt8(truncatingIfNeeded: h.sequence >> (56 - 8 * UInt64(i))) }
+            return body(UnsafePointer(n.baseAddress!))
+        }
     }
 }

@@ -2,9 +2,9 @@
 public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static let range: ClosedRange<UInt16> = 1...64
     public let rawValue: UInt16
-    public init(_ rawValue: UInt16) { self.rawValue = rawValue }
-    public var isValid: Bool { NodeID.range.contains(rawValue) }
-    public static func < (a: NodeID, b: NodeID) -> Bool { a.rawValue < b.rawValue }
+    @inlinable public init(_ rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public var isValid: Bool { rawValue >= 1 && rawValue <= 64 }
+    @inlinable public static func < (a: NodeID, b: NodeID) -> Bool { a.rawValue < b.rawValue }
     public var description: String { "node\(rawValue)" }
 }
 
@@ -37,31 +37,35 @@ public struct Member: Hashable, Comparable, Sendable, CustomStringConvertible {
 /// A set of node ids as a 64-bit mask: bit (id - 1).
 public struct NodeSet: Hashable, Sendable, Sequence, CustomStringConvertible {
     public var bits: UInt64
-    public init(bits: UInt64 = 0) { self.bits = bits }
-    public init<S: Sequence>(_ nodes: S) where S.Element == NodeID {
+    @inlinable public init(bits: UInt64 = 0) { self.bits = bits }
+    @inlinable public init<S: Sequence>(_ nodes: S) where S.Element == NodeID {
         bits = 0
         for n in nodes { insert(n) }
     }
     public static let empty = NodeSet()
-    public var isEmpty: Bool { bits == 0 }
-    public var count: Int { bits.nonzeroBitCount }
-    public func contains(_ n: NodeID) -> Bool { n.isValid && bits & NodeSet.bit(n) != 0 }
-    public mutating func insert(_ n: NodeID) { if n.isValid { bits |= NodeSet.bit(n) } }
-    public mutating func remove(_ n: NodeID) { if n.isValid { bits &= ~NodeSet.bit(n) } }
-    public var min: NodeID? { bits == 0 ? nil : NodeID(UInt16(bits.trailingZeroBitCount + 1)) }
-    public func union(_ o: NodeSet) -> NodeSet { NodeSet(bits: bits | o.bits) }
-    public func intersection(_ o: NodeSet) -> NodeSet { NodeSet(bits: bits & o.bits) }
-    public func subtracting(_ o: NodeSet) -> NodeSet { NodeSet(bits: bits & ~o.bits) }
-    private static func bit(_ n: NodeID) -> UInt64 { 1 << UInt64(n.rawValue - 1) }
+    @inlinable public var isEmpty: Bool { bits == 0 }
+    @inlinable public var count: Int { bits.nonzeroBitCount }
+    @inlinable public func contains(_ n: NodeID) -> Bool { n.isValid && bits & NodeSet.bit(n) != 0 }
+    @inlinable public mutating func insert(_ n: NodeID) { if n.isValid { bits |= NodeSet.bit(n) } }
+    @inlinable public mutating func remove(_ n: NodeID) { if n.isValid { bits &= ~NodeSet.bit(n) } }
+    @inlinable public var min: NodeID? { bits == 0 ? nil : NodeID(UInt16(bits.trailingZeroBitCount + 1)) }
+    @inlinable public func union(_ o: NodeSet) -> NodeSet { NodeSet(bits: bits | o.bits) }
+    @inlinable public func intersection(_ o: NodeSet) -> NodeSet { NodeSet(bits: bits & o.bits) }
+    @inlinable public func subtracting(_ o: NodeSet) -> NodeSet { NodeSet(bits: bits & ~o.bits) }
+    @usableFromInline static func bit(_ n: NodeID) -> UInt64 { 1 << UInt64(n.rawValue - 1) }
 
-    public func makeIterator() -> AnyIterator<NodeID> {
-        var rest = bits
-        return AnyIterator {
+    /// The ids in increasing order (a concrete iterator: no allocation, no closure).
+    public struct Iterator: IteratorProtocol {
+        @usableFromInline var rest: UInt64
+        @inlinable init(_ bits: UInt64) { rest = bits }
+        @inlinable public mutating func next() -> NodeID? {
             guard rest != 0 else { return nil }
             let i = rest.trailingZeroBitCount
             rest &= rest - 1
             return NodeID(UInt16(i + 1))
         }
     }
+
+    @inlinable public func makeIterator() -> Iterator { Iterator(bits) }
     public var description: String { "{" + map { String($0.rawValue) }.joined(separator: ",") + "}" }
 }

@@ -53,6 +53,11 @@ struct VigilSimCommand: ParsableCommand {
     @Flag(help: "Fault injection for testing the simulator itself: a node takes any other copy of the document a member runs, even an older one.")
     var plantBugTakeAnyDocument = false
 
+    @Flag(help: "Core microbenchmark: time per heartbeat frame and per tick through Node.handle at 3, 16 and 64 nodes (release build).")
+    var benchCore = false
+    @Option(help: "Replays per size for --bench-core.") var replays = 20
+    @Option(help: "Cluster sizes for --bench-core, e.g. 3,16,64.") var benchSizes = "3,16,64"
+
     @Option(help: "Cluster config file: simulate its nodes and timing.") var config: String?
     @Option(help: "Scenario with --config: silent-death, frozen, steady, fence-race, fence-time.") var scenario: Scenario = .silentDeath
     @Option(help: "Fence device latency range in ms for fence-race and fence-time, e.g. 200-1500.") var fenceLatency = MsRange(200...1500)
@@ -64,6 +69,7 @@ struct VigilSimCommand: ParsableCommand {
     @Option(help: "Deadline override in ms (without --config).") var deadline: Int64?
 
     mutating func run() throws {
+        if benchCore { return CoreBench(sizes: benchSizes.split(separator: ",").compactMap { Int($0) }, replays: replays).run() }
         if config != nil || scenario != .silentDeath || interval != nil {
             return try measure()
         }

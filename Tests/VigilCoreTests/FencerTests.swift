@@ -20,7 +20,7 @@ final class FencerTests: XCTestCase {
         let members = [Member(n1, 1), Member(n2, 1)]
         let view = View(id: ViewID(epoch: 2, coordinator: n1), members: members, quorate: quorate, installedAt: .zero)
         return FenceContext(me: Member(me ?? n1, 1), nodes: NodeSet([n1, n2, n3]), view: view, owner: quorate ? n1 : nil,
-                            peers: [:], timing: timing, leaving: false)
+                            peers: PeerTable(), timing: timing, leaving: false)
     }
 
     func effects(_ box: Outbox) -> [Effect] { box.items.compactMap { if case .effect(let e) = $0 { e } else { nil } } }

@@ -276,7 +276,7 @@ struct FenceContext {
     var nodes: NodeSet
     var view: View
     var owner: NodeID?
-    var peers: [NodeID: PeerState]
+    var peers: PeerTable
     var timing: Timing
     var leaving: Bool
 }

@@ -39,7 +39,10 @@ struct FailureDetector: Equatable, Sendable {
     let local: NodeID
     let linkCount: Int
     var deadline: TimeSpan
-    var peers: [NodeID: PeerState] = [:]
+    var peers = PeerTable()
+    /// The peers that are alive (`PeerState.alive`), kept with every change: membership reads it on
+    /// every frame without walking the peers.
+    private(set) var aliveSet = NodeSet()
 
     init(local: NodeID, config: CoreConfig) {
         self.local = local
@@ -52,16 +55,22 @@ struct FailureDetector: Equatable, Sendable {
     mutating func setNodes(_ nodes: NodeSet) {
         for n in nodes where n != local && peers[n] == nil { peers[n] = PeerState(linkCount: linkCount) }
         for n in peers.keys where !nodes.contains(n) { peers[n] = nil }
+        aliveSet = aliveSet.intersection(nodes)
+    }
+
+    /// Writes a peer's state back, and its bit of `aliveSet`.
+    private mutating func store(_ p: PeerState, _ id: NodeID) {
+        peers[id] = p
+        if p.alive { aliveSet.insert(id) } else { aliveSet.remove(id) }
     }
 
     /// Screens an authenticated frame's origin: nil if acceptable, else why it must be dropped.
     /// On acceptance the link's replay window records the sequence.
     mutating func admit(_ h: FrameHeader, linkIndex: Int) -> Rejection? {
-        guard var p = peers[h.sender], linkIndex < linkCount else { return .unknownNode }
-        if let inc = p.incarnation, h.incarnation < inc { return .stale }
-        if let r = p.links[linkIndex].window.accept(incarnation: h.incarnation, sequence: h.sequence) { return r }
-        peers[h.sender] = p
-        return nil
+        guard let inc = peers[h.sender].map(\.incarnation), linkIndex < linkCount else { return .unknownNode }
+        if let inc, h.incarnation < inc { return .stale }
+        // In place (the window changes only when it accepts): no copy of the peer's links per frame.
+        return peers[h.sender]!.links[linkIndex].window.accept(incarnation: h.incarnation, sequence: h.sequence)
     }
 
     /// What `peer`'s heartbeat says: its view and who it hears (membership reads it).
@@ -89,7 +98,7 @@ struct FailureDetector: Equatable, Sendable {
         }
         p.incarnation = incarnation
         if p.leftIncarnation == incarnation {
-            peers[peer] = p
+            store(p, peer)
             return out
         }
         p.links[linkIndex].lastHeard = now
@@ -101,7 +110,7 @@ struct FailureDetector: Equatable, Sendable {
             p.alive = true
             out.append(.peerAlive(Member(peer, incarnation)))
         }
-        peers[peer] = p
+        store(p, peer)
         return out
     }
 
@@ -116,14 +125,14 @@ struct FailureDetector: Equatable, Sendable {
             p.links[i].up = false
             out.append(.linkDown(peer: peer, link: LinkID(UInt8(i))))
         }
-        peers[peer] = p
+        store(p, peer)
         return out
     }
 
     /// Marks links and peers silent for longer than the deadline as down / dead.
     mutating func expire(at now: Instant) -> [Notice] {
         var out: [Notice] = []
-        for id in peers.keys.sorted() {
+        for id in peers.keys {
             guard var p = peers[id], p.alive || p.links.contains(where: \.up) else { continue }
             for i in p.links.indices where p.links[i].up {
                 if let t = p.links[i].lastHeard, now - t > deadline {
@@ -135,7 +144,7 @@ struct FailureDetector: Equatable, Sendable {
                 p.alive = false
                 out.append(.peerDead(Member(id, inc), reason: .silent))
             }
-            peers[id] = p
+            store(p, id)
         }
         return out
     }
@@ -151,6 +160,6 @@ struct FailureDetector: Equatable, Sendable {
 
     /// Alive peers with their incarnations.
     var aliveMembers: [Member] {
-        peers.compactMap { id, p in p.alive ? p.incarnation.map { Member(id, $0) } : nil }
+        peers.keys.compactMap { id in peers[id].flatMap { p in p.alive ? p.incarnation.map { Member(id, $0) } : nil } }
     }
 }

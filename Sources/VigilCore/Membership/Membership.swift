@@ -39,8 +39,9 @@ struct MembershipContext {
     var timing: Timing
     var leaving: Bool
     var startedAt: Instant
-    /// The failure detector's peers (what each reports: view, alive set, when).
-    var peers: [NodeID: PeerState]
+    /// The failure detector's peers (what each reports: view, alive set, when), and the alive ones.
+    var peers: PeerTable
+    var alive: NodeSet
     /// When the alive set last changed.
     var aliveChangedAt: Instant
 }
@@ -86,16 +87,34 @@ extension Membership {
         box.broadcast(.ack(view: v, cleanLeft: cleanList))
     }
 
-    /// Called after every event: the coordinator's decision to propose (or re-send) a view.
-    /// `desired`: this node and every peer it hears, sorted (who should be in the view).
-    mutating func evaluate(_ desired: [Member], _ c: MembershipContext, _ now: Instant, _ box: inout Outbox) {
+    /// Called after every event: the coordinator's decision to propose (or re-send) a view of
+    /// `desired` (this node and every peer it hears, sorted: who should be in the view).
+    mutating func evaluate(_ c: MembershipContext, _ now: Instant, _ box: inout Outbox) {
         let timing = c.timing
         guard !c.leaving, now - c.startedAt >= timing.joinWait else { return }
-        let desiredNodes = NodeSet(desired.map(\.node))
+        var desiredNodes = c.alive
+        desiredNodes.insert(c.me.node)
         guard desiredNodes.min == c.me.node else {
             proposal = nil
             return
         }
+        // The coordinator: steady state costs no list (the view is what it hears, member by member).
+        if proposal == nil, view.nodes == desiredNodes, zip(view.members, view.members.dropFirst()).allSatisfy({ $0.node < $1.node }),
+           view.members.allSatisfy({ m in m.node == c.me.node ? m == c.me : c.peers[m.node]?.incarnation == m.incarnation }) {
+            if peersDisagree(c) { evaluate(desired(c), desiredNodes, c, now, &box) }
+            return
+        }
+        evaluate(desired(c), desiredNodes, c, now, &box)
+    }
+
+    /// This node and every alive peer with its incarnation, sorted: the view the coordinator wants.
+    private func desired(_ c: MembershipContext) -> [Member] {
+        ([c.me] + c.alive.compactMap { n in c.peers[n]?.incarnation.map { Member(n, $0) } }).sorted()
+    }
+
+    private mutating func evaluate(_ desired: [Member], _ desiredNodes: NodeSet, _ c: MembershipContext, _ now: Instant,
+                                   _ box: inout Outbox) {
+        let timing = c.timing
         if let p = proposal {
             if p.members == desired && now - p.sentAt < timing.ackTimeout {
                 if now - p.lastSent >= timing.interval {  // members may have missed it

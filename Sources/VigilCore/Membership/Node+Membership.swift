@@ -2,7 +2,7 @@
 extension Node {
     var membershipContext: MembershipContext {
         MembershipContext(me: me, timing: config.timing, leaving: leaving, startedAt: startedAt, peers: detector.peers,
-                          aliveChangedAt: aliveChangedAt)
+                          alive: detector.aliveSet, aliveChangedAt: aliveChangedAt)
     }
 
     /// One call into membership; what it hands back is carried out in order (`carryOut`).
@@ -14,7 +14,6 @@ extension Node {
 
     /// Called after every event: the coordinator's decision to propose (or re-send) a view.
     mutating func evaluateMembership(_ now: Instant, _ out: inout [Effect]) {
-        let desired = aliveMembers
-        membershipCall(&out) { ms, c, box in ms.evaluate(desired, c, now, &box) }
+        membershipCall(&out) { ms, c, box in ms.evaluate(c, now, &box) }
     }
 }

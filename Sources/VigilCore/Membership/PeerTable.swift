@@ -1,0 +1,30 @@
+/// The failure detector's peers by node id: one slot per possible id (1...64), so that finding a
+/// peer is an index, not a hash. At 64 nodes the coordinator looks up every member's state on
+/// every frame; hashing `NodeID`s was a fifth of a frame's cost (docs/frame-cost.md).
+public struct PeerTable: Equatable, Sendable {
+    private var slots = [PeerState?](repeating: nil, count: Int(NodeID.range.upperBound) + 1)
+
+    public init() {}
+
+    public subscript(_ n: NodeID) -> PeerState? {
+        get { n.isValid ? slots[Int(n.rawValue)] : nil }
+        set { if n.isValid { slots[Int(n.rawValue)] = newValue } }
+        // In place: a peer's links are changed without copying them (no allocation per frame).
+        _modify {
+            if n.isValid {
+                yield &slots[Int(n.rawValue)]
+            } else {
+                var none: PeerState?
+                yield &none
+            }
+        }
+    }
+
+    /// The ids that have a peer, in increasing order.
+    public var keys: [NodeID] { slots.indices.compactMap { slots[$0] == nil ? nil : NodeID(UInt16($0)) } }
+
+    /// As a dictionary (status, the simulator).
+    public var dictionary: [NodeID: PeerState] {
+        Dictionary(uniqueKeysWithValues: keys.map { ($0, slots[Int($0.rawValue)]!) })
+    }
+}
