@@ -22,6 +22,8 @@ struct DocumentShell {
     var filePending = false
     /// Nodes the document removed, so that events about them still name them.
     var formerNodes: [NodeSpec] = []
+    /// An operator's `config apply` (or a reload) whose answer the core has not given yet.
+    var reply: DocumentReply?
 
     /// `c` with the removed nodes too, for naming nodes in events.
     func naming(_ c: ClusterConfig) -> ClusterConfig {
@@ -30,8 +32,6 @@ struct DocumentShell {
         n.nodes += formerNodes.filter { f in !c.nodes.contains { $0.id == f.id } }
         return n
     }
-    /// An operator's `config apply` (or a reload) whose answer the core has not given yet.
-    var reply: DocumentReply?
 }
 
 /// An answer the heartbeat thread gives to a waiting control client.
@@ -108,7 +108,8 @@ extension HeartbeatLoop {
                 adoptCluster(c)
             }
         }
-        if changed.contains(.resources) { applyResources(c) }
+        // A node the document removed is leaving (it stops what it runs): it takes no new resources.
+        if changed.contains(.resources), c.node(node.id) != nil { applyResources(c) }
         if !later.isEmpty {
             log.log(.warning, "\(name): changes to \(later.joined(separator: ", ")) take effect when vigild restarts on this node")
         }
