@@ -12,7 +12,7 @@ interval (the failure is seen at the next monitor: up to one interval) and the d
 """
 import json, os, statistics, subprocess, time  # noqa: E401
 
-from bench_systems import ENV, ROOT, STATE, lab, wait, write_report
+from bench_systems import ENV, ROOT, STATE, Printed, lab, release_lab, wait, write_report
 
 MONITOR, DAMPEN, TIMEOUT = 1.0, 1.0, 1  # seconds: the agent's settings in this bench
 VIP = "198.18.0.224"
@@ -72,16 +72,8 @@ def iso_to_epoch(s):
 
 
 def ping_bench(a, say, stats, fmt):
-    extra = f"/tmp/vigil-bench-ping-{os.getpid()}.conf"
-    open(extra, "w").write(config())
-    seen, answered, lines = [], [], []
-
-    def out(text=""):
-        lines.append(text)
-        say(text)
-    try:
-        lab("down", check=False)
-        lab("up", "--release", "--fence-extra", extra)
+    seen, answered, out = [], [], Printed(say)
+    with release_lab("ping", config()):
         lab("gateway")
         if not wait(lambda: all(pingd(n) == "1000" for n in (1, 2, 3)) and len(holders()) == 1, 60, 0.2):
             raise RuntimeError("the address did not come up with pingd = 1000 everywhere")
@@ -116,7 +108,4 @@ def ping_bench(a, say, stats, fmt):
                 f"every member, the owner's decision, IPaddr2's stop and start, and the bench's polling")
         if a.write:
             write_report(a.write, "Connectivity failover (`tools/bench ping`)", f"tools/bench ping --runs {a.runs} --write {a.write}",
-                         "tools/bench_ping.py", "PingLabTests", lines)
-    finally:
-        lab("down", check=False)
-        os.unlink(extra)
+                         "tools/bench_ping.py", "PingLabTests", out.lines)

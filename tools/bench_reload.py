@@ -16,7 +16,7 @@ it did. Two ways to make the change:
 """
 import os, statistics, subprocess, time  # noqa: E401
 
-from bench_systems import ENV, ROOT, STATE, lab, wait, write_report
+from bench_systems import ENV, ROOT, STATE, Printed, lab, release_lab, wait, write_report
 
 
 def dummy(rid, node):
@@ -42,17 +42,9 @@ def stamp(path):
 
 
 def reload_bench(a, say, stats, fmt):
-    extra = f"/tmp/vigil-bench-reload-{os.getpid()}.conf"
-    open(extra, "w").write(dummy("base", 1))
-    added, removed, loop, lines = [], [], [], []
+    added, removed, loop, out = [], [], [], Printed(say)
     what = "config apply returned (every member runs it)" if a.apply else "reloads sent to all three nodes"
-
-    def out(text=""):
-        lines.append(text)
-        say(text)
-    try:
-        lab("down", check=False)
-        lab("up", "--release", "--fence-extra", extra)
+    with release_lab("reload", dummy("base", 1)):
         base = f"{STATE}/n1/base.state"
         if not wait(lambda: stamp(base) is not None, 30, 0.05):
             raise RuntimeError("base did not start")
@@ -109,7 +101,4 @@ def reload_bench(a, say, stats, fmt):
             flag = " --apply" if a.apply else ""
             title = "A resource added and removed live with `vigilctl config apply`" if a.apply else "A resource added and removed live by a reload"
             write_report(a.write, f"{title} (`tools/bench reload{flag}`)", f"tools/bench reload{flag} --runs {a.runs} --write {a.write}",
-                         "tools/bench_reload.py", "DocumentLabTests" if a.apply else "LivePolicyLabTests", lines)
-    finally:
-        lab("down", check=False)
-        os.unlink(extra)
+                         "tools/bench_reload.py", "DocumentLabTests" if a.apply else "LivePolicyLabTests", out.lines)

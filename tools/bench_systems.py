@@ -3,6 +3,7 @@ Heartbeat 3. Each knows how to start its daemons in the lab's namespaces, and ho
 status or log shows that node 3 is gone. Only processes inside the lab's namespaces are stopped,
 by PID (`ip netns pids`)."""
 import json, os, re, shutil, signal, subprocess, time
+from contextlib import contextmanager
 from datetime import datetime
 
 LAB = os.environ.get("VIGIL_LAB", "bench")
@@ -41,6 +42,31 @@ def write_report(path, title, command, source, test, lines):
             f"({os.cpu_count()} cores, {binaries}).",
             f"What is measured: see {source}; the lab test is {test}.", "", "```"]
     open(path, "w").write("\n".join(head + lines + ["```", ""]))
+
+class Printed:
+    """A bench's printed lines, kept for its report (write_report)."""
+    def __init__(self, say):
+        self.lines, self._say = [], say
+
+    def __call__(self, text=""):
+        self.lines.append(text)
+        self._say(text)
+
+
+@contextmanager
+def release_lab(name, extra_text):
+    """A fresh release lab with `extra_text` appended to its config (tools/lab up --fence-extra);
+    removed afterwards, also when the bench fails."""
+    extra = f"/tmp/vigil-bench-{name}-{os.getpid()}.conf"
+    open(extra, "w").write(extra_text)
+    try:
+        lab("down", check=False)
+        lab("up", "--release", "--fence-extra", extra)
+        yield
+    finally:
+        lab("down", check=False)
+        os.unlink(extra)
+
 
 def wait(cond, timeout, step=0.005):
     end = time.time() + timeout
