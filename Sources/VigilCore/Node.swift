@@ -152,8 +152,6 @@ public struct Node: Sendable {
     /// Nil in an inquorate view.
     public var owner: NodeID? { view.quorate ? view.nodes.subtracting(NodeSet(pendingFences.keys)).min : nil }
     public var peers: [NodeID: PeerState] { detector.peers.dictionary }
-    /// This node and every peer it hears, with incarnations, sorted.
-    public var aliveMembers: [Member] { ([me] + detector.aliveMembers).sorted() }
 
     /// The step function.
     public mutating func handle(_ event: Event, at now: Instant) -> [Effect] {

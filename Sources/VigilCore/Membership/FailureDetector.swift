@@ -160,6 +160,6 @@ struct FailureDetector: Equatable, Sendable {
 
     /// Alive peers with their incarnations.
     var aliveMembers: [Member] {
-        peers.keys.compactMap { id in peers[id].flatMap { p in p.alive ? p.incarnation.map { Member(id, $0) } : nil } }
+        peers.members(aliveSet)
     }
 }

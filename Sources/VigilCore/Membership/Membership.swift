@@ -109,7 +109,7 @@ extension Membership {
 
     /// This node and every alive peer with its incarnation, sorted: the view the coordinator wants.
     private func desired(_ c: MembershipContext) -> [Member] {
-        ([c.me] + c.alive.compactMap { n in c.peers[n]?.incarnation.map { Member(n, $0) } }).sorted()
+        ([c.me] + c.peers.members(c.alive)).sorted()
     }
 
     private mutating func evaluate(_ desired: [Member], _ desiredNodes: NodeSet, _ c: MembershipContext, _ now: Instant,

@@ -20,6 +20,11 @@ public struct PeerTable: Equatable, Sendable {
         }
     }
 
+    /// The peers of `nodes` with their incarnations (those heard at least once), by id.
+    func members(_ nodes: NodeSet) -> [Member] {
+        nodes.compactMap { n in self[n]?.incarnation.map { Member(n, $0) } }
+    }
+
     /// The ids that have a peer, in increasing order.
     public var keys: [NodeID] { slots.indices.compactMap { slots[$0] == nil ? nil : NodeID(UInt16($0)) } }
 
