@@ -32,7 +32,9 @@ let package = Package(
         .target(name: "VigilStatus", dependencies: ["VigilCore", "VigilConfig"]),
         // Shells (I/O): libsystemd, sockets, threads. Found by pkg-config; Debian package libsystemd-dev.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
-        .target(name: "VigilDaemon", dependencies: ["VigilCore", "VigilConfig", "VigilStatus", "CSystemd"]),
+        // recvmmsg and ppoll (GNU extensions the Glibc module leaves out), for the heartbeat loop.
+        .target(name: "CNet"),
+        .target(name: "VigilDaemon", dependencies: ["VigilCore", "VigilConfig", "VigilStatus", "CSystemd", "CNet"]),
         .executableTarget(
             name: "vigild",
             dependencies: ["VigilDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -128,6 +128,9 @@ public struct Node: Sendable {
     var graceUntil = Instant.zero
     var nextProbe = Instant.zero
     public internal(set) var leaving = false
+    /// Nothing under way that waits on a peer's message: the shell may leave datagrams queued for
+    /// a while between reads (Membership/Steadiness.swift).
+    public internal(set) var steady = false
     public internal(set) var counters = Counters()
 
     /// `seed` feeds the random fence delay (default: from the id and incarnation).
@@ -152,6 +155,8 @@ public struct Node: Sendable {
     /// Nil in an inquorate view.
     public var owner: NodeID? { view.quorate ? view.nodes.subtracting(NodeSet(pendingFences.keys)).min : nil }
     public var peers: [NodeID: PeerState] { detector.peers.dictionary }
+    /// One peer's state (without building `peers`).
+    public func peer(_ n: NodeID) -> PeerState? { detector.peers[n] }
 
     /// The step function.
     public mutating func handle(_ event: Event, at now: Instant) -> [Effect] {
@@ -208,6 +213,10 @@ public struct Node: Sendable {
         case let .adoptCluster(nodes, quorum, fencing):
             adoptCluster(nodes: nodes, quorum: quorum, fencing: fencing, now, &out)
         }
+        switch event {
+        case .tick, .datagram: break
+        default: steady = false
+        }
         return out
     }
 
@@ -245,16 +254,25 @@ public struct Node: Sendable {
         if !removing.isEmpty { forgetRemoved() }
         announceConfig(now, &out)
         syncDocument(now, &out)
+        judgeSteady(now)
         out.append(.wake(at: nextTick))
     }
 
     private mutating func receive(_ bytes: [UInt8], link: LinkID, _ now: Instant, _ out: inout [Effect]) {
         guard !leaving else { return }
+        let before = out.count
+        // A replayed or stale capture of a peer's frame is dropped before any decryption (the
+        // codec's own header checks first: other clusters' frames are counted as such).
+        if case .success(let h) = FrameHeader.parse(bytes[...]), h.cluster == codec.cluster, h.link == link,
+           let li = config.links.firstIndex(of: link), let r = detector.precheck(h, linkIndex: li) {
+            return reject(r, link, &out)
+        }
         let frame: Frame
         switch codec.open(bytes) {
         case .failure(let r): return reject(r, link, &out)
         case .success(let f): frame = f
         }
+        defer { if steady { steady = frame.message.isRoutine && stillSteady(after: before, out) } }
         let h = frame.header
         guard h.link == link, let li = config.links.firstIndex(of: link) else { return reject(.wrongLink, link, &out) }
         if let r = detector.admit(h, linkIndex: li) { return reject(r, link, &out) }

@@ -186,7 +186,7 @@ extension StatusSnapshot {
                 peers.append(Peer(id: Int(spec.id.rawValue), name: spec.name, state: "self", incarnation: node.incarnation, links: []))
                 continue
             }
-            let p = node.peers[spec.id]
+            let p = node.peer(spec.id)
             var links: [PeerLink] = []
             for (i, l) in config.links.enumerated() {
                 let h = p?.links[i]

@@ -11,6 +11,8 @@ public struct FrameCodec: Sendable {
     public var known: NodeSet
     private let key: ClusterKey
     private var subkeys: [Member: SealedKey] = [:]
+    /// Each node's latest incarnation's key by node id: the lookup on every frame, without hashing.
+    private var latest = [(incarnation: Incarnation, key: SealedKey)?](repeating: nil, count: Int(NodeID.range.upperBound) + 1)
 
     public init(cluster: UInt32, local: NodeID, known: NodeSet, key: ClusterKey) {
         self.cluster = cluster
@@ -29,6 +31,7 @@ public struct FrameCodec: Sendable {
         message.encodePayload(into: &body)
         let aad = header.bytes
         let k = cachedSubkey(Member(local, incarnation))
+        proven(Member(local, incarnation), k)
         let n = body.bytes.count, tag = FrameHeader.tagSize
         var out = [UInt8](repeating: 0, count: aad.count + n + tag)
         // Nonce uniqueness: per subkey, (link, sequence) is never reused by a sender.
@@ -75,18 +78,26 @@ public struct FrameCodec: Sendable {
             }
         }
         guard rc == 0 else { return .failure(.badTag) }
+        proven(Member(header.sender, header.incarnation), k)
         var r = ByteReader(plain[0..<(tagStart - size)])
         guard let m = Message.decodePayload(type: header.type, &r) else { return .failure(.malformed) }
         return .success(Frame(header: header, message: m))
     }
 
     private mutating func cachedSubkey(_ m: Member) -> SealedKey {
+        if let l = latest[Int(m.node.rawValue)], l.incarnation == m.incarnation { return l.key }
         if let k = subkeys[m] { return k }
         // Bounded: forged incarnations must not grow memory without limit.
         if subkeys.count >= 512 { subkeys.removeAll(keepingCapacity: true) }
         let k = key.subkey(cluster: cluster, sender: m.node, incarnation: m.incarnation)
         subkeys[m] = k
         return k
+    }
+
+    /// A key that opened a genuine frame (or sealed one of ours) becomes its node's latest: forged
+    /// frames with made-up incarnations never displace it.
+    private mutating func proven(_ m: Member, _ k: SealedKey) {
+        if latest[Int(m.node.rawValue)]?.incarnation != m.incarnation { latest[Int(m.node.rawValue)] = (m.incarnation, k) }
     }
 
     /// The 12-byte nonce (link, three zero bytes, sequence big-endian), on the stack.

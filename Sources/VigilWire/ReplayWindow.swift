@@ -38,6 +38,18 @@ public struct ReplayWindow: Sendable, Equatable {
         return nil
     }
 
+    /// What `accept` would say, without recording anything: checked before authentication, so that
+    /// a replayed capture costs no decryption (as IPsec does, RFC 4303 3.4.3). Only `accept`, after
+    /// authentication, moves the window.
+    public func check(incarnation inc: Incarnation, sequence seq: UInt64) -> Rejection? {
+        guard started, inc <= incarnation else { return nil }
+        if inc < incarnation { return .stale }
+        guard seq <= highest else { return nil }
+        let age = highest - seq
+        if age >= ReplayWindow.width { return .stale }
+        return seen & (1 << age) != 0 ? .replayed : nil
+    }
+
     /// Fraction of sequences missing among the last (up to) 64 since the first one seen.
     public var loss: Double {
         guard started else { return 0 }

@@ -20,11 +20,20 @@ while genuine is None:
 tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 tx.setsockopt(socket.SOL_SOCKET, 25, ifname.encode())
 tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+SEQ = 24  # the clear header's sequence number: bytes 24-31, big-endian (VigilWire/Frame.swift)
+
+
+def forged_sequence(frame):
+    seq = struct.unpack(">Q", frame[SEQ:SEQ + 8])[0]
+    return frame[:SEQ] + struct.pack(">Q", seq + 1000) + frame[SEQ + 8:]
+
+
 frames = {
     "truncated": genuine[:20],
     "bad_magic": b"XXXX" + genuine[4:],
     "wrong_cluster": genuine[:8] + struct.pack(">I", 999) + genuine[12:],
-    "bad_tag": genuine[:-1] + bytes([genuine[-1] ^ 0xFF]),
+    # A fresh sequence number (a replayed one is dropped before its tag is checked).
+    "bad_tag": forged_sequence(genuine)[:-1] + bytes([genuine[-1] ^ 0xFF]),
     "unknown_node": genuine[:12] + struct.pack(">H", 60) + genuine[14:],
     "random": os.urandom(80),
     "replayed": genuine,

@@ -23,7 +23,11 @@ public struct PeerState: Equatable, Sendable {
 
     init(linkCount: Int) { links = Array(repeating: LinkHealth(), count: linkCount) }
 
-    public var lastHeard: Instant? { links.compactMap(\.lastHeard).max() }
+    public var lastHeard: Instant? {
+        var latest: Instant?
+        for l in links { if let t = l.lastHeard, latest.map({ t > $0 }) ?? true { latest = t } }
+        return latest
+    }
 }
 
 /// Why a peer stopped counting as alive.
@@ -66,6 +70,14 @@ struct FailureDetector: Equatable, Sendable {
 
     /// Screens an authenticated frame's origin: nil if acceptable, else why it must be dropped.
     /// On acceptance the link's replay window records the sequence.
+    /// Before authentication: a frame of an older incarnation, or one the link's replay window
+    /// already saw or left behind, is rejected without decrypting it (nothing is recorded).
+    func precheck(_ h: FrameHeader, linkIndex: Int) -> Rejection? {
+        guard let p = peers[h.sender], linkIndex < linkCount else { return nil }
+        if let inc = p.incarnation, h.incarnation < inc { return .stale }
+        return p.links[linkIndex].window.check(incarnation: h.incarnation, sequence: h.sequence)
+    }
+
     mutating func admit(_ h: FrameHeader, linkIndex: Int) -> Rejection? {
         guard let inc = peers[h.sender].map(\.incarnation), linkIndex < linkCount else { return .unknownNode }
         if let inc, h.incarnation < inc { return .stale }

@@ -13,8 +13,8 @@ struct Membership: Equatable, Sendable {
     /// The highest view id this node has proposed or acked.
     private var promised = ViewID.none
     /// The proposal this node acked as a member, and its own as coordinator.
-    private var pending: Proposal?
-    private var proposal: Proposal?
+    private(set) var pending: Proposal?
+    private(set) var proposal: Proposal?
     private var maxEpochSeen: UInt64 = 0
     /// Highest incarnation of each node known to have left gracefully.
     private(set) var cleanLeft: [NodeID: Incarnation] = [:]

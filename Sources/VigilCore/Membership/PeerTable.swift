@@ -3,16 +3,23 @@
 /// every frame; hashing `NodeID`s was a fifth of a frame's cost (docs/frame-cost.md).
 public struct PeerTable: Equatable, Sendable {
     private var slots = [PeerState?](repeating: nil, count: Int(NodeID.range.upperBound) + 1)
+    /// The ids that have a peer (walked at every tick without looking at empty slots).
+    public private(set) var ids = NodeSet.empty
 
     public init() {}
 
     public subscript(_ n: NodeID) -> PeerState? {
         get { n.isValid ? slots[Int(n.rawValue)] : nil }
-        set { if n.isValid { slots[Int(n.rawValue)] = newValue } }
+        set {
+            guard n.isValid else { return }
+            slots[Int(n.rawValue)] = newValue
+            if newValue == nil { ids.remove(n) } else { ids.insert(n) }
+        }
         // In place: a peer's links are changed without copying them (no allocation per frame).
         _modify {
             if n.isValid {
                 yield &slots[Int(n.rawValue)]
+                if case .none = slots[Int(n.rawValue)] { ids.remove(n) } else { ids.insert(n) }
             } else {
                 var none: PeerState?
                 yield &none
@@ -26,7 +33,7 @@ public struct PeerTable: Equatable, Sendable {
     }
 
     /// The ids that have a peer, in increasing order.
-    public var keys: [NodeID] { slots.indices.compactMap { slots[$0] == nil ? nil : NodeID(UInt16($0)) } }
+    public var keys: NodeSet { ids }
 
     /// As a dictionary (status, the simulator).
     public var dictionary: [NodeID: PeerState] {

@@ -15,7 +15,11 @@ public struct View: Equatable, Sendable, CustomStringConvertible {
 
     public static let none = View(id: .none, members: [], quorate: false, installedAt: .zero)
 
-    public var nodes: NodeSet { NodeSet(members.map(\.node)) }
+    public var nodes: NodeSet {
+        var s = NodeSet.empty
+        for m in members { s.insert(m.node) }
+        return s
+    }
     public var description: String {
         "view \(id): [" + members.map(\.description).joined(separator: " ") + "]" + (quorate ? " quorate" : " inquorate")
     }

@@ -30,3 +30,11 @@ public enum Clock {
         return "\(p(tm.tm_year + 1900, 4))-\(p(tm.tm_mon + 1, 2))-\(p(tm.tm_mday, 2))T\(p(tm.tm_hour, 2)):\(p(tm.tm_min, 2)):\(p(tm.tm_sec, 2)).\(p(Int32(ts.tv_nsec / 1_000_000), 3))Z"
     }
 }
+
+extension timespec {
+    /// A relative timeout for ppoll (negative: zero).
+    init(nanoseconds: Int64) {
+        let n = max(0, nanoseconds)
+        self.init(tv_sec: Int(n / 1_000_000_000), tv_nsec: Int(n % 1_000_000_000))
+    }
+}

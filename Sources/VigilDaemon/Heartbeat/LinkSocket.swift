@@ -9,7 +9,7 @@ final class LinkSocket {
     let fd: Int32
     private var destinations: [SocketAddress]
     private let local: IPAddress
-    private var buffer = [UInt8](repeating: 0, count: 65_536)
+    private let batch = ReceiveBatch()
     private(set) var sendErrors = 0
 
     init(link: LinkSpec, local: IPAddress, peers: [IPAddress]) throws {
@@ -39,6 +39,10 @@ final class LinkSocket {
     private static func configure(_ fd: Int32, link: LinkSpec, local: IPAddress, peers: [IPAddress], v6: Bool) throws -> [SocketAddress] {
         try setOption(fd, SOL_SOCKET, SO_REUSEADDR, Int32(1), "SO_REUSEADDR")
         try setOption(fd, SOL_SOCKET, SO_PRIORITY, Int32(6), "SO_PRIORITY")  // interactive traffic class
+        try setOption(fd, SOL_SOCKET, ReceiveBatch.timestampType, Int32(1), "SO_TIMESTAMPNS")  // receive times (ReceiveBatch)
+        // Room for what queues during the receive hold, and for a flood of forged frames read
+        // between heartbeats: 1 MB (root may exceed net.core.rmem_max; without it the default stays).
+        _ = try? setOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, Int32(1 << 20), "SO_RCVBUFFORCE")
         switch link.mode {
         case .multicast:
             guard let group = link.group else { throw SystemError("link \(link.name) has no group", errno: EINVAL) }
@@ -92,13 +96,19 @@ final class LinkSocket {
         }
     }
 
-    /// Reads every datagram waiting on the socket.
-    func receiveAll(_ handle: ([UInt8]) -> Void) {
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if n < 0 { return }
-            handle(Array(buffer[0..<n]))
+    /// Reads the datagrams waiting on the socket, a batch per system call, each with its kernel
+    /// receive time (CLOCK_REALTIME ns), up to `limit` datagrams: a flood on one link must not keep
+    /// the loop from its ticks and its other links (what is left is read in the next round).
+    /// Returns how many were read.
+    @discardableResult
+    func receive(limit: Int, _ handle: ([UInt8], Int64?) -> Void) -> Int {
+        var total = 0
+        while total < limit {
+            let n = batch.read(fd) { handle([UInt8]($0), $1) }
+            total += n
+            if n < ReceiveBatch.slots { return total }
         }
+        return total
     }
 
     deinit { close(fd) }
