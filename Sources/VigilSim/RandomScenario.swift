@@ -310,6 +310,18 @@ public struct SweepResult: Sendable {
     public var simulated = TimeSpan.zero
     /// Summed over the seeds (fencing sweeps).
     public var fence = FenceStats()
+
+    public init() {}
+
+    /// Another part of the same sweep (run beside this one): counts summed, seeds in order.
+    public mutating func merge(_ o: SweepResult) {
+        seeds += o.seeds
+        events += o.events
+        simulated = simulated + o.simulated
+        fence.add(o.fence)
+        failures = (failures + o.failures).sorted { $0.seed < $1.seed }
+        digests = (digests + o.digests).sorted { $0.seed < $1.seed }
+    }
 }
 
 public enum Sweep {

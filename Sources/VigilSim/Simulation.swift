@@ -191,11 +191,11 @@ public final class Simulation {
         guard slots[i].node != nil else { return false }
         eventObserver?(now, id, event)
         let pendingBefore = slots[i].node!.pendingFences
-        // Handled in place (the slot holds the only reference: nothing of the node is copied), then
-        // one copy for the effects below (a whole `Node` copied in and out per event was most of the
-        // simulator's time at 64 nodes).
+        // Handled in place (the slot holds the only reference: nothing of the node is copied); the
+        // node is copied only for a notice's checks below (a whole `Node` copied per event was most
+        // of the simulator's time at 64 nodes).
         let effects = slots[i].node!.handle(event, at: now)
-        let node = slots[i].node!
+        let me = slots[i].node!.me
         for case .watchdog(let w) in effects {
             switch w {
             case .arm: slots[i].watchdog = .armed
@@ -204,7 +204,9 @@ public final class Simulation {
             }
         }
         if config.fencing.enabled {
-            if pendingBefore != node.pendingFences { checkPendingCleared(before: pendingBefore, after: node.pendingFences, node: id) }
+            if pendingBefore != slots[i].node!.pendingFences {
+                checkPendingCleared(before: pendingBefore, after: slots[i].node!.pendingFences, node: id)
+            }
             if case .tick = event { feedWatchdog(id) }
         }
         var accepted = true
@@ -217,19 +219,26 @@ public final class Simulation {
                 }
             }
         }
+        // The node as it handled the event, copied before the first effect that reads it or may
+        // change its slot (sends and wakes do neither).
+        var copy: Node?
         for e in effects {
             switch e {
+            case .send, .wake: break
+            default: if copy == nil { copy = slots[i].node }
+            }
+            switch e {
             case let .send(bytes, link):
-                send(bytes, link: link, from: node.me)
+                send(bytes, link: link, from: me)
             case let .wake(at):
                 slots[i].wakeAt = at
-                queue.push(.wake(id, node.incarnation, at), at: at)
+                queue.push(.wake(id, me.incarnation, at), at: at)
             case let .fence(order):
-                runFence(order, by: node.me)
+                runFence(order, by: me)
             case let .abortFence(order):
-                abortedOrders.insert(OrderKey(executor: node.me, id: order))
+                abortedOrders.insert(OrderKey(executor: me, id: order))
             case let .resource(order):
-                runResource(order, on: node.me)
+                runResource(order, on: me)
             case .persist, .watchdog:
                 break  // the admin state lives in the node; the watchdog was read above
             case .persistAttributes(let list):
@@ -238,6 +247,7 @@ public final class Simulation {
                 adoptDocument(s, b, from: from, on: id)
             case let .notice(n):
                 if case .rejected = n { accepted = false }
+                let node = copy!
                 if case .fence(let f) = n { checkFence(f, node: node) }
                 if case let .attribute(.confirmed(k, v)) = n { checkConfirmed(k, version: v, by: node) }
                 if case let .resource(.command(rid, target, .start)) = n { noteStartCommand(rid, on: target, by: node) }
@@ -247,7 +257,7 @@ public final class Simulation {
                 observer?(now, id, n)
             }
         }
-        if slots[i].leavingSince != nil && node.leaving {
+        if slots[i].leavingSince != nil && (copy ?? slots[i].node)?.leaving == true {
             stopSlot(id)  // said goodbye: the daemon exits
         } else if let t = slots[i].leavingSince, now - t >= Simulation.stopTimeout {
             stopSlot(id)  // still stopping its resources: killed, as systemd does (peers see a death)

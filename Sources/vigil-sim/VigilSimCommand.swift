@@ -20,6 +20,7 @@ struct VigilSimCommand: ParsableCommand {
     @Option(help: "Nodes in the simulated cluster (random sweep).") var nodes = 5
     @Option(help: "How many random seeds to run.") var seeds = 100
     @Option(help: "First seed of the sweep.") var firstSeed: UInt64 = 1
+    @Option(help: "Seeds run side by side (default: one per core). Results do not depend on it.") var jobs: Int?
     @Option(help: "Run only this seed (replay).") var seed: UInt64?
     @Flag(help: "Print every notice of every node (with --seed).") var trace = false
     @Flag(help: "Print one hash of every effect of every node per seed (proves a change kept behaviour).")
@@ -80,13 +81,29 @@ struct VigilSimCommand: ParsableCommand {
     }
 
     private func sweep() {
-        let r = Sweep.run(nodes: nodes, seeds: firstSeed..<(firstSeed + UInt64(seeds)),
-                          selfPauseRule: !plantBugNoSelfPause, fencing: fencing, fenceGate: !plantBugNoFenceGate,
-                          attributes: attributes, applyRules: !plantBugIgnoreRules, orders: orders,
-                          applyOrders: !plantBugIgnoreOrders, clones: clones, promotable: promotable,
-                          promoteGate: !plantBugPromoteBeforeFence, reconfigure: reconfigure,
-                          policyGate: !plantBugObeyOtherPolicy, documents: documents,
-                          newestDocumentWins: !plantBugTakeAnyDocument, digest: digest)
+        let all = Array(firstSeed..<(firstSeed + UInt64(seeds)))
+        let jobs = max(1, min(jobs ?? ProcessInfo.processInfo.activeProcessorCount, all.count))
+        let parts = SweepParts(jobs)
+        let cmd = self
+        // Seed j, j + jobs, ... on job j: each seed's run is the same wherever it runs.
+        DispatchQueue.concurrentPerform(iterations: jobs) { j in
+            parts.set(j, cmd.sweep(Array(stride(from: j, to: all.count, by: jobs).map { all[$0] })))
+        }
+        let r = parts.merged()
+        report(r)
+    }
+
+    private func sweep(_ seeds: [UInt64]) -> SweepResult {
+        Sweep.run(nodes: nodes, seeds: seeds,
+                  selfPauseRule: !plantBugNoSelfPause, fencing: fencing, fenceGate: !plantBugNoFenceGate,
+                  attributes: attributes, applyRules: !plantBugIgnoreRules, orders: orders,
+                  applyOrders: !plantBugIgnoreOrders, clones: clones, promotable: promotable,
+                  promoteGate: !plantBugPromoteBeforeFence, reconfigure: reconfigure,
+                  policyGate: !plantBugObeyOtherPolicy, documents: documents,
+                  newestDocumentWins: !plantBugTakeAnyDocument, digest: digest)
+    }
+
+    private func report(_ r: SweepResult) {
         for (seed, d) in r.digests { print("seed \(seed) digest \(d)") }
         let flags = (plantBugNoSelfPause ? " --plant-bug-no-self-pause" : "") + (fencing ? " --fencing" : "")
             + (plantBugNoFenceGate ? " --plant-bug-no-fence-gate" : "") + (attributes ? " --attributes" : "")
@@ -130,5 +147,19 @@ struct VigilSimCommand: ParsableCommand {
         for v in sim.violations { print("violation: \(v)") }
         print("seeds: 1, violations: \(sim.violations.isEmpty ? 0 : 1)")
         if !sim.violations.isEmpty { Foundation.exit(VigilSimCommand.exitCode(sim.violations)) }
+    }
+}
+
+/// The parts of a sweep run side by side (`--jobs`), one slot per job.
+private final class SweepParts: @unchecked Sendable {
+    private var parts: [SweepResult]
+    private let lock = NSLock()
+
+    init(_ jobs: Int) { parts = Array(repeating: SweepResult(), count: jobs) }
+
+    func set(_ j: Int, _ r: SweepResult) { lock.withLock { parts[j] = r } }
+
+    func merged() -> SweepResult {
+        lock.withLock { parts.reduce(into: SweepResult()) { $0.merge($1) } }
     }
 }

@@ -2,7 +2,7 @@ import VigilCore
 import VigilSim
 import XCTest
 
-/// Random scenarios over many seeds: every invariant after every step. 1,000 seeds in all.
+/// Random scenarios over many seeds: every invariant after every step. 1,002 seeds in all.
 final class SweepTests: XCTestCase {
     func sweep(nodes: Int, seeds: Range<UInt64>) {
         let r = Sweep.run(nodes: nodes, seeds: seeds)
@@ -15,6 +15,8 @@ final class SweepTests: XCTestCase {
     func testThreeNodes600Seeds() { sweep(nodes: 3, seeds: 1..<601) }
     func testFiveNodes370Seeds() { sweep(nodes: 5, seeds: 1..<371) }
     func testSixteenNodes30Seeds() { sweep(nodes: 16, seeds: 1..<31) }
+    /// The largest cluster we promise (release: `vigil-sim --nodes 64 --seeds 20`, docs/frame-cost.md).
+    func testSixtyFourNodes2Seeds() { sweep(nodes: 64, seeds: 1..<3) }
 
     /// The simulator must catch a planted bug: without the self-pause rule, some seed sees a
     /// node declare peers dead while their frames were still arriving.
