@@ -101,7 +101,8 @@ struct ConfigValidator {
         guard let s else { return t }
         if let v = try s.duration("interval") {
             guard v >= Timing.minimumInterval else {
-                throw diag(s.line("interval"), .error, "interval \(v) is below the 10ms floor", "use 10ms or more")
+                throw diag(s.line("interval"), .error, "interval \(v) is below the \(Timing.minimumInterval) floor",
+                           "use \(Timing.minimumInterval) or more")
             }
             t.interval = v
             t.deadline = max(t.deadline, v * 3)

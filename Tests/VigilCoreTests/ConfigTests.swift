@@ -52,7 +52,7 @@ final class ConfigTests: XCTestCase {
     /// Each error names the line and says what to do.
     func testErrorsPointAtTheLine() {
         let cases: [(String, String, Int, String)] = [
-            ("interval = \"10ms\"", "interval = \"5ms\"", 5, "below the 10ms floor"),
+            ("interval = \"10ms\"", "interval = \"4ms\"", 5, "below the 5ms floor"),
             ("deadline = \"40ms\"", "deadline = \"15ms\"", 6, "under two intervals"),
             ("group = \"239.192.7.1\"", "group = \"198.18.0.9\"", 9, "not a multicast address"),
             ("mode = \"unicast\"", "mode = \"broadcast\"", 11, "unknown link mode"),

@@ -1,12 +1,14 @@
 /// Heartbeat timing: the two knobs a user sets. Everything else is derived and printed by
 /// `vigilctl validate`, so no knob interacts silently with another.
 public struct Timing: Equatable, Sendable {
-    /// Heartbeat period on every link (10 ms at the least).
+    /// Heartbeat period on every link (5 ms at the least).
     public var interval: TimeSpan
     /// A peer silent on every link for longer than this is dead.
     public var deadline: TimeSpan
 
-    public static let minimumInterval = TimeSpan.ms(10)
+    /// The floor: 5 ms, stable on the lab under `stress-ng --cpu 2` with the heartbeat thread at
+    /// SCHED_FIFO (docs/benchmarks.md, docs/scale.md).
+    public static let minimumInterval = TimeSpan.ms(5)
     public static let `default` = Timing(interval: .ms(20), deadline: .ms(100))
 
     public init(interval: TimeSpan, deadline: TimeSpan) {
