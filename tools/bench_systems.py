@@ -81,8 +81,8 @@ class System:
     """Common parts: cables, freezing, stopping, cost counters."""
     name = "?"
 
-    def __init__(self, setting, params):
-        self.setting, self.params = setting, params
+    def __init__(self, setting, params, nodes=NODES):
+        self.setting, self.params, self.nodes = setting, params, tuple(nodes)
 
     def label(self):
         return f"{self.name} {self.setting} ({self.describe()})"
@@ -96,14 +96,14 @@ class System:
             os.kill(p, signal.SIGSTOP if stop else signal.SIGCONT)
 
     def stop(self):
-        for n in NODES:
+        for n in self.nodes:
             for p in ns_pids(n):
                 try:
                     os.kill(p, signal.SIGCONT)
                     os.kill(p, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-        wait(lambda: not any(ns_pids(n) for n in NODES), 10, 0.05)
+        wait(lambda: not any(ns_pids(n) for n in self.nodes), 10, 0.05)
 
     def cpu_ticks(self, node):
         total = 0
@@ -131,7 +131,7 @@ class System:
 class Vigil(System):
     name = "Vigil"
     settings = {"default": ("20ms", "100ms"), "10ms": ("10ms", "25ms")}
-    ladder = [("10ms", "25ms"), ("10ms", "40ms"), ("20ms", "60ms"), ("20ms", "100ms")]
+    ladder = [("5ms", "15ms"), ("10ms", "25ms"), ("10ms", "40ms"), ("20ms", "60ms"), ("20ms", "100ms")]
     how = "events: the survivor's own `vigilctl events` timestamps (daemon wall clock, ms)"
 
     def describe(self):
@@ -240,7 +240,7 @@ class Corosync(LogSystem):
         nodeid: {n}
         name: n{n}
     }}
-""" for n in NODES)
+""" for n in self.nodes)
         conf = f"""totem {{
     version: 2
     cluster_name: bench
@@ -269,7 +269,7 @@ logging {{
     timestamp: hires
 }}
 """
-        for n in NODES:
+        for n in self.nodes:
             d = self.dir(n)
             for sub in ("etc", "lib", "log"):
                 os.makedirs(f"{d}/{sub}")
@@ -291,7 +291,8 @@ logging {{
         return last
 
     def formed(self):
-        return all(self.members(n) == ["1", "2", "3"] for n in NODES)
+        want = [str(n) for n in self.nodes]
+        return all(self.members(n) == want for n in self.nodes)
 
     @staticmethod
     def stamp(line):
