@@ -23,7 +23,10 @@ extension Node {
 
     mutating func judgeSteady(_ now: Instant) {
         let view = membership.view
-        guard !leaving, view.id != .none, membership.settled else { return steady = false }
+        guard !leaving, view.id != .none, membership.settled else {
+            steady = false
+            return
+        }
         var alive = detector.aliveSet
         alive.insert(id)
         steady = alive == view.nodes
