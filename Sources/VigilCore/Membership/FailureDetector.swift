@@ -58,7 +58,7 @@ struct FailureDetector: Equatable, Sendable {
     /// The cluster's nodes changed: an added one starts unheard, a removed one is forgotten.
     mutating func setNodes(_ nodes: NodeSet) {
         for n in nodes where n != local && peers[n] == nil { peers[n] = PeerState(linkCount: linkCount) }
-        for n in peers.keys where !nodes.contains(n) { peers[n] = nil }
+        for n in peers.ids where !nodes.contains(n) { peers[n] = nil }
         aliveSet = aliveSet.intersection(nodes)
     }
 
@@ -144,7 +144,7 @@ struct FailureDetector: Equatable, Sendable {
     /// Marks links and peers silent for longer than the deadline as down / dead.
     mutating func expire(at now: Instant) -> [Notice] {
         var out: [Notice] = []
-        for id in peers.keys {
+        for id in peers.ids {
             guard var p = peers[id], p.alive || p.links.contains(where: \.up) else { continue }
             for i in p.links.indices where p.links[i].up {
                 if let t = p.links[i].lastHeard, now - t > deadline {
@@ -163,7 +163,7 @@ struct FailureDetector: Equatable, Sendable {
 
     /// Self-pause rule: this node was stalled for `lateness`, so that much silence is excused.
     mutating func excuse(_ lateness: TimeSpan, at now: Instant) {
-        for id in peers.keys {
+        for id in peers.ids {
             for i in peers[id]!.links.indices {
                 if let t = peers[id]!.links[i].lastHeard { peers[id]!.links[i].lastHeard = min(now, t + lateness) }
             }

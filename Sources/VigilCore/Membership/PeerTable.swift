@@ -3,7 +3,8 @@
 /// every frame; hashing `NodeID`s was a fifth of a frame's cost (docs/frame-cost.md).
 public struct PeerTable: Equatable, Sendable {
     private var slots = [PeerState?](repeating: nil, count: Int(NodeID.range.upperBound) + 1)
-    /// The ids that have a peer (walked at every tick without looking at empty slots).
+    /// The ids that have a peer, in increasing order (walked at every tick without looking at
+    /// empty slots).
     public private(set) var ids = NodeSet.empty
 
     public init() {}
@@ -32,11 +33,8 @@ public struct PeerTable: Equatable, Sendable {
         nodes.compactMap { n in self[n]?.incarnation.map { Member(n, $0) } }
     }
 
-    /// The ids that have a peer, in increasing order.
-    public var keys: NodeSet { ids }
-
     /// As a dictionary (status, the simulator).
     public var dictionary: [NodeID: PeerState] {
-        Dictionary(uniqueKeysWithValues: keys.map { ($0, slots[Int($0.rawValue)]!) })
+        Dictionary(uniqueKeysWithValues: ids.map { ($0, slots[Int($0.rawValue)]!) })
     }
 }
