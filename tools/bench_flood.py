@@ -48,7 +48,6 @@ def flood_bench(a, say, stats, fmt):
         if not wait(v.formed, 60, 0.2):
             raise RuntimeError("the lab did not form")
         time.sleep(2)
-        c0 = {n: counters(v, n) for n in nodes}
         idle = measure(nodes, a.window, lambda n: counters(v, n)[0])
         out(f"tools/bench flood: 3 nodes, interval 10ms, deadline 25ms, flood on link 0 of kinds {a.kinds} "
             f"(release build, {os.cpu_count()} cores)")
@@ -80,7 +79,6 @@ def flood_bench(a, say, stats, fmt):
             f"{per_rejected:.2f} us, kernel included (the idle average per accepted frame above also carries "
             f"the ticks' fixed cost; docs/scale.md has the cost per accepted frame as the cluster grows)")
         out(f"  membership changes during the flood (all nodes): {changes} (goal 0: {'met' if changes == 0 else 'MISSED'})")
-        del c0
 
         det = []
         for i in range(a.runs):
