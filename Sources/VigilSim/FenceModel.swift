@@ -177,7 +177,8 @@ extension Simulation {
         }
         checkOrders(order, on: m.node)
         slots[i].running[order.id] = order.op
-        queue.push(.resourceOp(m, order), at: now + .ms(Int64.random(in: 5...30, using: &rng)))
+        let takes = order.op == .stop ? stopTakes[order.id] : nil
+        queue.push(.resourceOp(m, order), at: now + (takes ?? .ms(Int64.random(in: 5...30, using: &rng))))
     }
 
     func monitorDue(_ rid: String, _ generation: UInt64, on m: Member) {

@@ -113,6 +113,8 @@ public final class Simulation {
     /// Nodes where a resource's agent is not installed: its probe, start and monitor there end
     /// "unavailable" (a hard error), its stop "stopped".
     public var agentMissing: [String: Set<NodeID>] = [:]
+    /// How long a stop of the resource takes (default 5-30 ms, as every operation): PAF's stop of a primary.
+    public var stopTakes: [String: TimeSpan] = [:]
     /// A node whose config file differs from the others' (read at its next start).
     public var digests: [NodeID: ConfigDigest] = [:]
     /// Changes go through the replicated document (DocumentModel.swift), not to every node.

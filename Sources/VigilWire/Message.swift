@@ -95,9 +95,10 @@ public enum Message: Equatable, Sendable {
     /// `version` grows with every report of one incarnation (the same report goes out on every
     /// link, so an older one can arrive after a newer one).
     /// `policy` is the resource policy the sender runs (0, the default, is not sent); `draining`,
-    /// the redefined clones whose old instance still runs there (none is started anywhere meanwhile).
+    /// the redefined clones whose old instance still runs there (none is started anywhere meanwhile);
+    /// `leaving`, the sender is stopping its resources to leave gracefully (nothing is placed there).
     case resourceReport(view: ViewID, version: UInt32, probed: Bool, entries: [ResourceEntry], policy: UInt64 = 0,
-                        draining: [String] = [])
+                        draining: [String] = [], leaving: Bool = false)
     /// The decision owner of `view` tells `node` to start or stop resource `id`. `seq` grows with
     /// every command of that owner: a late copy of an older command is ignored.
     /// `policy`: the resource policy the owner decided on (0, the default, is not sent); a node
@@ -184,7 +185,7 @@ public enum Message: Equatable, Sendable {
             w.u8(result.rawValue)
             w.u8(level)
             w.u32(took)
-        case let .resourceReport(view, version, probed, entries, policy, draining):
+        case let .resourceReport(view, version, probed, entries, policy, draining, leaving):
             Message.put(view, &w)
             w.u32(version)
             w.u8(probed ? 1 : 0)
@@ -197,11 +198,13 @@ public enum Message: Equatable, Sendable {
                 w.u16(e.ack.from.rawValue)
                 w.u32(e.ack.seq)
             }
-            if policy != 0 || !draining.isEmpty { w.u64(policy) }
-            if !draining.isEmpty {
+            // Trailing fields, each present only when it or a later one is not the default.
+            if policy != 0 || !draining.isEmpty || leaving { w.u64(policy) }
+            if !draining.isEmpty || leaving {
                 w.u8(UInt8(min(draining.count, 255)))
                 for d in draining.prefix(255) { w.string(d) }
             }
+            if leaving { w.u8(1) }
         case let .resourceCommand(view, seq, node, id, action, policy):
             Message.put(view, &w)
             w.u32(seq)
@@ -307,7 +310,13 @@ public enum Message: Equatable, Sendable {
                     draining.append(d)
                 }
             }
-            m = .resourceReport(view: rv, version: version, probed: p == 1, entries: entries, policy: policy, draining: draining)
+            var leaving = false
+            if r.remaining > 0 {
+                guard let flags = r.u8() else { return nil }
+                leaving = flags & 1 != 0
+            }
+            m = .resourceReport(view: rv, version: version, probed: p == 1, entries: entries, policy: policy, draining: draining,
+                                leaving: leaving)
         case .resourceCommand:
             guard let v = view(&r), let seq = r.u32(), let n = r.u16(), NodeID(n).isValid, let id = r.string(),
                   let a = r.u8().flatMap(ResourceAction.init(rawValue:)) else { return nil }

@@ -31,6 +31,8 @@ final class WireTests: XCTestCase {
                          policy: 0xABCD_0123_4567_89EF),
         .resourceReport(view: ViewID(epoch: 4, coordinator: NodeID(1)), version: 10, probed: false, entries: [], policy: 42),
         .resourceReport(view: ViewID(epoch: 4, coordinator: NodeID(1)), version: 11, probed: true, entries: [], policy: 0, draining: ["ping", "pg"]),
+        .resourceReport(view: ViewID(epoch: 4, coordinator: NodeID(1)), version: 12, probed: true, entries: [], leaving: true),
+        .resourceReport(view: ViewID(epoch: 4, coordinator: NodeID(1)), version: 13, probed: true, entries: [], policy: 7, draining: ["pg"], leaving: true),
         .resourceNotify(view: ViewID(epoch: 4, coordinator: NodeID(1)), seq: 7, node: NodeID(3), id: "db",
                         info: NotifyInfo(phase: .post, operation: .demote, start: NodeSet([NodeID(1)]), demote: NodeSet([NodeID(2)]),
                                          active: NodeSet([NodeID(2), NodeID(3)]), promoted: NodeSet([NodeID(2)]), available: NodeSet([NodeID(1), NodeID(2), NodeID(3)]))),

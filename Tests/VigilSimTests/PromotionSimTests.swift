@@ -42,6 +42,45 @@ final class PromotionSimTests: XCTestCase {
         XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
     }
 
+    /// The primary's node leaves gracefully (a clean vigild restart): its instance is demoted
+    /// before it stops, and the address ordered "demote pg, then stop pg-ip" stops after that
+    /// demote, as Pacemaker does. Found by tools/chaos: the leaving node stopped PAF's primary
+    /// without a demote and the address at the same time, and PostgreSQL's shutdown hung a minute
+    /// for standbys it could no longer reach. The role goes to the best standby.
+    func testLeavingPrimaryIsDemotedBeforeItsAddressAndItStop() {
+        var resources = ResourcePolicy(units: [
+            PlacementUnit(resources: ["pg"], stickiness: 1, clone: CloneSpec(id: "pg-clone", notify: true, promotable: true)),
+        ])
+        var ip = PlacementUnit(resources: ["pg-ip"], with: "pg")
+        ip.withPromoted = true
+        resources.units.append(ip)
+        resources.orders = [OrderConstraint(first: "pg", then: "pg-ip", symmetrical: false, firstAction: .promote),
+                             OrderConstraint(first: "pg", then: "pg-ip", symmetrical: false, firstAction: .demote, thenAction: .stop)]
+        resources.monitorInterval = ["pg": .ms(100), "pg-ip": .ms(100)]
+        resources.promotedMonitorInterval = ["pg": .ms(80)]
+        let c = SteppedCluster(resources: resources, seed: 9), sim = c.sim
+        for (n, score) in [(n1, "5"), (n2, "10"), (n3, "1")] {
+            c.step(.attribute(on: n, .set(AttributeKey(node: n, name: "master-pg"), value: score, lifetime: .forever, isPrivate: false,
+                                          delay: .zero)), for: .ms(200))
+        }
+        c.step(.checkAgreement)
+        XCTAssertEqual(sim.resourcePromoted["pg"], [n2])
+        XCTAssertEqual(sim.resourceActive["pg-ip"], [n2])
+        var states: [String] = []
+        sim.observer = { _, node, n in
+            if node == self.n2, case let .resource(.state(id, st, _)) = n { states.append("\(id) \(st)") }
+        }
+        c.step(.leave(n2), for: .seconds(2))
+        XCTAssertEqual(sim.resourcePromoted["pg"], [n1], "the best standby left took the role")
+        XCTAssertEqual(sim.resourceActive["pg-ip"], [n1])
+        let demoting = states.firstIndex(of: "pg demoting"), pgStop = states.firstIndex(of: "pg stopping")
+        let ipStop = states.firstIndex(of: "pg-ip stopping"), demoted = states.firstIndex(of: "pg running")
+        XCTAssertNotNil(demoting, "\(states)")
+        XCTAssertLessThan(demoting ?? .max, pgStop ?? -1, "demoted before it stops: \(states)")
+        XCTAssertLessThan(demoted ?? .max, ipStop ?? -1, "the address stops after the demote ended: \(states)")
+        XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
+    }
+
     func testFailedPromotedIsDemotedThenRecovered() {
         let c = cluster(), sim = c.sim
         var commands: [String] = []

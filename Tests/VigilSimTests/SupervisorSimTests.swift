@@ -69,6 +69,35 @@ final class SupervisorSimTests: XCTestCase {
         XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
     }
 
+    /// A node leaving gracefully is placed nothing while it stops its resources: found by tools/chaos
+    /// (a clean vigild restart of the owner, whose PAF primary took a minute to stop: its group
+    /// "svc" ran nowhere for that minute, the owner placing it on itself and refusing the start).
+    /// "slow" takes 5 s to stop; "db" must run elsewhere long before, whether the leaving node is
+    /// the owner (n1, the lowest member) or not (n2, the owner n1 learns it from n2's report).
+    func testLeavingNodeIsPlacedNothingWhileItStops() {
+        for leaver in [n1, n2] {
+            var config = CoreConfig.uniform(nodes: 3, timing: Timing(interval: .ms(10), deadline: .ms(40)))
+            config.resources = ResourcePolicy(units: [
+                PlacementUnit(resources: ["db"], location: [leaver: 50]),
+                PlacementUnit(resources: ["slow"], location: [leaver: 50]),
+            ])
+            let sim = Simulation(config: config, links: [LinkModel(), LinkModel()], seed: 12)
+            sim.stopTakes = ["slow": .seconds(5)]
+            for n in config.nodes { sim.schedule(.start(n), at: .zero) }
+            sim.run(until: .seconds(2))
+            XCTAssertEqual(on(sim, "db"), [leaver])
+            sim.schedule(.leave(leaver), at: .seconds(2))
+            sim.run(until: .seconds(3))
+            XCTAssertEqual(on(sim, "slow"), [leaver], "still stopping there")
+            XCTAssertEqual(on(sim, "db").count, 1, "leaver n\(leaver.rawValue): db runs again within a second")
+            XCTAssertFalse(on(sim, "db").contains(leaver))
+            sim.run(until: .seconds(9))
+            XCTAssertEqual(on(sim, "slow").count, 1)
+            XCTAssertFalse(on(sim, "slow").contains(leaver), "and slow once its stop ended and the node left")
+            XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
+        }
+    }
+
     /// A resource that dies is found by its recurring monitor (the core asks for it after the
     /// start), within about one interval; without a monitor nobody notices.
     func testMonitorFindsADeadResource() {

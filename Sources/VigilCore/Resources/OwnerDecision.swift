@@ -139,7 +139,10 @@ public enum OwnerDecision {
             current[rid] = active[rid]?.first(where: maintenance.contains) ?? active[rid]?.sorted().first ?? n
         }
         var input = PlacementInput(units: i.units, members: members, quorate: i.view.quorate)
-        input.standby = i.admin.standby
+        // A member stopping its resources to leave gracefully is placed nothing, as in standby
+        // (the chaos run: a leaving owner kept placing its group on itself until its slow stop
+        // ended, so the group ran nowhere for a minute).
+        input.standby = i.admin.standby.union(NodeSet(members.filter { i.reports[$0]?.leaving == true }))
         input.maintenance = maintenance
         input.unclean = i.fenceGate ? pending : .empty
         input.current = current

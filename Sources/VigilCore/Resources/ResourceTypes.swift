@@ -110,12 +110,15 @@ public struct PeerReport: Equatable, Sendable {
     public var policy: UInt64
     /// Redefined clones whose old instance still runs there (Supervisor+Adopt.swift).
     public var draining: Set<String>
+    /// The sender is stopping its resources to leave gracefully: nothing is placed there.
+    public var leaving: Bool
     public init(view: ViewID = .none, probed: Bool, entries: [String: ResourceEntry], policy: UInt64 = 0,
-                draining: Set<String> = []) {
+                draining: Set<String> = [], leaving: Bool = false) {
         self.view = view
         self.probed = probed
         self.entries = entries
         self.policy = policy
         self.draining = draining
+        self.leaving = leaving
     }
 }

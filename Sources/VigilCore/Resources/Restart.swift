@@ -68,6 +68,15 @@ extension Supervisor {
                 continue
             }
             guard e.state.mayBeActive && e.state != .stopping && e.state != .stopFailed else { continue }
+            // A promoted instance is demoted before it stops, as the owner (and Pacemaker) does;
+            // a promote or demote in flight ends first; a THEN that stops after FIRST's demote
+            // waits for it (tools/chaos: PAF's primary stopped without its demote, its address
+            // already gone, hung a minute in PostgreSQL's shutdown waiting for its standbys).
+            if e.state == .promoted || e.state == .failedPromoted {
+                command(last, .demote, &box)
+                continue
+            }
+            if e.state == .promoting || e.state == .demoting || stopsAfterDemote(u, c) { continue }
             if e.state != .starting, dependentActive(last, c, elsewhere: elsewhere) != nil {
                 _ = stopAfterDependents(last, c, elsewhere: elsewhere, &box)
                 continue
@@ -83,6 +92,7 @@ extension Supervisor {
         let active = local.values.filter { $0.state.mayBeActive }
         guard !active.isEmpty else { return false }
         leavingAfterStop = true
+        changed = true  // the owner learns at once that nothing is to be placed here
         _ = stopLocalInOrder(c, elsewhere: c.view.quorate, &box)
         return true
     }

@@ -61,6 +61,15 @@ extension Supervisor {
         return nil
     }
 
+    /// A THEN of an order "demote FIRST, then stop THEN" while FIRST's instance here still holds
+    /// its promoted role: the local stop of the THEN waits for the demote.
+    func stopsAfterDemote(_ u: PlacementUnit, _ c: SupervisorContext) -> Bool {
+        guard c.applyOrders, let lead = u.resources.first else { return false }
+        return policy.orders.contains { o in
+            o.then == lead && o.firstAction == .demote && o.thenAction == .stop && local[o.first]?.state.holdsPromoted == true
+        }
+    }
+
     /// Stops `rid` here now, or, while a THEN of it runs, marks it "stopping" and waits (the
     /// stop is sent by a later call, once the THEN is down). True when the stop was sent.
     mutating func stopAfterDependents(_ rid: String, _ c: SupervisorContext, elsewhere: Bool, _ box: inout Outbox) -> Bool {

@@ -188,17 +188,17 @@ extension Supervisor {
             return e
         }
         noteReport(from: c.me, view: c.view.id, probed: probedAll, entries: entries, policy: policy.version,
-                   draining: draining, c, now)
+                   draining: draining, leaving: leavingAfterStop, c, now)
         version &+= 1
         box.broadcast(.resourceReport(view: c.view.id, version: version, probed: probedAll, entries: entries,
-                                      policy: policy.version, draining: draining.sorted()))
+                                      policy: policy.version, draining: draining.sorted(), leaving: leavingAfterStop))
     }
 
     private mutating func noteReport(from n: NodeID, view v: ViewID, probed: Bool, entries: [ResourceEntry], policy: UInt64,
-                                     draining: Set<String>, _ c: SupervisorContext, _ now: Instant) {
+                                     draining: Set<String>, leaving: Bool, _ c: SupervisorContext, _ now: Instant) {
         let before = reports[n]?.entries ?? [:]
         reports[n] = PeerReport(view: v, probed: probed, entries: Dictionary(entries.map { ($0.id, $0) }) { a, _ in a },
-                                policy: policy, draining: draining)
+                                policy: policy, draining: draining, leaving: leaving)
         for e in entries {
             if e.state == .failed || e.state == .stopFailed, before[e.id]?.state != e.state {
                 lastFailure[e.id] = ResourceFailure(node: n, state: e.state, at: now)
@@ -230,13 +230,13 @@ extension Supervisor {
     mutating func receive(_ m: Message, from sender: Member, _ c: SupervisorContext, _ now: Instant, _ box: inout Outbox) {
         guard !policy.isEmpty else { return }
         switch m {
-        case let .resourceReport(rview, version, probed, entries, policy, draining):
+        case let .resourceReport(rview, version, probed, entries, policy, draining, leaving):
             let got = ReportVersion(incarnation: sender.incarnation, version: version)
             if let last = versions[sender.node], !got.isNewer(than: last) { return }
             versions[sender.node] = got
             let before = reports[sender.node]
             noteReport(from: sender.node, view: rview, probed: probed, entries: entries, policy: policy,
-                       draining: Set(draining), c, now)
+                       draining: Set(draining), leaving: leaving, c, now)
             if reports[sender.node] != before { decideIfOwner(c, now, &box) }
         case let .resourceCommand(v, seq, node, rid, action, p):
             guard node == c.me, v == c.view.id, c.owner == sender.node else { return }
@@ -384,7 +384,7 @@ extension Supervisor {
             noteFailure(&e, outcome, now)
         }
         setLocal(e, &box)
-        if leavingAfterStop && op == .stop { _ = stopLocalInOrder(c, elsewhere: c.view.quorate, &box) }  // the next of each group
+        if leavingAfterStop && (op == .stop || op == .demote) { _ = stopLocalInOrder(c, elsewhere: c.view.quorate, &box) }  // the next of each group
         if op == .stop || op == .start { continueRetiring(c, &box) }
         if op == .start, policy.units.contains(where: { $0.resources.contains(rid) && $0.resources.contains(where: heldStarts.contains) }) {
             if outcome == .running { continueRestart(rid, c, &box) } else { releaseHeld(rid, &box) }
