@@ -384,7 +384,8 @@ extension Supervisor {
             noteFailure(&e, outcome, now)
         }
         setLocal(e, &box)
-        if leavingAfterStop && (op == .stop || op == .demote) { _ = stopLocalInOrder(c, elsewhere: c.view.quorate, &box) }  // the next of each group
+        // The next of each group; a promote or demote that was in flight lets its demote or stop go.
+        if leavingAfterStop && [.stop, .demote, .promote].contains(op) { _ = stopLocalInOrder(c, elsewhere: c.view.quorate, &box) }
         if op == .stop || op == .start { continueRetiring(c, &box) }
         if op == .start, policy.units.contains(where: { $0.resources.contains(rid) && $0.resources.contains(where: heldStarts.contains) }) {
             if outcome == .running { continueRestart(rid, c, &box) } else { releaseHeld(rid, &box) }
