@@ -33,7 +33,9 @@ def report(run, a, path):
         "liveness": f"{len(run.quiet)} quiet checks, each within {a.quiet_bound:.0f} s of the last heal (fenced nodes brought "
                     "back included): every node in one view of all nodes, svc on one node (its holder and address there only), "
                     "web on two, PostgreSQL promoted on one node with its address, standbys everywhere else, every node's status "
-                    "the same, nothing failed",
+                    "the same, nothing failed; a node where a resource failed as often as migration_threshold (3) is out of "
+                    f"its placement until a cleanup, as in Pacemaker: {run.exclusions} such exclusions seen at quiet checks "
+                    "(each in the fault log)",
     }
     for name in ("never active twice", "acknowledged writes", "liveness"):
         vs = [v for v in run.violations if v[1] == name]
