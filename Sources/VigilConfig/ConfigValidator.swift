@@ -48,6 +48,7 @@ struct ConfigValidator {
                                  "deadline = 3 to 5 intervals is the usual choice"))
         }
         let resources = try readResources(nodes: nodes, fencing: fencing)
+        warnings += priorityDelayWarnings(fencing.policy, resources)
         var c = ClusterConfig(file: doc.file, name: name, clusterID: UInt32(id), keyFile: key, timing: timing,
                               quorum: quorum, links: links, nodes: nodes, fencing: fencing, resources: resources, warnings: warnings)
         c.stateDir = try cluster.string("state_dir") ?? c.stateDir

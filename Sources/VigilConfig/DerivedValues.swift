@@ -36,6 +36,11 @@ extension ClusterConfig {
                 out.append("  \(n.name): \(levels)\(delay)")
             }
             if f.randomDelayMax > .zero { out.append("  plus a random delay of up to \(f.randomDelayMax) before each first attempt") }
+            if f.priorityDelay > .zero {
+                let ranked = resources.filter { $0.priority != 0 }.map { "\($0.id) \($0.priority)" }
+                out.append("  plus \(f.priorityDelay) before fencing the node running the highest resource priority, on a side without a majority"
+                           + (ranked.isEmpty ? " (NO resource has a priority: it never applies)" : " (priorities: " + ranked.joined(separator: ", ") + ")"))
+            }
             if let wd = f.watchdog {
                 out.append("self-fencing: \(fencing.watchdogDevice) timeout \(wd.timeout); stops feeding after \(wd.quorumLossBound) without quorum; "
                            + "peers count a lost node without a device fenced after \(wd.safeWait(t))")

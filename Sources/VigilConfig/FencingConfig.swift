@@ -50,7 +50,7 @@ public struct FencingConfig: Sendable, Equatable {
 
 extension ConfigValidator {
     static let fencingSections: [String: (array: Bool, keys: Set<String>)] = [
-        "fencing": (false, ["enabled", "action", "random_delay", "retry_backoff", "max_backoff", "history",
+        "fencing": (false, ["enabled", "action", "random_delay", "priority_delay", "retry_backoff", "max_backoff", "history",
                             "watchdog", "watchdog_timeout", "quorum_loss_bound"]),
         "fence_device": (true, ["name", "agent", "protocol", "params", "host_map", "nodes", "timeout", "monitor_interval"]),
         "fence_level": (true, ["node", "level", "devices"]),
@@ -69,6 +69,7 @@ extension ConfigValidator {
                 p.action = act
             }
             p.randomDelayMax = try s.duration("random_delay") ?? .zero
+            p.priorityDelay = try s.duration("priority_delay") ?? .zero
             p.retryBackoff = try s.duration("retry_backoff") ?? p.retryBackoff
             p.maxBackoff = max(p.retryBackoff, try s.duration("max_backoff") ?? p.maxBackoff)
             f.historyFile = try s.string("history") ?? f.historyFile
@@ -104,6 +105,24 @@ extension ConfigValidator {
         p.attemptBound = bound
         f.policy = p
         return f
+    }
+
+    /// `priority_delay` must outweigh the other delays (Pacemaker asks for twice the largest) and
+    /// needs resources with a priority to mean anything.
+    func priorityDelayWarnings(_ p: FencingPolicy, _ resources: [ResourceSpec]) -> [Diagnostic] {
+        guard p.priorityDelay > .zero, let s = doc.sections.first(where: { $0.name == "fencing" }) else { return [] }
+        let line = s.entries.first { $0.key == "priority_delay" }?.line ?? s.line
+        var out: [Diagnostic] = []
+        let others = (p.delay.values.max() ?? .zero) + p.randomDelayMax
+        if p.priorityDelay < others * 2 {
+            out.append(diag(line, .warning, "priority_delay \(p.priorityDelay) is under twice the static and random delays (\(others))",
+                            "the side running the services wins only if priority_delay outweighs them: make it at least \(others * 2)"))
+        }
+        if !resources.contains(where: { $0.priority != 0 }) {
+            out.append(diag(line, .warning, "priority_delay is set but no [[resource]] has a priority: it never applies",
+                            "give the resources that matter a priority, e.g. priority = 10"))
+        }
+        return out
     }
 
     private func readDevices(nodes: [NodeSpec]) throws(Diagnostic) -> [FenceDeviceSpec] {

@@ -35,6 +35,8 @@ public struct ResourceSpec: Sendable, Equatable {
     public var rules: [LocationRule] = []
     /// Advisory colocation: RESOURCE:SCORE.
     public var near: [PlacementUnit.Near] = []
+    /// Pacemaker's `priority`: what a node running it weighs in a fence race (`priority_delay`).
+    public var priority = 0
     public var line: Int
     public var paramsLine: Int
 
@@ -58,6 +60,7 @@ extension ClusterConfig {
                        promotedMonitorInterval: Dictionary(resources.filter { $0.promotedMonitorInterval > .zero }
                            .map { ($0.id, $0.promotedMonitorInterval) }) { a, _ in a })
         p.definitions = Dictionary(resources.map { ($0.id, definition(of: $0)) }) { a, _ in a }
+        p.priority = Dictionary(resources.filter { $0.priority != 0 }.map { ($0.id, $0.priority) }) { a, _ in a }
         p.version = digest[.resources]
         return p
     }
@@ -142,7 +145,7 @@ extension ConfigValidator {
     static let resourceSections: [String: (array: Bool, keys: Set<String>)] = [
         "resource": (true, ["id", "agent", "params", "monitor_interval", "start_timeout", "stop_timeout",
                             "monitor_timeout", "promoted_monitor_interval", "promote_timeout", "demote_timeout", "notify_timeout", "on_fail", "migration_threshold", "failure_timeout", "stickiness",
-                            "prefer", "avoid", "group", "spread", "with", "with_role", "apart_from", "rules", "colocation"]),
+                            "prefer", "avoid", "group", "spread", "with", "with_role", "apart_from", "rules", "colocation", "priority"]),
     ]
 
     func readResources(nodes: [NodeSpec], fencing: FencingConfig) throws(Diagnostic) -> [ResourceSpec] {
@@ -229,6 +232,7 @@ extension ConfigValidator {
             out[out.count - 1].promoteTimeout = try s.duration("promote_timeout") ?? .seconds(20)
             out[out.count - 1].demoteTimeout = try s.duration("demote_timeout") ?? .seconds(20)
             out[out.count - 1].notifyTimeout = try s.duration("notify_timeout") ?? .seconds(20)
+            out[out.count - 1].priority = Int(try s.integer("priority", in: -1_000_000...1_000_000) ?? 0)
             if let role = try s.string("with_role") {
                 guard ["promoted", "master"].contains(role.lowercased()) else {
                     throw diag(s.line("with_role"), .error, "with_role '\(role)' is unknown", "use with_role = \"promoted\" (or leave it out: any instance)")

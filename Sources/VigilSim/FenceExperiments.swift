@@ -12,38 +12,54 @@ public enum FenceExperiments {
         public var bothOff = 0
         /// Neither fenced the other (should not happen with working devices).
         public var bothRunning = 0
+        /// With a service placed: the survivor was the node running it (no second outage).
+        public var servicesSurvived = 0
+        var withServices = false
         public var violations: [Violation] = []
         public var description: String {
-            "runs \(runs): one survivor \(oneSurvivor) (node1 \(node1Survived)), both off \(bothOff), both running \(bothRunning), violations \(violations.count)"
+            "runs \(runs): one survivor \(oneSurvivor) (node1 \(node1Survived)"
+                + (withServices ? ", the services' node \(servicesSurvived)), " : "), ") + "both off \(bothOff), both running \(bothRunning), violations \(violations.count)"
         }
     }
 
     /// A two-node cluster (two_node quorum) splits completely; both halves stay quorate and race to
     /// fence each other with a device of the given latency. `staticDelay` is node 1's fence_delay
-    /// (others wait it before fencing node 1); `randomDelay` is the random delay's maximum.
+    /// (others wait it before fencing node 1); `randomDelay` is the random delay's maximum. With
+    /// `servicesOn`, a resource of priority 10 runs on that node before the split (placed there),
+    /// and `priorityDelay` is the fencing's priority delay.
     public static func twoNodeRace(runs: Int, staticDelay: TimeSpan, randomDelay: TimeSpan,
+                                   priorityDelay: TimeSpan = .zero, servicesOn: NodeID? = nil,
                                    latencyMs: ClosedRange<Int64> = 200...1500, seed: UInt64 = 1) -> RaceResult {
         var r = RaceResult()
+        r.withServices = servicesOn != nil
         var config = CoreConfig.uniform(nodes: 2, links: 2, timing: Timing(interval: .ms(10), deadline: .ms(40)))
         config.fencing.enabled = true
         config.fencing.levels = [NodeID(1): [["power"]], NodeID(2): [["power"]]]
         if staticDelay > .zero { config.fencing.delay[NodeID(1)] = staticDelay }
         config.fencing.randomDelayMax = randomDelay
+        config.fencing.priorityDelay = priorityDelay
+        if let servicesOn {
+            config.resources = ResourcePolicy(units: [PlacementUnit(resources: ["svc"], location: [servicesOn: 100])])
+            config.resources.priority = ["svc": 10]
+        }
         for run in 0..<runs {
             var rng = SeededRandom(seed: seed &+ UInt64(run) &* 104_729)
             let sim = Simulation(config: config, links: [LinkModel(), LinkModel()], seed: seed &+ UInt64(run))
             sim.devices["power"] = FenceDeviceModel(.works, latencyMs: latencyMs)
             sim.schedule(.start(NodeID(1)), at: .zero)
             sim.schedule(.start(NodeID(2)), at: Instant.zero + .ms(Int64.random(in: 0...5, using: &rng)))
-            let split = Instant.zero + .seconds(1) + .us(Int64.random(in: 0...10_000, using: &rng))
+            let split = Instant.zero + .seconds(servicesOn == nil ? 1 : 2) + .us(Int64.random(in: 0...10_000, using: &rng))
             sim.schedule(.partition([[NodeID(1)], [NodeID(2)]]), at: split)
-            sim.run(until: split + staticDelay + randomDelay + .ms(latencyMs.upperBound * 3) + .seconds(1))
+            sim.run(until: split)
+            let ranServices = sim.resourceActive["svc", default: []]
+            sim.run(until: split + staticDelay + randomDelay + priorityDelay + .ms(latencyMs.upperBound * 3) + .seconds(1))
             let up = [NodeID(1), NodeID(2)].filter { sim.isRunning($0) }
             r.runs += 1
             switch up.count {
             case 1:
                 r.oneSurvivor += 1
                 if up == [NodeID(1)] { r.node1Survived += 1 }
+                if servicesOn != nil, ranServices == Set(up) { r.servicesSurvived += 1 }
             case 0: r.bothOff += 1
             default: r.bothRunning += 1
             }

@@ -62,6 +62,16 @@ extension VigilSimCommand {
                 print("  \(label): \(x)")
                 all += x.violations
             }
+            // The services ran on one node before the split (say, after a failover): who survives?
+            for on in [NodeID(1), NodeID(2)] {
+                for (label, d, p) in [("static delay 5s on node1", TimeSpan.seconds(5), TimeSpan.zero),
+                                      ("static 5s on node1 + priority_delay 15s", .seconds(5), .seconds(15))] {
+                    let x = FenceExperiments.twoNodeRace(runs: runs, staticDelay: d, randomDelay: .zero, priorityDelay: p,
+                                                         servicesOn: on, latencyMs: latency)
+                    print("  services on node\(on.rawValue), \(label): \(x)")
+                    all += x.violations
+                }
+            }
             report(all)
         case .fenceTime:
             let r = FenceExperiments.lossToFenced(config: core, links: links, runs: runs, latencyMs: fenceLatencyMs)

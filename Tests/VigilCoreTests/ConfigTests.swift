@@ -149,6 +149,28 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(c.derivedValues.contains { $0.contains("node3: level 1: ipmi3, level 2: pdu") }, "\(c.derivedValues)")
     }
 
+    /// `priority_delay` and `priority`: parsed into the core's policies, shown in the derived
+    /// values, and warned about when they cannot work.
+    func testPriorityDelay() throws {
+        let src = Self.fencing.replacingOccurrences(of: "random_delay = \"1s\"", with: "random_delay = \"1s\"\npriority_delay = \"10s\"")
+            + "\n[[resource]]\nid = \"db\"\nagent = \"ocf:heartbeat:Dummy\"\npriority = 10\n"
+        let c = try ClusterConfig.load(text: src, file: "v.conf").get()
+        XCTAssertEqual(c.core.fencing.priorityDelay, .seconds(10))
+        XCTAssertEqual(c.core.resources.priority, ["db": 10])
+        XCTAssertEqual(c.core.resources.nodePriorities([NodeID(1): ["db": ResourceEntry(id: "db", state: .running, failCount: 0)],
+                                                        NodeID(2): ["db": ResourceEntry(id: "db", state: .stopped, failCount: 0)]]),
+                       [NodeID(1): 10, NodeID(2): 0])
+        XCTAssertTrue(c.derivedValues.contains { $0.contains("plus 10000ms before fencing the node running the highest resource priority") },
+                      "\(c.derivedValues)")
+        XCTAssertTrue(c.warnings.isEmpty, "\(c.warnings)")
+        let weak = try ClusterConfig.load(text: src.replacingOccurrences(of: "priority_delay = \"10s\"", with: "priority_delay = \"1s\"")
+            .replacingOccurrences(of: "priority = 10\n", with: ""), file: "v.conf").get()
+        XCTAssertEqual(weak.warnings.map(\.message).sorted(), [
+            "priority_delay 1000ms is under twice the static and random delays (1000ms)",
+            "priority_delay is set but no [[resource]] has a priority: it never applies",
+        ], "\(weak.warnings)")
+    }
+
     func testFencingErrorsPointAtTheLine() {
         let cases: [(String, String, String)] = [
             ("action = \"reboot\"", "action = \"on\"", "is not off or reboot"),

@@ -42,6 +42,28 @@ final class FenceLabTests: XCTestCase {
         XCTAssertEqual(history(lab, 2).last { $0.peer == "n3" }?.result, "success", "history kept across restart")
     }
 
+    /// Two nodes, n1 the static favourite (fence_delay 2s), the service (priority 10) on n2, as
+    /// after a failover: with priority_delay 6s, a full split ends with n2 powering n1 off and the
+    /// service never stopping on n2 (without it, n1 would win and fence the service's node).
+    func testTwoNodeSplitTheServicesSideWins() throws {
+        try DummyResources.require()
+        let lab = try Lab(nodes: 2, extra: ["--priority-delay", "6s"],
+                          fenceConfig: DummyResources.section("svc", on: 2) + "priority = 10\n", self)
+        XCTAssertTrue(DummyResources.running(lab, "svc", on: 2), "svc runs on n2")
+        let seq = lab.lastSeq(2)
+        lab.lab("cut", "2")
+        let result = lab.event(2, within: 30, after: seq) { $0.type == .fenceResult && $0.peer == "n1" }
+        XCTAssertEqual(result?.result, "success", "n2 fenced n1")
+        XCTAssertEqual(result?.executor, "n2")
+        XCTAssertEqual(power(lab, 1, "status"), 2, "n1 is off")
+        XCTAssertEqual(power(lab, 2, "status"), 0, "n2, running the service, is on")
+        let scheduled = history(lab, 2).last { $0.peer == "n1" }
+        print("n1 fenced by \(scheduled?.executor ?? "?") in \(scheduled?.tookMs ?? -1) ms")
+        let svc = try lab.status(2).resources?.first { $0.id == "svc" }
+        XCTAssertEqual(svc?.activeOn, ["n2"], "the service stayed on n2")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(lab.dir)/n2/svc.state"), "and never stopped there")
+    }
+
     func isZombie(_ pid: Int32) -> Bool {
         ((try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? "").split(separator: " ").dropFirst(2).first == "Z"
     }

@@ -49,6 +49,23 @@ final class FenceSimTests: XCTestCase {
         XCTAssertGreaterThan(unguarded.bothOff, 100, "the race the delay prevents: \(unguarded)")
     }
 
+    /// Priority delay (Pacemaker's priority-fencing-delay): whichever node runs the services
+    /// before the split survives, even against a static delay that favours the other node (the
+    /// case after a failover); without it the static delay decides and the services' node is
+    /// fenced when they run on node 2.
+    func testPriorityDelayTheServicesSideWins() {
+        for on in [NodeID(1), NodeID(2)] {
+            let r = FenceExperiments.twoNodeRace(runs: 100, staticDelay: .seconds(5), randomDelay: .zero,
+                                                 priorityDelay: .seconds(15), servicesOn: on)
+            XCTAssertEqual(r.oneSurvivor, 100, "services on \(on): \(r)")
+            XCTAssertEqual(r.servicesSurvived, 100, "services on \(on): \(r)")
+            XCTAssertTrue(r.violations.isEmpty, "\(r.violations.prefix(3))")
+        }
+        let staticOnly = FenceExperiments.twoNodeRace(runs: 100, staticDelay: .seconds(5), randomDelay: .zero, servicesOn: NodeID(2))
+        XCTAssertEqual(staticOnly.node1Survived, 100, "the static delay alone keeps node 1: \(staticOnly)")
+        XCTAssertEqual(staticOnly.servicesSurvived, 0, "so the services' node 2 is fenced: \(staticOnly)")
+    }
+
     private func threeNodes(_ levels: [[String]], devices: [String: FenceDeviceModel]) -> Simulation {
         var config = CoreConfig.uniform(nodes: 3, timing: Timing(interval: .ms(10), deadline: .ms(40)))
         config.fencing.enabled = true

@@ -123,7 +123,7 @@ struct Fencer: Equatable, Sendable {
         if executor {
             for (n, inc) in pending.sorted(by: { $0.key < $1.key }) where jobs[n] == nil {
                 if let o = others[n], o.executor != c.me.node, o.until > now, c.view.nodes.contains(o.executor) { continue }
-                var delay = policy.delay[n] ?? .zero
+                var delay = (policy.delay[n] ?? .zero) + priorityDelay(n, c)
                 if policy.randomDelayMax > .zero {
                     let ns = policy.randomDelayMax.nanoseconds
                     delay = delay + TimeSpan(nanoseconds: Int64.random(in: 0...ns, using: &random))
@@ -137,6 +137,17 @@ struct Fencer: Equatable, Sendable {
             start(n, c, now, &box)
         }
         if !pending.isEmpty && now - lastStateSent >= .seconds(1) { sendState(now, &box) }
+    }
+
+    /// Pacemaker's `priority-fencing-delay`: when this side has no majority (a half split, where
+    /// the other half may be fencing us at the same moment), a target whose total resource priority
+    /// is the cluster's highest, and not everyone's, is fenced only after the extra delay. The side
+    /// running the services then wins the race by construction, whatever the static delays say.
+    func priorityDelay(_ n: NodeID, _ c: FenceContext) -> TimeSpan {
+        guard policy.priorityDelay > .zero, !c.majority else { return .zero }
+        let all = c.nodes.map { c.priorities[$0] ?? 0 }
+        guard let top = all.max(), let low = all.min(), top > low, (c.priorities[n] ?? 0) == top else { return .zero }
+        return policy.priorityDelay
     }
 
     private mutating func start(_ n: NodeID, _ c: FenceContext, _ now: Instant, _ box: inout Outbox) {
@@ -279,6 +290,11 @@ struct FenceContext {
     var peers: PeerTable
     var timing: Timing
     var leaving: Bool
+    /// This side holds more than half of the expected votes (no fence race is possible).
+    var majority = true
+    /// Each node's total resource priority, from the last reports (only while something is pending
+    /// and `priorityDelay` is set).
+    var priorities: [NodeID: Int] = [:]
 }
 
 struct FenceJob: Equatable, Sendable {

@@ -11,7 +11,8 @@
 ///   alone while another member of their view announced an attempt on it (`fenceStarted`) that is
 ///   within its time bound.
 /// - Before the first attempt on a target the executor waits the target's static delay plus a
-///   random delay (fence races in two-node clusters).
+///   random delay (fence races in two-node clusters), plus the priority delay when this side has
+///   no majority and the target ran the most important resources.
 /// - Levels in order; a failed level escalates at once to the next; after the last, retry from
 ///   level 1 with doubling backoff.
 /// - Without quorum nothing is started, and running attempts are aborted.
@@ -50,6 +51,10 @@ public struct FencingPolicy: Equatable, Sendable {
     public var delay: [NodeID: TimeSpan] = [:]
     /// A random delay in 0...this is added before each first attempt.
     public var randomDelayMax = TimeSpan.zero
+    /// Pacemaker's `priority-fencing-delay`: without a majority (a half split, two nodes), a node
+    /// running the cluster's highest total resource priority is fenced only after this extra delay,
+    /// so the side running the services wins the race (`Fencer.priorityDelay`).
+    public var priorityDelay = TimeSpan.zero
     public var action = FenceAction.off
     public var retryBackoff = TimeSpan.seconds(1)
     public var maxBackoff = TimeSpan.seconds(60)

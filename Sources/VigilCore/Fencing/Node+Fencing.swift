@@ -19,8 +19,14 @@ extension Node {
     public func isFenced(_ m: Member) -> Bool { fencer.isFenced(m) }
 
     var fenceContext: FenceContext {
-        FenceContext(me: me, nodes: config.nodes, view: view, owner: owner, peers: detector.peers,
-                     timing: config.timing, leaving: leaving)
+        var c = FenceContext(me: me, nodes: config.nodes, view: view, owner: owner, peers: detector.peers,
+                             timing: config.timing, leaving: leaving)
+        c.majority = config.quorum.votes(of: view.nodes) * 2 > config.quorum.expectedVotes
+        // Read only while something may be scheduled (the reports are walked).
+        if fencer.policy.priorityDelay > .zero && !fencer.pending.isEmpty {
+            c.priorities = supervisor.policy.nodePriorities(supervisor.reports.mapValues(\.entries))
+        }
+        return c
     }
 
     /// One call into the fencer; what it hands back is carried out in order (`carryOut`).

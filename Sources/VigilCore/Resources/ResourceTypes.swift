@@ -23,6 +23,10 @@ public struct ResourcePolicy: Equatable, Sendable {
     /// What each resource runs (agent, parameters, operation settings), as a hash: a resource
     /// whose hash changes in a new policy is restarted with it (Supervisor+Adopt.swift).
     public var definitions: [String: UInt64] = [:]
+    /// Resource priorities (Pacemaker's `priority` meta attribute; absent: 0). A node's priority is
+    /// the sum over what it runs, a promoted instance counting one more (`nodePriorities`); fencing
+    /// delays the node with the highest (`FencingPolicy.priorityDelay`).
+    public var priority: [String: Int] = [:]
     /// Which policy this is: members report it, and the owner decides only from reports of its
     /// own (a member still on another has not taken the change yet). 0: the one it started with.
     public var version: UInt64 = 0
@@ -41,6 +45,20 @@ public struct ResourcePolicy: Equatable, Sendable {
         self.monitorInterval = monitorInterval
     }
     public var ids: [String] { units.flatMap(\.resources) }
+
+    /// Each node's total priority over what its report shows there (starting, running, promoting,
+    /// promoted or demoting): the sum of the resources' priorities, a
+    /// promoted instance of a resource with a priority counting one more, as in Pacemaker.
+    private static let counted: Set<ResourceState> = [.starting, .running, .promoting, .promoted, .demoting]
+    public func nodePriorities(_ reports: [NodeID: [String: ResourceEntry]]) -> [NodeID: Int] {
+        guard !priority.isEmpty else { return [:] }
+        return reports.mapValues { entries in
+            entries.values.reduce(0) { sum, e in
+                guard let p = priority[e.id], p != 0, Self.counted.contains(e.state) else { return sum }
+                return sum + p + (e.state.holdsPromoted ? 1 : 0)
+            }
+        }
+    }
     public var isEmpty: Bool { units.isEmpty }
 }
 
