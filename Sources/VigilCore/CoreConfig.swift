@@ -24,6 +24,8 @@ public struct CoreConfig: Equatable, Sendable {
     public var newestDocumentWins = true
     /// Fencing devices, levels, delays and self-fencing (off unless the config enables it).
     public var fencing = FencingPolicy.disabled
+    /// The external vote on an etcd lease (Membership/Arbiter.swift); `quorum.arbiterVotes` is 1 with it.
+    public var arbiter: ArbiterPolicy?
     /// Resources the supervisor places and runs (none unless the config has [[resource]]).
     public var resources = ResourcePolicy()
     /// What this node's config file says, one hash per part: members compare their copies

@@ -44,6 +44,10 @@ public enum Event: Sendable {
     /// The cluster's document changed its nodes, votes, quorum rules or fencing devices and levels
     /// (Membership/NodesChange.swift); resources change through `adoptResources`.
     case adoptCluster(nodes: NodeSet, quorum: QuorumPolicy, fencing: FencingPolicy)
+    /// The shell's answer to `Effect.arbiter` request `id` (Membership/Arbiter.swift).
+    case arbiterAnswer(id: UInt64, ArbiterAnswer)
+    /// The arbiter's heuristics command passed or failed (the node may take the vote only while it passes).
+    case arbiterHeuristics(pass: Bool)
 }
 
 /// Output of a node's step function, to be carried out by the shell (or the simulator) in order.
@@ -76,6 +80,9 @@ public enum Effect: Sendable {
     /// Run this copy of the replicated document (fetched from `from`, or the operator's change when
     /// nil): parse it, apply it, save it, then report `Event.documentRun` (or `.documentRefused`).
     case adoptDocument(DocumentStamp, [UInt8], from: NodeID?)
+    /// Make this request of the arbiter (etcd), off the heartbeat thread, then report
+    /// `Event.arbiterAnswer` with its id (none for a handover).
+    case arbiter(ArbiterRequest)
 }
 
 /// What the shell does with the hardware watchdog. Between `arm` and `stopFeeding` it feeds the
@@ -122,6 +129,10 @@ public struct Node: Sendable {
     var documents = DocumentSync()
     /// Nodes the document removed that were still alive: peers until they have gone (NodesChange.swift).
     var removing = NodeSet()
+    /// The external vote (Membership/Arbiter.swift), with `[arbiter]`; asked again at the next
+    /// tick when the view changed.
+    var arbiter: Arbiter?
+    var arbiterSoon = false
     var aliveChangedAt = Instant.zero
     var startedAt = Instant.zero
     var nextTick = Instant.zero
@@ -144,6 +155,7 @@ public struct Node: Sendable {
         membership = Membership(quorum: config.quorum)
         supervisor = Supervisor(policy: config.resources)
         fencer = Fencer(policy: config.fencing, seed: seed ?? (UInt64(id.rawValue) &* 0x9E37_79B9_7F4A_7C15 ^ incarnation))
+        arbiter = config.arbiter.map(Arbiter.init)
     }
 
     public var me: Member { Member(id, incarnation) }
@@ -212,6 +224,10 @@ public struct Node: Sendable {
             documentRefused(s, &out)
         case let .adoptCluster(nodes, quorum, fencing):
             adoptCluster(nodes: nodes, quorum: quorum, fencing: fencing, now, &out)
+        case let .arbiterAnswer(rid, answer):
+            arbiterAnswered(rid, answer, now, &out)
+        case .arbiterHeuristics(let pass):
+            arbiterHeuristics(pass, &out)
         }
         switch event {
         case .tick, .datagram: break
@@ -248,6 +264,7 @@ public struct Node: Sendable {
         nextTick = lateness > timing.interval ? now + timing.interval : nextTick + timing.interval
         if now >= graceUntil { noted(detector.expire(at: now), now, &out) }
         evaluateMembership(now, &out)
+        if arbiter != nil { arbiterStep(now, &out) }
         fencing(&out) { f, c, box in f.step(c, now, &box) }
         supervising(&out) { s, c, box in s.step(c, now, &box) }
         if attributes.busy { attributing(&out) { a, c, box in a.step(c, now, &box) } }
@@ -332,6 +349,7 @@ public struct Node: Sendable {
         broadcast(.leave, &out)
         broadcast(.leave, &out)
         leaving = true
+        arbiterLeave(&out)
         if feedsWatchdog { out.append(.watchdog(.disarm)) }
         out.append(.notice(.leaving))
     }
@@ -370,5 +388,6 @@ extension Node {
             && detector == o.detector && aliveChangedAt == o.aliveChangedAt && nextTick == o.nextTick
             && graceUntil == o.graceUntil && leaving == o.leaving && sequences == o.sequences && fencer == o.fencer && supervisor == o.supervisor
             && attributes == o.attributes && agreement == o.agreement && documents == o.documents && removing == o.removing
+            && arbiter == o.arbiter
     }
 }

@@ -19,6 +19,16 @@ public enum Notice: Equatable, Sendable {
     case document(DocumentNotice)
     /// The document added or removed nodes (Membership/NodesChange.swift).
     case nodesChanged(added: NodeSet, removed: NodeSet)
+    /// The external vote (Membership/Arbiter.swift).
+    case arbiter(ArbiterNotice)
+}
+
+/// The arbiter's happenings.
+public enum ArbiterNotice: Equatable, Sendable {
+    /// The vote key now names this member (nil: no one holds it).
+    case holder(Member?)
+    /// The heuristics command's result changed.
+    case heuristics(pass: Bool)
 }
 
 /// Fencing progress (Fencing/Fencer.swift).

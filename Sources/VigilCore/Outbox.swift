@@ -13,6 +13,9 @@ struct Outbox {
         /// Membership: a new view is installed (fencing records its unclean losses, the
         /// supervisor reports in it at once).
         case viewInstalled(ViewChange, at: Instant)
+        /// Membership: quorum is back, and these members of the last quorate view went missing
+        /// meanwhile (fencing records them as lost uncleanly).
+        case lostWhileInquorate([Member], at: Instant)
     }
 
     private(set) var items: [Item] = []
@@ -24,4 +27,5 @@ struct Outbox {
     mutating func requireFencing(_ n: NodeID, at now: Instant) { items.append(.requireFencing(n, at: now)) }
     mutating func leave() { items.append(.leave) }
     mutating func viewInstalled(_ change: ViewChange, at now: Instant) { items.append(.viewInstalled(change, at: now)) }
+    mutating func lostWhileInquorate(_ lost: [Member], at now: Instant) { items.append(.lostWhileInquorate(lost, at: now)) }
 }

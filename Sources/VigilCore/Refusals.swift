@@ -28,11 +28,15 @@ public enum SelfFenceReason: Equatable, Sendable, ReasonText {
     case noDevice
     /// Inquorate for this long (at least the watchdog's quorum-loss bound).
     case inquorate(TimeSpan)
+    /// Quorate only with the arbiter's vote, and the lease can no longer be proven alive long
+    /// enough for the board to reset before it expires on the server.
+    case arbiterLapsed
 
     public var description: String {
         switch self {
         case .noDevice: "the cluster must fence this node and no device can"
         case .inquorate(let t): "inquorate for \(t)"
+        case .arbiterLapsed: "quorate only with the arbiter's vote, which could no longer be renewed in time"
         }
     }
 }

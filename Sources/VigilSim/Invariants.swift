@@ -32,7 +32,7 @@ struct Invariants {
         case let .peerDead(m, .silent):
             checkNotFalselyDead(m, by: node.id, at: t, pauses: pauses)
         case let .viewInstalled(v, change):
-            checkInstall(v, change, by: node.me, quorum: node.config.quorum, at: t)
+            checkInstall(v, change, by: node.me, quorum: node.config.quorum, vote: node.hasArbiterVote, at: t)
         default:
             break
         }
@@ -52,7 +52,7 @@ struct Invariants {
         }
     }
 
-    private mutating func checkInstall(_ v: View, _ change: ViewChange, by me: Member, quorum q: QuorumPolicy, at t: Instant) {
+    private mutating func checkInstall(_ v: View, _ change: ViewChange, by me: Member, quorum q: QuorumPolicy, vote: Bool, at t: Instant) {
         if let prev = lastView[me], v.id <= prev {
             fail(.epochOrder, me.node, "installed \(v.id) after \(prev)", at: t)
         }
@@ -62,16 +62,16 @@ struct Invariants {
         }
         registry[v.id] = v.members
         if !v.members.contains(me) { fail(.selfMember, me.node, "installed \(v) without itself", at: t) }
-        checkQuorum(v, by: me, q, at: t)
+        checkQuorum(v, by: me, q, vote: vote, at: t)
         for m in change.leftCleanly where !graceful.contains(m) {
             fail(.cleanLeave, me.node, "\(m) recorded as a clean leave but it never said goodbye", at: t)
         }
     }
 
     /// The quorum flag follows the vote rule exactly (the node's own: the document may change it).
-    private mutating func checkQuorum(_ v: View, by me: Member, _ q: QuorumPolicy, at t: Instant) {
+    private mutating func checkQuorum(_ v: View, by me: Member, _ q: QuorumPolicy, vote: Bool, at t: Instant) {
         if q.isComplete(v.nodes) { sawAllTogether.insert(me) }
-        let expected = q.isQuorate(v.nodes, allSeenTogether: sawAllTogether.contains(me))
+        let expected = q.isQuorate(v.nodes, allSeenTogether: sawAllTogether.contains(me), arbiterVote: vote)
         if v.quorate != expected {
             fail(.quorum, me.node, "\(v) but votes \(q.votes(of: v.nodes))/\(q.expectedVotes) say quorate=\(expected)", at: t)
         }

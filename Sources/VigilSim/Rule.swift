@@ -63,6 +63,9 @@ public enum Rule: String, Sendable, CaseIterable, CustomStringConvertible {
     /// A node took an older copy of the replicated document than the one it ran, or after a quiet
     /// period the members of one view run different copies (DocumentModel.swift).
     case document
+    // The external vote (ArbiterModel.swift)
+    /// Two nodes quorate at the same moment in views that share no node (two partitions quorate).
+    case splitQuorum = "split-quorum"
 
     public var description: String { rawValue }
 

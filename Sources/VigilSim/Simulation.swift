@@ -46,6 +46,8 @@ public enum Step: Sendable {
     /// `vigilctl config apply` on a node: a new document naming this policy (and these nodes, if
     /// given; `filler` bytes long besides), with this operator epoch (DocumentModel.swift).
     case applyDocument(on: NodeID, ResourcePolicy, filler: Int, epoch: UInt32, nodes: NodeSet? = nil)
+    /// Cut (or restore) the link between a node and the arbiter's server; pause or resume the server.
+    case arbiterCut(NodeID, Bool), arbiterPause(Bool)
 }
 
 enum SimEvent {
@@ -59,6 +61,7 @@ enum SimEvent {
     case resourceOp(Member, ResourceOrder)
     /// A recurring monitor comes due (`generation` tells a current one from one since ended).
     case monitorDue(Member, String, generation: UInt64)
+    case arbiter(ArbiterSimEvent)
 }
 
 /// Many real core nodes on a virtual clock and a seeded network. Same seed, same run.
@@ -119,6 +122,9 @@ public final class Simulation {
     public var digests: [NodeID: ConfigDigest] = [:]
     /// Changes go through the replicated document (DocumentModel.swift), not to every node.
     var documentModel: DocumentModel?
+    /// The arbiter's server, each node's clock rate offset (ppm), who is quorate now (ArbiterModel.swift).
+    public var arbiterServer = ArbiterServerModel(), clockPPM: [NodeID: Int64] = [:]
+    var quorateViews: [NodeID: NodeSet] = [:]
 
     public init(config: CoreConfig, links: [LinkModel], seed: UInt64) {
         self.config = config
@@ -175,6 +181,8 @@ public final class Simulation {
             resourceOp(order, on: m)
         case let .monitorDue(m, rid, generation):
             monitorDue(rid, generation, on: m)
+        case .arbiter(let e):
+            arbiterEvent(e)
         }
     }
 
@@ -196,7 +204,7 @@ public final class Simulation {
         // Handled in place (the slot holds the only reference: nothing of the node is copied); the
         // node is copied only for a notice's checks below (a whole `Node` copied per event was most
         // of the simulator's time at 64 nodes).
-        let effects = slots[i].node!.handle(event, at: now)
+        let effects = slots[i].node!.handle(event, at: local(now, id))
         let me = slots[i].node!.me
         for case .watchdog(let w) in effects {
             switch w {
@@ -234,7 +242,7 @@ public final class Simulation {
                 send(bytes, link: link, from: me)
             case let .wake(at):
                 slots[i].wakeAt = at
-                queue.push(.wake(id, me.incarnation, at), at: at)
+                queue.push(.wake(id, me.incarnation, at), at: real(at, id))
             case let .fence(order):
                 runFence(order, by: me)
             case let .abortFence(order):
@@ -247,6 +255,8 @@ public final class Simulation {
                 slots[i].savedAttributes = list  // read back when the node starts again
             case let .adoptDocument(s, b, from):
                 adoptDocument(s, b, from: from, on: id)
+            case .arbiter(let r):
+                sendToArbiter(r, from: me)
             case let .notice(n):
                 if case .rejected = n { accepted = false }
                 let node = copy!
@@ -259,6 +269,7 @@ public final class Simulation {
                 observer?(now, id, n)
             }
         }
+        if config.arbiter != nil { checkSplitQuorum(id) }
         if slots[i].leavingSince != nil && (copy ?? slots[i].node)?.leaving == true {
             stopSlot(id)  // said goodbye: the daemon exits
         } else if let t = slots[i].leavingSince, now - t >= Simulation.stopTimeout {
@@ -310,7 +321,7 @@ public final class Simulation {
             apply(.leave, to: id)  // the node leaves at once, or once its resources are stopped
         case .pause(let id):
             let i = Int(id.rawValue)
-            if slots[i].state == .running { slots[i].state = .paused(since: now) }
+            if slots[i].state == .running { (slots[i].state, quorateViews[id]) = (.paused(since: now), nil) }
         case .resume(let id):
             resume(id)
         case .partition(let groups):
@@ -323,6 +334,8 @@ public final class Simulation {
             net.heal()
         case let .setLink(l, model):
             net.links[l] = model
+        case let .arbiterCut(id, down): if down { arbiterServer.cut.insert(id) } else { arbiterServer.cut.remove(id) }
+        case .arbiterPause(let p): if p { arbiterServer.paused = true } else { resumeArbiter() }
         case let .attack(id, kind):
             attack(id, kind)
         case .checkAgreement:
@@ -373,6 +386,7 @@ public final class Simulation {
         slots[i].monitors = [:]
         slots[i].running = [:]
         slots[i].node = nil
+        quorateViews[id] = nil
         slots[i].state = .down
         slots[i].held = []
         slots[i].wakeAt = nil
@@ -399,5 +413,6 @@ public final class Simulation {
         for case let .deliver(_, link, bytes, _, _) in held where slots[i].node != nil {
             consume(bytes, link: link, at: id)
         }
+        for case .arbiter(let e) in held { arbiterEvent(e) }
     }
 }

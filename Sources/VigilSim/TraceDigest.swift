@@ -75,6 +75,9 @@ public struct TraceDigest: Sendable, Equatable, CustomStringConvertible {
             add(UInt8(10))
             add(s.hash)
             add(bytes)
+        case .arbiter(let r):
+            add(UInt8(11))
+            add(String(describing: r))
         }
     }
 

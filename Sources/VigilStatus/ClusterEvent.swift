@@ -43,6 +43,8 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
         case documentConflict = "document_conflict"
         case documentRefused = "document_refused"
         case nodesChanged = "nodes_changed"
+        case arbiterHolder = "arbiter_holder"
+        case arbiterHeuristics = "arbiter_heuristics"
     }
     public var seq: UInt64
     /// UTC, ISO 8601 with milliseconds (set by the daemon's wall clock).
@@ -128,6 +130,12 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
             detail = [("added", added), ("removed", removed)].filter { !$0.1.isEmpty }
                 .map { "\($0.0) \($0.1.map(name).joined(separator: ", "))" }.joined(separator: "; ")
                 + (removed.contains(local) ? ": this node is no longer in the cluster's document and leaves" : "")
+        case .arbiter(.holder(let m)):
+            (type, peer, incarnation) = (.arbiterHolder, m.map { name($0.node) }, m?.incarnation)
+            detail = m.map { "the arbiter's vote is held by \(name($0.node))" } ?? "no one holds the arbiter's vote"
+        case .arbiter(.heuristics(let pass)):
+            type = .arbiterHeuristics
+            detail = pass ? "the arbiter's heuristics pass: this node may take the vote" : "the arbiter's heuristics FAIL: this node will not take the vote"
         case .resource(let r):
             switch r {
             case let .state(id, st, fc):
@@ -221,7 +229,7 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
             return attributeLogLine
         case .leaving, .fenceNoDevice, .selfFence, .fenceGaveUp, .resourceEscalate, .resourceFailuresExpired,
              .resourceStopNoQuorum, .resourceStartRefused, .resourceNotify, .resourcePolicy, .configDiffers, .configAgrees, .documentRunning, .documentConflict,
-             .documentRefused, .nodesChanged:
+             .documentRefused, .nodesChanged, .arbiterHolder, .arbiterHeuristics:
             return type.rawValue + (detail.map { " " + $0 } ?? "")
         }
     }

@@ -254,6 +254,14 @@ struct Fencer: Equatable, Sendable {
         finish(n, .confirmed, c, now, &box)
     }
 
+    /// Stop feeding the watchdog now (the arbiter's vote lapsed and this node lost quorum by it).
+    mutating func selfFence(_ reason: SelfFenceReason, _ box: inout Outbox) {
+        guard policy.watchdog != nil, watchdogArmed, !stoppedFeeding else { return }
+        stoppedFeeding = true
+        box.append(.notice(.fence(.selfFence(reason: reason))))
+        box.append(.watchdog(.stopFeeding))
+    }
+
     private mutating func watchdogStep(_ c: FenceContext, _ now: Instant, _ box: inout Outbox) {
         guard let wd = policy.watchdog, !stoppedFeeding else { return }
         if let p = pending[c.me.node], p >= c.me.incarnation, (policy.levels[c.me.node] ?? []).isEmpty {

@@ -20,6 +20,14 @@ struct Membership: Equatable, Sendable {
     private(set) var cleanLeft: [NodeID: Incarnation] = [:]
     /// Every configured node has been in one view (`wait_for_all`).
     private var allSeenTogether = false
+    /// The arbiter's vote as the node last judged it: counted for views with this member until
+    /// this time (Arbiter.swift).
+    private(set) var arbiterHolder: Member?
+    private(set) var arbiterUntil = Instant.zero
+    /// The view's quorum counts the arbiter's vote (as last judged).
+    private(set) var voteCounted = false
+    /// The members of the last quorate view: who was lost meanwhile is fenced once quorum is back.
+    private var lastQuorate: [Member] = []
 
     init(quorum: QuorumPolicy) { self.quorum = quorum }
 }
@@ -162,7 +170,8 @@ extension Membership {
         let nodes = NodeSet(members.map(\.node))
         if quorum.isComplete(nodes) { allSeenTogether = true }
         let wasQuorate = view.quorate
-        view = View(id: v, members: members, quorate: quorum.isQuorate(nodes, allSeenTogether: allSeenTogether),
+        view = View(id: v, members: members, quorate: quorum.isQuorate(nodes, allSeenTogether: allSeenTogether,
+                                                                       arbiterVote: votes(members, now)),
                     installedAt: now)
         promised = max(promised, v)
         maxEpochSeen = max(maxEpochSeen, v.epoch)
@@ -171,6 +180,40 @@ extension Membership {
         box.append(.notice(.viewInstalled(view, change)))
         if view.quorate != wasQuorate { box.append(.notice(.quorumChanged(quorate: view.quorate))) }
         box.viewInstalled(change, at: now)
+        if view.quorate { quorumHeld(regained: !wasQuorate, now, &box) }
+    }
+
+    private mutating func votes(_ members: [Member], _ now: Instant) -> Bool {
+        voteCounted = arbiterHolder.map { now < arbiterUntil && members.contains($0) } ?? false
+        return voteCounted
+    }
+
+    /// The vote could make this partition quorate (the arbiter takes or keeps the key only then).
+    var couldUseVote: Bool { quorum.arbiterVotes > 0 && quorum.isQuorate(view.nodes, allSeenTogether: allSeenTogether, arbiterVote: true) }
+
+    /// The arbiter's vote, judged again (on every tick, and on each answer): the view's quorum
+    /// follows it at once. Returns whether the view lost quorum by it.
+    mutating func arbiter(holder: Member?, until: Instant, _ now: Instant, _ box: inout Outbox) -> Bool {
+        arbiterHolder = holder
+        arbiterUntil = until
+        let was = view.quorate
+        guard view.id != .none else { return false }
+        view.quorate = quorum.isQuorate(view.nodes, allSeenTogether: allSeenTogether, arbiterVote: votes(view.members, now))
+        guard view.quorate != was else { return false }
+        box.append(.notice(.quorumChanged(quorate: view.quorate)))
+        if view.quorate { quorumHeld(regained: true, now, &box) }
+        return was
+    }
+
+    /// The view is quorate: members of the last quorate view that are gone (not by a clean leave,
+    /// and not back with a new life) were lost while this node could not judge, and are fenced now.
+    private mutating func quorumHeld(regained: Bool, _ now: Instant, _ box: inout Outbox) {
+        if regained {
+            let nodes = view.nodes
+            let lost = lastQuorate.filter { !nodes.contains($0.node) && (cleanLeft[$0.node] ?? 0) < $0.incarnation }
+            if !lost.isEmpty { box.lostWhileInquorate(lost, at: now) }
+        }
+        lastQuorate = view.members
     }
 
     /// New votes and quorum rules (nodes added or removed by the cluster's document): the view's

@@ -8,6 +8,9 @@ public struct QuorumPolicy: Equatable, Sendable {
     /// What a node that loses quorum does with its resources: stop them (Pacemaker's default) or
     /// leave them as they are (freeze). Either way the quorate side fences it before recovering them.
     public var stopResourcesWithoutQuorum = true
+    /// The external vote (`[arbiter]`, Membership/Arbiter.swift): 1 when configured. It counts in
+    /// the expected votes; a partition has it only while its arbiter says so.
+    public var arbiterVotes = 0
 
     public init(votes: [NodeID: Int], expectedVotes: Int? = nil, twoNode: Bool = false, waitForAll: Bool? = nil) {
         self.votes = votes
@@ -20,12 +23,13 @@ public struct QuorumPolicy: Equatable, Sendable {
         members.reduce(0) { $0 + (votes[$1] ?? 0) }
     }
 
-    /// The majority rule (and the two-node rule), given whether all nodes were once seen together.
-    public func isQuorate(_ members: NodeSet, allSeenTogether: Bool) -> Bool {
+    /// The majority rule (and the two-node rule), given whether all nodes were once seen together
+    /// and whether this partition has the arbiter's vote.
+    public func isQuorate(_ members: NodeSet, allSeenTogether: Bool, arbiterVote: Bool = false) -> Bool {
         if waitForAll && !allSeenTogether { return false }
-        let v = votes(of: members)
+        let v = votes(of: members) + (arbiterVote ? arbiterVotes : 0)
         if twoNode { return v >= 1 }
-        return v * 2 > expectedVotes
+        return v * 2 > expectedVotes + arbiterVotes
     }
 
     /// All configured voters present at once: lifts wait-for-all for the rest of this incarnation.

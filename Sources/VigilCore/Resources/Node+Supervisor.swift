@@ -51,10 +51,13 @@ extension Node {
             case let .requireFencing(n, now): requireFencing(n, now, &out)
             case .leave: handleLeave(&out)
             case let .viewInstalled(change, now):
+                arbiterSoon = arbiter != nil
                 supervisor.viewChanged(view.nodes)  // report resources at once in the new view (the owner waits for it)
                 let quorate = view.quorate
                 fencing(&out) { f, _, box in f.recordUnclean(change, quorate: quorate, now, &box) }
                 attributing(&out) { a, c, box in a.viewInstalled(change, c, now, &box) }
+            case let .lostWhileInquorate(lost, now):
+                fencing(&out) { f, _, box in f.recordUnclean(ViewChange(lostUncleanly: lost), quorate: true, now, &box) }
             }
         }
         // A fence succeeded: the owner places again at its next tick.

@@ -216,6 +216,8 @@ final class HeartbeatLoop {
                 watchdog(w)
             case let .adoptDocument(s, bytes, from):
                 runDocument(s, bytes, from: from)
+            case .arbiter(let r):
+                log.log(.error, "no arbiter client: cannot carry out request \(r.id) (\(r.kind.rawValue))")
             }
         }
     }

@@ -1,0 +1,60 @@
+/// The node's side of the external vote (Arbiter.swift): its requests on each tick, the shell's
+/// answers, and the vote's effect on the view's quorum (and, when it lapses, on the watchdog).
+extension Node {
+    /// The arbiter as status shows it (nil without `[arbiter]`).
+    public func arbiterStatus(at now: Instant) -> ArbiterStatus? {
+        arbiter?.status(view, watchdog: arbiterWatchdog, now)
+    }
+
+    /// The view's quorum counts the arbiter's vote now.
+    public var hasArbiterVote: Bool { membership.voteCounted }
+
+    /// The watchdog's timeout while it is armed and fed: the vote is counted that much less long.
+    var arbiterWatchdog: TimeSpan? { feedsWatchdog ? config.fencing.watchdog?.timeout : nil }
+
+    /// On every tick: the next request, then the vote judged again.
+    mutating func arbiterStep(_ now: Instant, _ out: inout [Effect]) {
+        guard var a = arbiter else { return }
+        let delegate = view.nodes.min == id
+        if let r = a.step(me: me, delegate: delegate, needsVote: membership.couldUseVote, soon: arbiterSoon, now) {
+            out.append(.arbiter(r))
+        }
+        arbiterSoon = false
+        arbiter = a
+        judgeVote(now, &out)
+    }
+
+    mutating func arbiterAnswered(_ id: UInt64, _ answer: ArbiterAnswer, _ now: Instant, _ out: inout [Effect]) {
+        guard arbiter != nil else { return }
+        let before = arbiter?.holder
+        arbiter?.answer(id, answer, now)
+        if arbiter?.holder != before { out.append(.notice(.arbiter(.holder(arbiter?.holder)))) }
+        judgeVote(now, &out)
+    }
+
+    mutating func arbiterHeuristics(_ pass: Bool, _ out: inout [Effect]) {
+        guard arbiter != nil, arbiter?.heuristicsPass != pass else { return }
+        arbiter?.heuristicsPass = pass
+        out.append(.notice(.arbiter(.heuristics(pass: pass))))
+    }
+
+    /// The vote's holder and the end of its proof (less the watchdog's margin) go to membership,
+    /// which judges the view's quorum with them. Quorum lost by the vote lapsing stops the watchdog
+    /// at once: the board must reset before the lease can expire on the server.
+    private mutating func judgeVote(_ now: Instant, _ out: inout [Effect]) {
+        guard let a = arbiter else { return }
+        let until = a.holder == nil ? now : a.provenUntil - (arbiterWatchdog.map(a.policy.watchdogMargin) ?? .zero)
+        var lost = false
+        membershipCall(&out) { ms, _, box in lost = ms.arbiter(holder: a.holder, until: until, now, &box) }
+        if lost && arbiterWatchdog != nil {
+            fencing(&out) { f, _, box in f.selfFence(.arbiterLapsed, &box) }
+        }
+    }
+
+    /// A clean leave: the holder hands the key to the lowest other member of its view.
+    mutating func arbiterLeave(_ out: inout [Effect]) {
+        guard var a = arbiter else { return }
+        if let r = a.leave(me: me, successor: view.members.first { $0.node != id }) { out.append(.arbiter(r)) }
+        arbiter = a
+    }
+}
