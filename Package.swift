@@ -39,7 +39,9 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // recvmmsg and ppoll (GNU extensions the Glibc module leaves out), for the heartbeat loop.
         .target(name: "CNet"),
-        .target(name: "VigilDaemon", dependencies: ["VigilCore", "VigilConfig", "VigilStatus", "CSystemd", "CNet"]),
+        // HTTP for the arbiter's etcd client (the v3 JSON gateway, TLS optional): Debian's libcurl4-openssl-dev.
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        .target(name: "VigilDaemon", dependencies: ["VigilCore", "VigilConfig", "VigilStatus", "CSystemd", "CNet", "CCurl"]),
         .executableTarget(
             name: "vigild",
             dependencies: ["VigilDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -41,6 +41,8 @@ public struct ClusterConfig: Sendable, Equatable {
     public var links: [LinkSpec]
     public var nodes: [NodeSpec]
     public var fencing = FencingConfig()
+    /// `[arbiter]`: the external vote on an etcd lease (ArbiterConfig.swift).
+    public var arbiter: ArbiterConfig?
     public var resources: [ResourceSpec] = []
     /// `[cluster] node_health_strategy` over `#health*` attributes.
     public var health = HealthStrategy.none
@@ -61,6 +63,7 @@ public struct ClusterConfig: Sendable, Equatable {
         var c = CoreConfig(cluster: clusterID, nodes: NodeSet(nodes.map(\.id)), links: links.map(\.id),
                            timing: timing, quorum: quorum)
         c.fencing = fencing.policy
+        c.arbiter = arbiter?.policy
         c.resources = resourcePolicy
         c.digest = digest
         return c

@@ -6,7 +6,7 @@ extension ConfigDocument {
     static func part(of section: String) -> ConfigDigest.Part? {
         switch section {
         case "node": .nodes
-        case "quorum": .quorum
+        case "quorum", "arbiter": .quorum
         case "link": .links
         case "timing": .timing
         case _ where ConfigValidator.fencingSections[section] != nil: .fencing

@@ -14,7 +14,7 @@ struct ConfigValidator {
         "node": (true, ["id", "name", "votes", "addresses", "fence_delay"]),
         "document": (false, ["epoch"]),
     ].merging(fencingSections) { a, _ in a }.merging(resourceSections) { a, _ in a }.merging(alertSections) { a, _ in a }
-        .merging(orderSections) { a, _ in a }.merging(cloneSections) { a, _ in a }
+        .merging(orderSections) { a, _ in a }.merging(cloneSections) { a, _ in a }.merging(arbiterSections) { a, _ in a }
 
     func validate() -> Result<ClusterConfig, Diagnostic> {
         do { return .success(try build()) } catch { return .failure(error) }
@@ -30,8 +30,13 @@ struct ConfigValidator {
         let links = try readLinks()
         let nodes = try readNodes(links: links)
         var warnings: [Diagnostic] = []
-        let quorum = try readQuorum(try single("quorum", required: false), nodes: nodes, warnings: &warnings)
+        let arbiter = try readArbiter(clusterName: name)
+        let quorumSection = try single("quorum", required: false)
+        let quorum = try readQuorum(quorumSection, nodes: nodes, arbiter: arbiter != nil, warnings: &warnings)
         let fencing = try readFencing(nodes: nodes, timing: timing, twoNode: quorum.twoNode)
+        if let arbiter {
+            try checkArbiter(arbiter, watchdog: fencing.policy.watchdog, twoNodeSet: try quorumSection?.bool("two_node") == true)
+        }
         if fencing.policy.enabled && fencing.policy.watchdog == nil {
             for n in nodes where fencing.policy.levels[n.id] == nil {
                 warnings.append(diag(doc.sections.first { $0.name == "fencing" || $0.name == "fence_device" }?.line ?? 1, .warning,
@@ -56,6 +61,7 @@ struct ConfigValidator {
         c.alerts = try readAlerts()
         c.clones = try readClones(resources, nodes: nodes)
         c.orders = try readOrders(resources)
+        c.arbiter = arbiter
         c.documentEpoch = UInt32(try single("document", required: false)?.integer("epoch", in: 1...Int64(UInt32.max)) ?? 1)
         return c
     }
@@ -188,12 +194,13 @@ struct ConfigValidator {
         return out.sorted { $0.id < $1.id }
     }
 
-    private func readQuorum(_ s: SectionReader?, nodes: [NodeSpec], warnings: inout [Diagnostic]) throws(Diagnostic) -> QuorumPolicy {
+    private func readQuorum(_ s: SectionReader?, nodes: [NodeSpec], arbiter: Bool, warnings: inout [Diagnostic]) throws(Diagnostic) -> QuorumPolicy {
         let votes = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, $0.votes) })
         let total = votes.values.reduce(0, +)
         // Unset: on exactly when there are two nodes of one vote each (as pcs sets it), so the rules
         // switch on and off as the cluster's document adds or removes nodes.
-        let twoNode = try s?.bool("two_node") ?? (nodes.count == 2 && total == 2)
+        // With an arbiter, its vote decides a two-node split: off (checkArbiter refuses it set).
+        let twoNode = arbiter ? false : try s?.bool("two_node") ?? (nodes.count == 2 && total == 2)
         if twoNode && (nodes.count != 2 || total != 2) {
             throw diag(s!.line("two_node"), .error, "two_node needs exactly two nodes with one vote each",
                        "remove two_node for \(nodes.count) nodes")
@@ -203,12 +210,13 @@ struct ConfigValidator {
             throw diag(s.line("expected_votes"), .error, "expected_votes \(expected) is below the \(total) votes configured",
                        "set it to \(total) or more, or remove it")
         }
-        if nodes.count == 2 && !twoNode && total == 2 {
+        if nodes.count == 2 && !twoNode && total == 2 && !arbiter {
             warnings.append(diag(s?.section.line ?? 1, .warning, "two nodes without two_node: losing either stops the cluster",
                                  "set two_node = true under [quorum]"))
         }
         var q = QuorumPolicy(votes: votes, expectedVotes: expected, twoNode: twoNode,
                              waitForAll: try s?.bool("wait_for_all") ?? twoNode)
+        q.arbiterVotes = arbiter ? 1 : 0
         switch try s?.string("no_quorum_policy") ?? "stop" {
         case "stop": q.stopResourcesWithoutQuorum = true
         case "freeze": q.stopResourcesWithoutQuorum = false

@@ -46,6 +46,17 @@ extension ClusterConfig {
                            + "peers count a lost node without a device fenced after \(wd.safeWait(t))")
             }
         }
+        if let a = arbiter {
+            let p = a.policy
+            let wd = fencing.policy.watchdog?.timeout
+            out.append("arbiter: etcd \(a.endpoints.joined(separator: ", ")) key \(a.voteKey); lease \(p.ttl), read or renewed every \(p.renewEvery) "
+                       + "(timeout \(a.timeout)); clocks may run apart by \(Double(p.rateBoundPPM) / 10_000)%")
+            out.append("  after each renewal the vote counts for \(p.window(watchdog: wd))"
+                       + (wd.map { " (the lease less the clock-rate bound and \(p.watchdogMargin($0)) for the watchdog to reset a node that loses it)" } ?? "")
+                       + "; another partition can take it \(p.ttl) after the holder's last renewal reached etcd")
+            out.append("  quorum: \(quorum.expectedVotes) node vote(s) + 1 arbiter vote expected, quorate at \((quorum.expectedVotes + 1) / 2 + 1)"
+                       + (a.heuristics.map { "; heuristics: \($0.joined(separator: " ")) every \(a.heuristicsInterval)" } ?? ""))
+        }
         if !resources.isEmpty {
             let all = Placer.place(PlacementInput(units: placementUnits, members: NodeSet(nodes.map(\.id)), quorate: true))
             let shown = resources.map { r -> String in
@@ -61,5 +72,5 @@ extension ClusterConfig {
         return out
     }
 
-    public var quorumThreshold: Int { quorum.twoNode ? 1 : quorum.expectedVotes / 2 + 1 }
+    public var quorumThreshold: Int { quorum.twoNode ? 1 : (quorum.expectedVotes + quorum.arbiterVotes) / 2 + 1 }
 }

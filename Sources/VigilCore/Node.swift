@@ -81,7 +81,7 @@ public enum Effect: Sendable {
     /// nil): parse it, apply it, save it, then report `Event.documentRun` (or `.documentRefused`).
     case adoptDocument(DocumentStamp, [UInt8], from: NodeID?)
     /// Make this request of the arbiter (etcd), off the heartbeat thread, then report
-    /// `Event.arbiterAnswer` with its id (none for a handover).
+    /// `Event.arbiterAnswer` with its id.
     case arbiter(ArbiterRequest)
 }
 
@@ -133,6 +133,10 @@ public struct Node: Sendable {
     /// tick when the view changed.
     var arbiter: Arbiter?
     var arbiterSoon = false
+    /// A graceful leave waits for the vote's handover (Node+Arbiter.swift).
+    var arbiterHandover = ArbiterHandover.none
+    /// The time of the event being handled (for parts reached without it: the leave).
+    var lastNow = Instant.zero
     var aliveChangedAt = Instant.zero
     var startedAt = Instant.zero
     var nextTick = Instant.zero
@@ -173,6 +177,7 @@ public struct Node: Sendable {
     /// The step function.
     public mutating func handle(_ event: Event, at now: Instant) -> [Effect] {
         var out: [Effect] = []
+        lastNow = now
         switch event {
         case .start:
             startedAt = now
@@ -343,13 +348,14 @@ public struct Node: Sendable {
         leave(&out)
     }
 
-    private mutating func leave(_ out: inout [Effect]) {
+    mutating func leave(_ out: inout [Effect]) {
         guard !leaving else { return }
+        // The arbiter's vote goes to a member first (its answer calls `leave` again).
+        if arbiterHandsOver(&out) { return }
         // Twice per link: a goodbye lost on every link turns a clean leave into a fence.
         broadcast(.leave, &out)
         broadcast(.leave, &out)
         leaving = true
-        arbiterLeave(&out)
         if feedsWatchdog { out.append(.watchdog(.disarm)) }
         out.append(.notice(.leaving))
     }

@@ -104,6 +104,11 @@ public enum Daemon {
             log.log(.info, "fencing: \(config.fencing.devices.count) device(s), action \(config.fencing.policy.action.rawValue)"
                     + (config.fencing.policy.watchdog.map { ", self-fencing by \(config.fencing.watchdogDevice) (timeout \($0.timeout), quorum-loss bound \($0.quorumLossBound))" } ?? ""))
         }
+        let arbiter = config.arbiter.map { ArbiterRunner(config: $0, log: log, wake: wake) }
+        if let a = config.arbiter {
+            arbiter?.start()
+            log.log(.info, "arbiter: etcd \(a.endpoints.joined(separator: ", ")), key \(a.voteKey), lease \(a.policy.ttl), renewed every \(a.policy.renewEvery)")
+        }
         // Also without resources: a reload may add some.
         let context = AgentContext(nodeName: me.name, nodeID: Int(me.id.rawValue), controlSocket: o.controlPath,
                                    toolsDir: o.pacemakerTools, pcmk: AgentContext.pcmkNextToVigild())
@@ -131,6 +136,7 @@ public enum Daemon {
                                  fencing: runner, history: history, hardwareWatchdog: hardwareWatchdog, resources: resources,
                                  adminStore: adminStore, attributeStore: AttributeStore(config: config, nodeName: me.name, log: log),
                                  alerts: alerts)
+        loop.arbiter = arbiter
         loop.run(reload: {
             switch Files.loadConfigText(o.configPath) {
             case .success(let ct): return ct

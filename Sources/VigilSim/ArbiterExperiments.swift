@@ -77,12 +77,14 @@ public enum ArbiterExperiments {
         return r
     }
 
-    /// A split of the nodes, one side cut from the server, for one to three leases.
+    /// A split of the nodes, one side cut from the server at once or a little later (after it
+    /// may have confirmed the vote for its new view), for one to three leases.
     static func longSplit(_ ids: [NodeID], _ rng: inout SeededRandom, at t: Instant, ttl: TimeSpan) -> [(Instant, Step)] {
         let a = ids.shuffled(using: &rng)
         let (x, y) = (Array(a.prefix(ids.count / 2)), Array(a.suffix(ids.count - ids.count / 2)))
         let heal = t + TimeSpan(nanoseconds: ttl.nanoseconds * Int64.random(in: 10...30, using: &rng) / 10)
-        return [(t, .partition([x, y])), (heal, .heal)] + x.flatMap { [(t, Step.arbiterCut($0, true)), (heal, Step.arbiterCut($0, false))] }
+        let cut = t + .ms(Int64.random(in: 0...1_000, using: &rng))
+        return [(t, .partition([x, y])), (heal, .heal)] + x.flatMap { [(cut, Step.arbiterCut($0, true)), (heal, Step.arbiterCut($0, false))] }
     }
 
     /// One fault, healed later: the steps and their times.

@@ -75,7 +75,6 @@ extension Simulation {
             }
         case .handover:
             if let h = arbiterServer.holder, h.node == r.me.node, let to = r.to { arbiterServer.holder = to }
-            return
         case .read:
             break
         }

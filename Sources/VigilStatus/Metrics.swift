@@ -29,6 +29,13 @@ extension StatusSnapshot {
         metric("nodes_configured", "gauge", "Nodes in the config.", [("", Double(nodes.count))])
         metric("quorate", "gauge", "1 if the current view is quorate.", [("", quorum.quorate ? 1 : 0)])
         metric("view_epoch", "gauge", "Epoch of the current view.", [("", Double(view?.epoch ?? 0))])
+        if let a = arbiter {
+            metric("arbiter_vote", "gauge", "1 if this node's view counts the arbiter's vote now.", [("", a.counted ? 1 : 0)])
+            metric("arbiter_reachable", "gauge", "1 if etcd answered the arbiter's latest request.", [("", a.reachable ? 1 : 0)])
+            metric("arbiter_proven_seconds", "gauge", "How long the latest answer proves the vote's lease alive.",
+                   [("", (a.provenForMs ?? 0) / 1000)])
+            metric("arbiter_heuristics_pass", "gauge", "1 if the arbiter's heuristics command passes.", [("", a.heuristicsPass ? 1 : 0)])
+        }
         metric("needs_fencing", "gauge", "Members lost uncleanly and not yet fenced.", [("", Double(needsFencing.count))])
         metric("config_differs", "gauge", "Members whose config file differs from this node's (0 when all agree).",
                [("", Double(configDiffers?.count ?? 0))])

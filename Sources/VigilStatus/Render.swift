@@ -8,6 +8,9 @@ extension StatusSnapshot {
     public var summaryLine: String {
         guard let v = view else { return "starting: listening for peers" + (leaving ? ", leaving" : "") }
         var s = "view \(v.epoch): \(v.members.count)/\(nodes.count) members, \(quorum.quorate ? "quorate" : "NOT quorate"), links \(linksFullyUp)/\(links.count) up"
+        if let a = arbiter {
+            s += ", arbiter " + (a.counted ? "vote held" : a.holder.map { "vote with \($0.name)" } ?? "vote free") + (a.reachable ? "" : " (etcd UNREACHABLE)")
+        }
         if !needsFencing.isEmpty { s += ", \(needsFencing.count) need fencing" }
         if let f = fencing, !f.running.isEmpty { s += ", fencing " + f.running.map(\.target.name).joined(separator: ",") }
         if let r = resources { s += ", resources \(r.filter { !$0.activeOn.isEmpty }.count)/\(r.count) active" }
@@ -27,6 +30,13 @@ extension StatusSnapshot {
         }
         out.append("quorum: \(quorum.quorate ? "quorate" : "NOT quorate"), \(quorum.votes)/\(quorum.expectedVotes) votes, needs \(quorum.threshold)"
                    + (quorum.twoNode ? " (two-node)" : "") + (quorum.waitForAll ? ", wait-for-all" : ""))
+        if let a = arbiter {
+            out.append("arbiter: key \(a.key) " + (a.holder.map { "held by \($0.name)" } ?? "free")
+                       + (a.counted ? ", its vote counts here" : ", not counted here")
+                       + (a.provenForMs.map { ", lease proven for \(formatMs($0))" } ?? "")
+                       + (a.reachable ? ", etcd answers" : ", etcd UNREACHABLE" + (a.lastError.map { " (\($0))" } ?? ""))
+                       + (a.heuristicsPass ? "" : ", heuristics FAIL"))
+        }
         for (n, parts) in (configDiffers ?? [:]).sorted(by: { $0.key < $1.key }) {
             out.append("CONFIG DIFFERS: \(n)'s config file differs from this node's in \(parts.joined(separator: ", ")) "
                        + "(each node runs its own copy: make the files the same and restart vigild where it was wrong)")

@@ -23,6 +23,17 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
         public var twoNode: Bool
         public var waitForAll: Bool
     }
+    /// The external vote (`[arbiter]`): who holds it, whether this node counts it now, how long
+    /// its latest answer proves the lease alive, whether etcd answers.
+    public struct Arbiter: Codable, Sendable, Equatable {
+        public var key: String
+        public var holder: NodeRef?
+        public var counted: Bool
+        public var provenForMs: Double?
+        public var reachable: Bool
+        public var heuristicsPass: Bool
+        public var lastError: String?
+    }
     public struct PeerLink: Codable, Sendable, Equatable {
         public var link: Int
         public var name: String
@@ -141,6 +152,7 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
     public var leaving: Bool
     public var view: ViewInfo?
     public var quorum: Quorum
+    public var arbiter: Arbiter?
     public var nodes: [Peer]
     public var links: [LinkInfo]
     public var needsFencing: [NodeRef]
@@ -177,8 +189,14 @@ extension StatusSnapshot {
         view = v.id == .none ? nil : ViewInfo(epoch: v.id.epoch, coordinator: Int(v.id.coordinator.rawValue),
                                               members: v.members.map(ref), ageMs: (now - v.installedAt).milliseconds)
         let q = config.quorum
-        quorum = Quorum(quorate: v.quorate, votes: q.votes(of: members), expectedVotes: q.expectedVotes,
+        quorum = Quorum(quorate: v.quorate, votes: q.votes(of: members) + (node.hasArbiterVote ? 1 : 0),
+                        expectedVotes: q.expectedVotes + q.arbiterVotes,
                         threshold: config.quorumThreshold, twoNode: q.twoNode, waitForAll: q.waitForAll)
+        if let a = node.arbiterStatus(at: now), let c = config.arbiter {
+            arbiter = Arbiter(key: c.voteKey, holder: a.holder.map(ref), counted: a.counted,
+                              provenForMs: a.provenUntil.map { max(0, ($0 - now).milliseconds) }, reachable: a.reachable,
+                              heuristicsPass: a.heuristicsPass, lastError: a.lastError)
+        }
         var peers: [Peer] = []
         var linkUp = Array(repeating: 0, count: config.links.count)
         for spec in config.nodes {

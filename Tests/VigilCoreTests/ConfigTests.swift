@@ -183,17 +183,7 @@ final class ConfigTests: XCTestCase {
             ("timeout = \"30s\"", "timeout = \"10ms\"", "too short"),
             ("random_delay = \"1s\"", "watchdog_timeout = \"10s\"\nquorum_loss_bound = \"20s\"", "shorter than watchdog_timeout"),
         ]
-        for (from, to, text) in cases {
-            let src = Self.fencing.replacingOccurrences(of: from, with: to)
-            XCTAssertNotEqual(src, Self.fencing, "case \(to) did not apply")
-            guard case .failure(let d) = ClusterConfig.load(text: src, file: "v.conf") else {
-                XCTFail("\(to): accepted"); continue
-            }
-            let lines = src.split(separator: "\n", omittingEmptySubsequences: false)
-            let at = lines.lastIndex { $0.contains(to.split(separator: "\n").last!) }.map { $0 + 1 }
-            XCTAssertEqual(d.line, at, "\(to): \(d)")
-            XCTAssertTrue(d.message.contains(text), "\(to): \(d)")
-        }
+        assertRefused(Self.fencing, cases)
         // A device that cannot fence the node a level names.
         let src = Self.fencing.replacingOccurrences(of: "nodes = [\"node3\"]", with: "nodes = [\"node1\"]")
         guard case .failure(let d) = ClusterConfig.load(text: src, file: "v.conf") else { return XCTFail("accepted") }

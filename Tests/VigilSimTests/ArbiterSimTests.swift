@@ -76,3 +76,30 @@ final class ArbiterSimTests: XCTestCase {
         XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
     }
 }
+
+extension ArbiterSimTests {
+    /// A graceful leave of the holder hands the vote (and its lease) to the other node before the
+    /// goodbye: the node that stays never loses quorum, and the service moves without a fence.
+    func testGracefulLeaveHandsTheVoteOver() {
+        let sim = Simulation(config: ArbiterExperiments.config(nodes: 2), links: [LinkModel(), LinkModel()], seed: 5)
+        sim.devices["power"] = FenceDeviceModel(.works, latencyMs: 100...200)
+        sim.schedule(.start(n1), at: .zero)
+        sim.schedule(.start(n2), at: .ms(3))
+        sim.run(until: .seconds(3))
+        XCTAssertEqual(sim.node(n2)?.arbiterStatus(at: sim.now)?.holder?.node, n1)
+        var lostQuorum = false, fences = 0
+        sim.observer = { _, node, n in
+            if node == self.n2, case .quorumChanged(false) = n { lostQuorum = true }
+            if case .fence(.finished) = n { fences += 1 }
+        }
+        sim.schedule(.leave(n1), at: sim.now)
+        sim.run(until: sim.now + .seconds(2))
+        XCTAssertFalse(sim.isRunning(n1))
+        XCTAssertFalse(lostQuorum, "n2 kept quorum through n1's leave")
+        XCTAssertEqual(fences, 0)
+        XCTAssertEqual(sim.node(n2)?.arbiterStatus(at: sim.now)?.holder?.node, n2)
+        XCTAssertEqual(sim.node(n2)?.view.quorate, true)
+        XCTAssertEqual(sim.resourceActive["svc"], [n2])
+        XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
+    }
+}

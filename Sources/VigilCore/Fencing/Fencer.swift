@@ -102,6 +102,10 @@ struct Fencer: Equatable, Sendable {
     /// Called on every tick: self-fencing, the executor's schedule, state gossip.
     mutating func step(_ c: FenceContext, _ now: Instant, _ box: inout Outbox) {
         guard policy.enabled, !c.leaving else { return }
+        if c.awaitingVote {
+            inquorateSince = nil
+            return
+        }
         watchdogStep(c, now, &box)
         for (n, inc) in pending where n != c.me.node {
             if let p = c.peers[n], p.alive, (p.incarnation ?? 0) <= inc { lastAlive[n] = now }
@@ -300,6 +304,8 @@ struct FenceContext {
     var leaving: Bool
     /// This side holds more than half of the expected votes (no fence race is possible).
     var majority = true
+    /// The arbiter is asked again for this view: attempts neither start nor are aborted meanwhile.
+    var awaitingVote = false
     /// Each node's total resource priority, from the last reports (only while something is pending
     /// and `priorityDelay` is set).
     var priorities: [NodeID: Int] = [:]

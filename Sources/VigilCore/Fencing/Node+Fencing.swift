@@ -22,6 +22,7 @@ extension Node {
         var c = FenceContext(me: me, nodes: config.nodes, view: view, owner: owner, peers: detector.peers,
                              timing: config.timing, leaving: leaving)
         c.majority = config.quorum.votes(of: view.nodes) * 2 > config.quorum.expectedVotes
+        c.awaitingVote = membership.awaitingVote
         // Read only while something may be scheduled (the reports are walked).
         if fencer.policy.priorityDelay > .zero && !fencer.pending.isEmpty {
             c.priorities = supervisor.policy.nodePriorities(supervisor.reports.mapValues(\.entries))

@@ -7,8 +7,10 @@
 /// - The vote key names one member (node and incarnation) and lives on a lease (TTL `ttl` on the
 ///   server). The member it names renews that lease; everyone reads the key every `renewEvery`.
 ///   No lease is ever revoked: a proof that it lives (below) stays true until it expires.
-/// - A node counts the vote while the holder is a member of its view and its own latest answer
-///   proves the lease alive: an answer to a request sent at local time `s`, saying `r` remained,
+/// - A node counts the vote while the holder is a member of its view, an answer to a request it
+///   sent since it installed that view confirmed the holder (as qdevice asks qnetd again at each
+///   membership change: a holder cut off from etcd must not fence the other side only to lose
+///   the vote a moment later), and its own latest answer proves the lease alive: an answer to a request sent at local time `s`, saying `r` remained,
 ///   proves the lease lives on the server until at least `s + r` on the server's clock, which is
 ///   `s + r * (1 - ρ) / (1 + ρ)` on ours when clock rates differ by at most ρ (`rateBoundPPM`).
 ///   The shell rounds the remaining time down to what it can prove.
@@ -73,7 +75,7 @@ public struct ArbiterRequest: Equatable, Sendable {
         case renew
         /// Create the key for this node on a new lease if no one holds it; then read.
         case acquire
-        /// If the key names this node, name `to` instead (same lease). No answer is expected.
+        /// If the key names this node, name `to` instead (same lease); then read.
         case handover
     }
     public var id: UInt64
@@ -114,6 +116,9 @@ struct Arbiter: Equatable, Sendable {
     /// The latest answer proves the holder's lease alive until here.
     private(set) var provenUntil = Instant.zero
     private(set) var reachable = false
+    /// When the latest request that was answered, and the latest that failed, were sent.
+    private(set) var answeredSentAt = Instant.zero
+    private(set) var failedSentAt = Instant.zero
     private(set) var lastError: String?
     var heuristicsPass = true
     /// The request in flight: its id, kind and when it was sent.
@@ -172,6 +177,7 @@ struct Arbiter: Equatable, Sendable {
         switch a {
         case let .holder(h, remaining):
             reachable = true
+            answeredSentAt = f.sentAt
             lastError = nil
             let proven = policy.margins ? policy.provenUntil(sentAt: f.sentAt, remaining: remaining) : now + remaining
             // The same lease, proven alive longer by an earlier answer: keep the longer proof (leases
@@ -182,14 +188,20 @@ struct Arbiter: Equatable, Sendable {
             holder = h
         case .failed(let why):
             reachable = false
+            failedSentAt = f.sentAt
             lastError = why
         }
     }
 
     /// A clean leave: the holder hands the key to `successor` (nil: none left; the lease expires).
-    mutating func leave(me: Member, successor: Member?) -> ArbiterRequest? {
+    /// It waits for the answer (`handingOver`) for at most `handoverOverdue`.
+    mutating func leave(me: Member, successor: Member?, _ now: Instant) -> ArbiterRequest? {
         guard holder?.node == me.node, let successor else { return nil }
         nextId += 1
+        inFlight = (nextId, .handover, now)
         return ArbiterRequest(id: nextId, kind: .handover, me: me, to: successor, force: false)
     }
+
+    var handingOver: Bool { inFlight?.kind == .handover }
+    func handoverOverdue(_ now: Instant) -> Bool { inFlight.map { now - $0.sentAt >= policy.renewEvery * 2 } ?? true }
 }

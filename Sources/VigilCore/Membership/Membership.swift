@@ -24,8 +24,15 @@ struct Membership: Equatable, Sendable {
     /// this time (Arbiter.swift).
     private(set) var arbiterHolder: Member?
     private(set) var arbiterUntil = Instant.zero
+    /// When the arbiter's latest answered and latest failed requests were sent: the vote counts in
+    /// a view only with an answer to a request sent since it was installed.
+    private(set) var arbiterAnsweredAt = Instant.zero
+    private(set) var arbiterFailedAt = Instant.zero
     /// The view's quorum counts the arbiter's vote (as last judged).
     private(set) var voteCounted = false
+    /// The view would be quorate with the vote its holder (a member) had, and the arbiter is being
+    /// asked again for this view: nothing is fenced or started, but nothing is stopped either.
+    private(set) var awaitingVote = false
     /// The members of the last quorate view: who was lost meanwhile is fenced once quorum is back.
     private var lastQuorate: [Member] = []
 
@@ -169,22 +176,28 @@ extension Membership {
         let change = ViewChange.between(view.members, members) { m in (cleanLeft[m.node] ?? 0) >= m.incarnation }
         let nodes = NodeSet(members.map(\.node))
         if quorum.isComplete(nodes) { allSeenTogether = true }
-        let wasQuorate = view.quorate
-        view = View(id: v, members: members, quorate: quorum.isQuorate(nodes, allSeenTogether: allSeenTogether,
-                                                                       arbiterVote: votes(members, now)),
-                    installedAt: now)
+        let (wasQuorate, wasActuallyQuorate) = (view.quorate || awaitingVote, view.quorate)
+        view = View(id: v, members: members, quorate: false, installedAt: now)
+        view.quorate = quorum.isQuorate(nodes, allSeenTogether: allSeenTogether, arbiterVote: votes(now))
         promised = max(promised, v)
         maxEpochSeen = max(maxEpochSeen, v.epoch)
         pending = nil
         if let p = proposal, p.id <= v { proposal = nil }
         box.append(.notice(.viewInstalled(view, change)))
-        if view.quorate != wasQuorate { box.append(.notice(.quorumChanged(quorate: view.quorate))) }
+        if (view.quorate || awaitingVote) != wasQuorate { box.append(.notice(.quorumChanged(quorate: view.quorate || awaitingVote))) }
         box.viewInstalled(change, at: now)
-        if view.quorate { quorumHeld(regained: !wasQuorate, now, &box) }
+        if view.quorate { quorumHeld(regained: !wasActuallyQuorate, now, &box) }
     }
 
-    private mutating func votes(_ members: [Member], _ now: Instant) -> Bool {
-        voteCounted = arbiterHolder.map { now < arbiterUntil && members.contains($0) } ?? false
+    /// Judges the vote for the current view (`voteCounted`, `awaitingVote`); returns whether it counts.
+    private mutating func votes(_ now: Instant) -> Bool {
+        let held = arbiterHolder.map { now < arbiterUntil && view.members.contains($0) } ?? false
+        let asked = arbiterAnsweredAt >= view.installedAt
+        voteCounted = held && asked
+        // Until the first answer (or failure) since the install, whoever the last answer named:
+        // the holder may just have handed the vote to this side before leaving.
+        awaitingVote = !asked && arbiterFailedAt < view.installedAt
+            && !quorum.isQuorate(view.nodes, allSeenTogether: allSeenTogether) && couldUseVote
         return voteCounted
     }
 
@@ -193,16 +206,17 @@ extension Membership {
 
     /// The arbiter's vote, judged again (on every tick, and on each answer): the view's quorum
     /// follows it at once. Returns whether the view lost quorum by it.
-    mutating func arbiter(holder: Member?, until: Instant, _ now: Instant, _ box: inout Outbox) -> Bool {
-        arbiterHolder = holder
-        arbiterUntil = until
-        let was = view.quorate
+    mutating func arbiter(holder: Member?, until: Instant, answeredAt: Instant, failedAt: Instant, _ now: Instant,
+                          _ box: inout Outbox) -> Bool {
+        (arbiterHolder, arbiterUntil, arbiterAnsweredAt, arbiterFailedAt) = (holder, until, answeredAt, failedAt)
+        let (was, wasAwaiting) = (view.quorate, awaitingVote)
         guard view.id != .none else { return false }
-        view.quorate = quorum.isQuorate(view.nodes, allSeenTogether: allSeenTogether, arbiterVote: votes(view.members, now))
-        guard view.quorate != was else { return false }
-        box.append(.notice(.quorumChanged(quorate: view.quorate)))
-        if view.quorate { quorumHeld(regained: true, now, &box) }
-        return was
+        view.quorate = quorum.isQuorate(view.nodes, allSeenTogether: allSeenTogether, arbiterVote: votes(now))
+        if view.quorate && !was { quorumHeld(regained: true, now, &box) }
+        // Awaiting the arbiter's answer counts as quorate for the notice (no flap at each split).
+        guard (view.quorate || awaitingVote) != (was || wasAwaiting) else { return false }
+        box.append(.notice(.quorumChanged(quorate: view.quorate || awaitingVote)))
+        return was || wasAwaiting
     }
 
     /// The view is quorate: members of the last quorate view that are gone (not by a clean leave,

@@ -8,6 +8,8 @@ extension Node {
 
     /// The view's quorum counts the arbiter's vote now.
     public var hasArbiterVote: Bool { membership.voteCounted }
+    /// The view would be quorate with the vote, and the arbiter is being asked again for it.
+    public var awaitingArbiter: Bool { membership.awaitingVote }
 
     /// The watchdog's timeout while it is armed and fed: the vote is counted that much less long.
     var arbiterWatchdog: TimeSpan? { feedsWatchdog ? config.fencing.watchdog?.timeout : nil }
@@ -15,6 +17,15 @@ extension Node {
     /// On every tick: the next request, then the vote judged again.
     mutating func arbiterStep(_ now: Instant, _ out: inout [Effect]) {
         guard var a = arbiter else { return }
+        if arbiterHandover == .waiting {
+            // The handover's answer is late: the request failed; the leave goes on without it.
+            if a.handoverOverdue(now) {
+                arbiterHandover = .done
+                arbiter = a
+                return leave(&out)
+            }
+            return
+        }
         let delegate = view.nodes.min == id
         if let r = a.step(me: me, delegate: delegate, needsVote: membership.couldUseVote, soon: arbiterSoon, now) {
             out.append(.arbiter(r))
@@ -29,6 +40,10 @@ extension Node {
         let before = arbiter?.holder
         arbiter?.answer(id, answer, now)
         if arbiter?.holder != before { out.append(.notice(.arbiter(.holder(arbiter?.holder)))) }
+        if arbiterHandover == .waiting && !(arbiter?.handingOver ?? false) {
+            arbiterHandover = .done
+            return leave(&out)
+        }
         judgeVote(now, &out)
     }
 
@@ -45,16 +60,26 @@ extension Node {
         guard let a = arbiter else { return }
         let until = a.holder == nil ? now : a.provenUntil - (arbiterWatchdog.map(a.policy.watchdogMargin) ?? .zero)
         var lost = false
-        membershipCall(&out) { ms, _, box in lost = ms.arbiter(holder: a.holder, until: until, now, &box) }
+        membershipCall(&out) { ms, _, box in
+            lost = ms.arbiter(holder: a.holder, until: until, answeredAt: a.answeredSentAt, failedAt: a.failedSentAt, now, &box)
+        }
         if lost && arbiterWatchdog != nil {
             fencing(&out) { f, _, box in f.selfFence(.arbiterLapsed, &box) }
         }
     }
 
-    /// A clean leave: the holder hands the key to the lowest other member of its view.
-    mutating func arbiterLeave(_ out: inout [Effect]) {
-        guard var a = arbiter else { return }
-        if let r = a.leave(me: me, successor: view.members.first { $0.node != id }) { out.append(.arbiter(r)) }
+    /// A clean leave: the holder hands the key to the lowest other member of its view and says
+    /// goodbye once etcd answered (or the request failed), so that the member finds the vote its
+    /// own when it installs the view without this node. Returns whether the leave waits for it.
+    mutating func arbiterHandsOver(_ out: inout [Effect]) -> Bool {
+        guard arbiterHandover == .none, var a = arbiter else { return arbiterHandover == .waiting }
+        guard let r = a.leave(me: me, successor: view.members.first { $0.node != id }, lastNow) else { return false }
+        out.append(.arbiter(r))
         arbiter = a
+        arbiterHandover = .waiting
+        return true
     }
 }
+
+/// Where a graceful leave stands with the arbiter's vote.
+enum ArbiterHandover: Equatable, Sendable { case none, waiting, done }

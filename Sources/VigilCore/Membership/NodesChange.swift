@@ -17,12 +17,13 @@ extension Node {
         config.nodes = nodes
         removing = removing.union(removed).subtracting(nodes)
         config.quorum = quorum
+        config.quorum.arbiterVotes = arbiter == nil ? 0 : 1  // adding or removing [arbiter] needs a restart
         var f = fencing
         f.enabled = config.fencing.enabled  // turning fencing on or off needs a restart (the shell says so)
         config.fencing = f
         fencer.policy = f
         var box = Outbox()
-        membership.adopt(quorum: quorum, &box)
+        membership.adopt(quorum: config.quorum, &box)
         carryOut(box, &out)
         forgetRemoved()
         if !added.isEmpty || !removed.isEmpty { out.append(.notice(.nodesChanged(added: added, removed: removed))) }

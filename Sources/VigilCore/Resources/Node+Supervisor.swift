@@ -26,7 +26,8 @@ extension Node {
     var supervisorContext: SupervisorContext {
         SupervisorContext(me: id, nodes: config.nodes, view: view, owner: owner, pending: NodeSet(fencer.pending.keys),
                           fenceable: NodeSet(view.members.filter { !isFenced($0) }.map(\.node)), fenceGate: config.fenceGate,
-                          stopWithoutQuorum: config.quorum.stopResourcesWithoutQuorum, interval: config.timing.interval,
+                          stopWithoutQuorum: config.quorum.stopResourcesWithoutQuorum,
+                          awaitingVote: membership.awaitingVote, interval: config.timing.interval,
                           leaving: leaving, startedAt: startedAt, attributes: attributes.byNode, applyRules: config.applyRules,
                           applyOrders: config.applyOrders, promoteGate: config.promoteGate, policyGate: config.policyGate,
                           documentBehind: documentBehind)

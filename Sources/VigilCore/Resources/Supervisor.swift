@@ -24,6 +24,8 @@ struct SupervisorContext {
     var fenceable: NodeSet
     var fenceGate: Bool
     var stopWithoutQuorum: Bool
+    /// The arbiter is asked again for this view (Membership.awaitingVote): nothing stops meanwhile.
+    var awaitingVote = false
     var interval: TimeSpan
     var leaving: Bool
     var startedAt: Instant
@@ -136,7 +138,7 @@ extension Supervisor {
         }
         if c.view.quorate {
             wasQuorate = true
-        } else if wasQuorate && c.stopWithoutQuorum && !admin.maintenance.contains(c.me) {
+        } else if wasQuorate && c.stopWithoutQuorum && !c.awaitingVote && !admin.maintenance.contains(c.me) {
             // Quorum lost (no_quorum_policy = "stop"): stop what runs here, groups in reverse order.
             for rid in stopLocalInOrder(c, elsewhere: false, &box) { box.append(.notice(.resource(.stopWithoutQuorum(id: rid)))) }
         }

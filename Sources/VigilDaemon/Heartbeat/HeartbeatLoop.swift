@@ -42,6 +42,8 @@ final class HeartbeatLoop {
     private let adminStore: AdminStore?
     private let attributeStore: AttributeStore?
     let alerts: AlertRunner?
+    /// The external vote's etcd client (Arbiter/ArbiterRunner.swift), with `[arbiter]`.
+    var arbiter: ArbiterRunner?
     /// Plugin detail of this node's latest attempt per target, for the history record.
     private var fenceDetail: [NodeID: String] = [:]
     private var fenceResults: [String: Int] = [:]
@@ -123,6 +125,10 @@ final class HeartbeatLoop {
             apply(.fenceDone(order: o.order, o.result))
         }
         for d in resources?.take() ?? [] { apply(.resourceDone(id: d.id, d.op, d.outcome)) }
+        if let (answers, heuristics) = arbiter?.take() {
+            for (id, a) in answers { apply(.arbiterAnswer(id: id, a)) }
+            if let pass = heuristics { apply(.arbiterHeuristics(pass: pass)) }
+        }
         var requests = shared.takeRequests()
         if bytes.contains(UInt8(SIGTERM)) || bytes.contains(UInt8(SIGINT)) { requests.append(.leave) }
         if bytes.contains(UInt8(SIGHUP)) { requests.append(.reload) }
@@ -217,7 +223,7 @@ final class HeartbeatLoop {
             case let .adoptDocument(s, bytes, from):
                 runDocument(s, bytes, from: from)
             case .arbiter(let r):
-                log.log(.error, "no arbiter client: cannot carry out request \(r.id) (\(r.kind.rawValue))")
+                if let arbiter { arbiter.submit(r) } else { log.log(.error, "no arbiter client: cannot carry out request \(r.id)") }
             }
         }
     }

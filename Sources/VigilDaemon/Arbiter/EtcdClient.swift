@@ -1,0 +1,78 @@
+import CCurl
+import FoundationEssentials
+import VigilConfig
+import VigilCore
+
+/// etcd's v3 API through its JSON gateway (`POST /v3/...`, base64 keys and values, 64-bit numbers
+/// as strings), over libcurl (TLS with the `[arbiter]` files). Endpoints are tried in order,
+/// starting with the last one that answered, within the request's time limit. Blocking: only the
+/// arbiter's own thread calls it.
+struct EtcdClient {
+    let config: ArbiterConfig
+    private var preferred = 0
+
+    init(config: ArbiterConfig) { self.config = config }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+
+    struct KeyValue: Decodable { var key: String?; var value: String?; var lease: String?; var mod_revision: String? }
+    struct RangeAnswer: Decodable { var kvs: [KeyValue]? }
+    struct LeaseAnswer: Decodable { var ID: String?; var TTL: String? }
+    struct KeepAliveAnswer: Decodable { var result: LeaseAnswer? }
+    struct TxnAnswer: Decodable {
+        struct Response: Decodable { var response_range: RangeAnswer? }
+        var succeeded: Bool?
+        var responses: [Response]?
+    }
+    struct ErrorAnswer: Decodable { var error: String?; var message: String? }
+
+    /// One call: `path` (e.g. "/v3/kv/range") with a JSON body, the answer decoded.
+    mutating func call<T: Decodable>(_ path: String, _ body: [String: Any], until deadline: Instant) throws(Failure) -> T {
+        let json = EtcdClient.encode(body)
+        var lastError = "no endpoint tried"
+        for k in 0..<config.endpoints.count {
+            let left = deadline - Clock.monotonic()
+            guard left > .ms(1) else { break }
+            let i = (preferred + k) % config.endpoints.count
+            let url = config.endpoints[i] + path
+            var status = 0, out: UnsafeMutablePointer<CChar>?, len = 0
+            var err = [CChar](repeating: 0, count: 256)
+            let rc = vigil_http_post(url, json, config.caFile, config.certFile, config.keyFile, Int(left.nanoseconds / 1_000_000),
+                                     &status, &out, &len, &err, err.count)
+            guard rc == 0, let out else {
+                lastError = "\(config.endpoints[i]): " + String(cString: err)
+                continue
+            }
+            let data = Data(bytes: out, count: len)
+            vigil_http_free(out)
+            guard status == 200 else {
+                let e = try? JSONDecoder().decode(ErrorAnswer.self, from: data)
+                lastError = "\(config.endpoints[i]): HTTP \(status) \(e?.message ?? e?.error ?? "")"
+                continue
+            }
+            preferred = i
+            do { return try JSONDecoder().decode(T.self, from: data) } catch {
+                throw Failure("\(config.endpoints[i]) answered \(path) with JSON this client cannot read: \(String(decoding: data.prefix(200), as: UTF8.self))")
+            }
+        }
+        throw Failure(lastError)
+    }
+
+    static func encode(_ v: Any) -> String {
+        switch v {
+        case let s as String: return "\"" + s.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\""
+        case let b as Bool: return b ? "true" : "false"
+        case let i as Int64: return "\"\(i)\""
+        case let i as Int: return "\(i)"
+        case let a as [Any]: return "[" + a.map(encode).joined(separator: ",") + "]"
+        case let d as [String: Any]: return "{" + d.sorted { $0.key < $1.key }.map { encode($0.key) + ":" + encode($0.value) }.joined(separator: ",") + "}"
+        default: return "null"
+        }
+    }
+
+    static func b64(_ s: String) -> String { Data(s.utf8).base64EncodedString() }
+    static func unb64(_ s: String?) -> String? { s.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Glibc
+import VigilStatus
+import XCTest
+
+/// The external vote with real daemons and a real etcd cluster (Debian's etcd-server: three
+/// members in the lab's own namespaces, on a network of their own): a two-node cluster split,
+/// etcd stopped, the holder cut off from everything. As root (network namespaces).
+final class ArbiterLabTests: XCTestCase {
+    private func arbiterLab() throws -> Lab {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/etcd") else {
+            throw XCTSkip("etcd missing: apt-get install etcd-server etcd-client")
+        }
+        try DummyResources.require()
+        let lab = try Lab(nodes: 2, extra: ["--arbiter"], fenceConfig: DummyResources.section("svc", on: 1), self)
+        XCTAssertTrue(DummyResources.running(lab, "svc", on: 1), "svc runs on n1")
+        XCTAssertTrue(Lab.waitUntil(within: 10) { self.arbiter(lab, 1)?.counted == true && self.arbiter(lab, 2)?.counted == true },
+                      "both count the arbiter's vote")
+        return lab
+    }
+
+    private func arbiter(_ lab: Lab, _ n: Int) -> StatusSnapshot.Arbiter? { try? lab.status(n).arbiter }
+
+    private func events(_ lab: Lab, _ n: Int) -> [ClusterEvent] {
+        lab.ctl(n, "events").output.split(separator: "\n").compactMap { try? JSONDecoder().decode(ClusterEvent.self, from: Data($0.utf8)) }
+    }
+
+    /// The holder's side keeps quorum and the service; the other side loses quorum and is fenced:
+    /// one fence, no race, no delay.
+    func testSplitTheHolderKeepsTheServiceWithoutARace() throws {
+        let lab = try arbiterLab()
+        XCTAssertEqual(arbiter(lab, 1)?.holder?.name, "n1", "the lowest node took the vote")
+        let seq = lab.lastSeq(1)
+        lab.lab("cut", "2")
+        let result = lab.event(1, within: 20, after: seq) { $0.type == .fenceResult && $0.peer == "n2" }
+        XCTAssertEqual(result?.result, "success")
+        XCTAssertEqual(result?.executor, "n1")
+        let scheduled = events(lab, 1).last { $0.type == .fenceScheduled && $0.peer == "n2" }
+        XCTAssertEqual(scheduled?.delayMs, 0, "no fence delay is needed")
+        XCTAssertEqual(lab.lab("power", "1", "status").status, 0, "n1 is on")
+        XCTAssertEqual(lab.lab("power", "2", "status").status, 2, "n2 is off")
+        let s = try lab.status(1)
+        XCTAssertTrue(s.quorum.quorate)
+        XCTAssertEqual(s.resources?.first { $0.id == "svc" }?.activeOn, ["n1"])
+        XCTAssertFalse(events(lab, 1).contains { $0.type == .quorum && $0.seq > seq }, "n1 never lost quorum")
+    }
+
+    /// With both nodes up, etcd down costs nothing: both stay quorate (and say etcd is
+    /// unreachable), the service stays; etcd back, the vote is counted again.
+    func testEtcdDownWithBothNodesUpChangesNothing() throws {
+        let lab = try arbiterLab()
+        let seq = (lab.lastSeq(1), lab.lastSeq(2))
+        XCTAssertEqual(lab.lab("etcd", "stop").status, 0)
+        XCTAssertTrue(Lab.waitUntil(within: 15) {
+            [1, 2].allSatisfy { n in self.arbiter(lab, n).map { !$0.reachable && !$0.counted } ?? false }
+        }, "both see etcd unreachable and stop counting its vote: \(String(describing: arbiter(lab, 1)))")
+        for n in [1, 2] {
+            let s = try lab.status(n)
+            XCTAssertTrue(s.quorum.quorate, "n\(n) stays quorate")
+            XCTAssertTrue(s.summaryLine.contains("etcd UNREACHABLE"), s.summaryLine)
+        }
+        XCTAssertFalse(events(lab, 1).contains { $0.type == .quorum && $0.seq > seq.0 })
+        XCTAssertFalse(events(lab, 2).contains { $0.type == .quorum && $0.seq > seq.1 })
+        XCTAssertEqual(try lab.status(2).resources?.first { $0.id == "svc" }?.activeOn, ["n1"])
+        XCTAssertEqual(lab.lab("etcd", "start").status, 0)
+        XCTAssertTrue(Lab.waitUntil(within: 20) { self.arbiter(lab, 1)?.counted == true && self.arbiter(lab, 2)?.counted == true },
+                      "the vote counts again once etcd is back")
+    }
+
+    /// The holder cut off from its peer and from etcd: it stops counting the vote before the lease
+    /// can expire, loses quorum and stops the service; the other node takes the vote only after
+    /// the lease expired, fences the holder, and then starts the service.
+    func testHolderCutOffFromEverythingLosesToTheOtherAfterExpiry() throws {
+        let lab = try arbiterLab()
+        let seq = lab.lastSeq(2)
+        let cutAt = Date()
+        lab.lab("cut", "1")
+        lab.lab("arbiter-cut", "1")
+        let fenced = lab.event(2, within: 30, after: seq) { $0.type == .fenceResult && $0.peer == "n1" }
+        XCTAssertEqual(fenced?.result, "success", "n2 fenced n1")
+        XCTAssertTrue(Lab.waitUntil(within: 20) { (try? lab.status(2).resources?.first { $0.id == "svc" }?.activeOn) == ["n2"] },
+                      "svc runs on n2")
+        let e2 = events(lab, 2).filter { $0.seq > seq }
+        let took = try XCTUnwrap(e2.first { $0.type == .arbiterHolder && $0.peer == "n2" }, "n2 took the vote")
+        let gained = try XCTUnwrap(e2.first { $0.type == .quorum && $0.quorate == true })
+        // n1's own record of losing quorum (its log: it is powered off now).
+        let log = try String(contentsOfFile: "\(lab.dir)/n1/vigild.log", encoding: .utf8)
+        let lost = try XCTUnwrap(log.split(separator: "\n").last { $0.contains("quorum LOST") }, "n1 lost quorum")
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let lostAt = try XCTUnwrap(iso.date(from: String(lost.prefix(24))))
+        let gainedAt = try XCTUnwrap(iso.date(from: gained.time))
+        let tookAt = try XCTUnwrap(iso.date(from: took.time))
+        print("cut -> n1 lost quorum \(Int(lostAt.timeIntervalSince(cutAt) * 1000)) ms, n2 took the vote \(Int(tookAt.timeIntervalSince(cutAt) * 1000)) ms, "
+              + "n2 fenced n1 and runs svc")
+        XCTAssertLessThan(lostAt, gainedAt, "n1 stopped counting the vote before n2 counted it")
+        XCTAssertGreaterThan(tookAt.timeIntervalSince(cutAt), 2.0, "n2 waited for the lease (3 s, renewed up to 0.5 s before the cut) to expire")
+    }
+}
+
+extension ArbiterLabTests {
+    /// The holder stops cleanly (SIGTERM): it hands the vote to n2 before its goodbye, so n2
+    /// keeps quorum throughout, fences no one, and runs the service.
+    func testGracefulStopOfTheHolderHandsTheVoteOver() throws {
+        let lab = try arbiterLab()
+        XCTAssertEqual(arbiter(lab, 2)?.holder?.name, "n1")
+        let seq = lab.lastSeq(2)
+        XCTAssertEqual(lab.lab("stop", "1").status, 0)
+        XCTAssertTrue(Lab.waitUntil(within: 20) { (try? lab.status(2).resources?.first { $0.id == "svc" }?.activeOn) == ["n2"] },
+                      "svc runs on n2")
+        XCTAssertEqual(arbiter(lab, 2)?.holder?.name, "n2")
+        XCTAssertEqual(arbiter(lab, 2)?.counted, true)
+        let after = events(lab, 2).filter { $0.seq > seq }
+        XCTAssertFalse(after.contains { $0.type == .quorum }, "n2 never lost quorum: \(after.filter { $0.type == .quorum })")
+        XCTAssertFalse(after.contains { $0.type == .fencePending || $0.type == .fenceResult }, "no fencing")
+    }
+}

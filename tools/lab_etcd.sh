@@ -1,0 +1,89 @@
+# Sourced by tools/lab: the arbiter's network and etcd (up --arbiter; docs/arbiter.md).
+#
+# A third network, "the arbiter's": bridge br3 on the lab's switch, eth3 198.18.5.I on node I, and
+# an etcd cluster of three members (Debian's etcd-server, unchanged) in namespaces LAB-etcd1..3
+# at 198.18.5.201-203 (client port 2379, peer port 2380). `cut I` leaves eth3 alone (a split the
+# arbiter decides); `arbiter-cut I` takes node I off the arbiter's network.
+
+ETCD_NET=198.18.5
+
+etcd_ns() { echo "$LAB-etcd$1"; }
+etcd_urls() { local k s=; for k in 1 2 3; do s="$s${s:+,}http://$ETCD_NET.20$k:2379"; done; echo "$s"; }
+
+# A veth from namespace $1 (interface $2, address $4) to the switch's br3 (port $3).
+on_arbiter_net() {
+  local netns=$1 ifname=$2 port=$3 addr=$4
+  ip link add "$LAB-$port" type veth peer name "$ifname" netns "$netns"
+  ip link set "$LAB-$port" netns "$SW"
+  ip -n "$SW" link set "$LAB-$port" name "$port"
+  ip -n "$SW" link set "$port" master br3 up
+  ip -n "$netns" addr add "$addr/24" dev "$ifname"
+  ip -n "$netns" link set "$ifname" up
+}
+
+make_etcd_net() {
+  local n=$1 i k
+  command -v etcd >/dev/null && command -v etcdctl >/dev/null \
+    || die "--arbiter needs etcd and etcdctl (apt-get install etcd-server etcd-client)"
+  ip -n "$SW" link add br3 type bridge
+  ip -n "$SW" link set br3 up
+  for i in $(seq 1 "$n"); do on_arbiter_net "$(ns "$i")" eth3 "n$i-3" "$ETCD_NET.$i"; done
+  for k in 1 2 3; do
+    ip netns add "$(etcd_ns "$k")"
+    ip -n "$(etcd_ns "$k")" link set lo up
+    on_arbiter_net "$(etcd_ns "$k")" eth0 "etcd$k" "$ETCD_NET.20$k"
+  done
+}
+
+etcd_alive() { local p; p=$(cat "$STATE/etcd/e$1.pid" 2>/dev/null || true); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+
+etcd_start() {
+  local k=$1 ip=$ETCD_NET.20$1 cluster= j state=new
+  etcd_alive "$k" && return 0
+  for j in 1 2 3; do cluster="$cluster${cluster:+,}e$j=http://$ETCD_NET.20$j:2380"; done
+  mkdir -p "$STATE/etcd"
+  [ -d "$STATE/etcd/e$k" ] && state=existing
+  spawn_ns "$(etcd_ns "$k")" "$STATE/etcd/e$k.pid" "$STATE/etcd/e$k.log" etcd --name "e$k" --data-dir "$STATE/etcd/e$k" \
+    --listen-client-urls "http://$ip:2379" --advertise-client-urls "http://$ip:2379" \
+    --listen-peer-urls "http://$ip:2380" --initial-advertise-peer-urls "http://$ip:2380" \
+    --initial-cluster "$cluster" --initial-cluster-state "$state" --initial-cluster-token "$LAB" \
+    --heartbeat-interval 100 --election-timeout 1000
+  for _ in $(seq 1 100); do [ -s "$STATE/etcd/e$k.pid" ] && return 0; sleep 0.02; done
+  die "etcd member e$k did not start (see $STATE/etcd/e$k.log)"
+}
+
+etcd_stop() {
+  local k=$1 p
+  p=$(cat "$STATE/etcd/e$k.pid" 2>/dev/null || true)
+  [ -n "$p" ] || return 0
+  kill -TERM "$p" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.05; done
+  kill -KILL "$p" 2>/dev/null || true
+}
+
+# Waits (with a deadline) until the etcd cluster answers (etcdctl from the first member's namespace).
+etcd_wait() {
+  local deadline=$((SECONDS + ${1:-30}))
+  while [ $SECONDS -lt $deadline ]; do
+    ip netns exec "$(etcd_ns 1)" etcdctl --endpoints="$(etcd_urls)" --command-timeout=1s endpoint health >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# tools/lab etcd start|stop|status [K]
+cmd_etcd() {
+  local what=${1:?start|stop|status} ks=${2:-1 2 3} k
+  case $what in
+    start) for k in $ks; do etcd_start "$k"; done ;;
+    stop) for k in $ks; do etcd_stop "$k"; done ;;
+    status) ip netns exec "$(etcd_ns 1)" etcdctl --endpoints="$(etcd_urls)" --command-timeout=1s endpoint status -w table ;;
+    *) die "etcd: start, stop or status" ;;
+  esac
+}
+
+# The [arbiter] section of a lab with --arbiter: a 3-second lease read every 500 ms.
+arbiter_config() {
+  printf '[arbiter]\nendpoints = [%s]\nttl = "3s"\nrenew = "500ms"\ntimeout = "400ms"\n' \
+    "$(etcd_urls | sed 's/[^,]*/"&"/g; s/,/, /g')"
+}
