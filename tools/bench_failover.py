@@ -160,12 +160,21 @@ class PacemakerFailover:
     # the tightest token that survived the membership bench's stress search here is 500 ms.
     settings = {"default": (3000, 650), "tightest": (500, 0)}
 
+    nodes = NODES
+
     def __init__(self, setting, service):
         self.setting, self.service = setting, service
         self.token, self.coeff = self.settings[setting]
 
     def describe(self):
         return f"Corosync token {self.token} ms, token_coefficient {self.coeff} ms; Pacemaker defaults"
+
+    def quorum_conf(self):
+        return "quorum {\n    provider: corosync_votequorum\n}\n"
+
+    def daemons(self):
+        """What starts before pacemakerd in the node's namespaces."""
+        return "corosync && "
 
     def dir(self, n):
         return f"{STATE}/pcmk/n{n}"
@@ -184,14 +193,14 @@ class PacemakerFailover:
         os.makedirs(f"{STATE}/pcmk")
         sh("corosync-keygen", "-k", f"{STATE}/pcmk/authkey")
         nodes = "".join(f"    node {{\n        ring0_addr: 198.18.0.{n}\n        ring1_addr: 198.18.1.{n}\n"
-                        f"        nodeid: {n}\n        name: n{n}\n    }}\n" for n in NODES)
+                        f"        nodeid: {n}\n        name: n{n}\n    }}\n" for n in self.nodes)
         conf = (f"totem {{\n    version: 2\n    cluster_name: {LAB}\n    transport: knet\n    token: {self.token}\n"
                 f"    token_coefficient: {self.coeff}\n    crypto_cipher: aes256\n    crypto_hash: sha256\n"
                 f"    interface {{\n        linknumber: 0\n    }}\n    interface {{\n        linknumber: 1\n    }}\n}}\n"
-                f"nodelist {{\n{nodes}}}\nquorum {{\n    provider: corosync_votequorum\n}}\n"
+                f"nodelist {{\n{nodes}}}\n{self.quorum_conf()}"
                 f"logging {{\n    to_stderr: no\n    to_logfile: yes\n    logfile: /var/log/corosync/corosync.log\n"
                 f"    to_syslog: no\n    timestamp: hires\n}}\n")
-        for n in NODES:
+        for n in self.nodes:
             d = self.dir(n)
             for sub in ("etc", "lib", "log", "pcmk-lib/cib", "pcmk-lib/pengine", "pcmk-lib/blackbox", "pcmk-lib/cores", "pcmk-log"):
                 os.makedirs(f"{d}/{sub}")
@@ -201,7 +210,7 @@ class PacemakerFailover:
             sh("chown", "-R", "hacluster:haclient", f"{d}/pcmk-lib", f"{d}/pcmk-log")
             self.start(n)
         if not wait(self.all_members, 120, 0.5):
-            raise RuntimeError("Pacemaker: the 3 nodes did not come online")
+            raise RuntimeError(f"Pacemaker: the {len(self.nodes)} nodes did not come online")
         self.configure()
 
     def start(self, n):
@@ -213,7 +222,7 @@ class PacemakerFailover:
                   # (and /run/netns: the fence agent finds the lab's nodes there).
                   f"mount --rbind /run /mnt && mount -t tmpfs tmpfs /run && mkdir -p /run/vigil-lab /run/netns && "
                   f"mount --rbind /mnt/vigil-lab /run/vigil-lab && mount --rbind /mnt/netns /run/netns && "
-                  f"mkdir -p /run/resource-agents && echo $$ > {d}/shell.pid && corosync && "
+                  f"mkdir -p /run/resource-agents && echo $$ > {d}/shell.pid && {self.daemons()}"
                   f"PCMK_logfile=/var/log/pacemaker/pacemaker.log exec pacemakerd")
         # Under the lab's reaper (as vigild runs): what fence_lab kills is reaped at once.
         lab("spawn", str(n), f"{d}/reaper.pid", f"{d}/stdout.log", "unshare", "-m", "-u", "sh", "-c", script)
@@ -234,7 +243,7 @@ class PacemakerFailover:
 
     def all_members(self):
         m = self.mon(1)
-        return m is not None and len([x for x in m.iter("node") if x.get("online") == "true" and x.get("name")]) == len(NODES)
+        return m is not None and len([x for x in m.iter("node") if x.get("online") == "true" and x.get("name")]) == len(self.nodes)
 
     def active(self):
         m = self.mon(1)
@@ -264,7 +273,8 @@ class PacemakerFailover:
                                                      ("pgport", PGPORT), ("socketdir", "/run/pgsql-socket"),
                                                      ("start_opt", "-k /run/pgsql-socket"), ("logfile", f"{STATE}/pgdata/postgres.log")]))
         members += prim("vip", "ocf", "IPaddr2", [("ip", VIP), ("cidr_netmask", 24), ("nic", "eth0")])
-        stonith = prim("labpower", "stonith", "fence_vigillab", [("lab", LAB), ("pcmk_host_map", "n1:1;n2:2;n3:3"),
+        hosts = ";".join(f"n{n}:{n}" for n in self.nodes)
+        stonith = prim("labpower", "stonith", "fence_vigillab", [("lab", LAB), ("pcmk_host_map", hosts),
                                                                   ("pcmk_host_check", "static-list")], provider=None, interval="60s")
         self.cli(1, "cibadmin", "-C", "-o", "resources", "-X", stonith, check=True)
         self.cli(1, "cibadmin", "-C", "-o", "resources", "-X", f'<group id="db">{members}</group>', check=True)

@@ -35,6 +35,26 @@ make_etcd_net() {
   done
 }
 
+# A second site (up --arbiter-of OTHER): this lab's nodes join OTHER's arbiter network (its
+# switch's br3, its etcd) at 198.18.5.(100+I); OTHER must be up with --arbiter.
+join_etcd_net() {
+  local n=$1 other=$2 i
+  ip netns list | grep -q "^$other-etcd1" || die "--arbiter-of $other: no lab '$other' with --arbiter is up"
+  echo "$other-sw" > "$STATE/arbiter-sw"
+  for i in $(seq 1 "$n"); do
+    ip link add "$LAB-$i-3" type veth peer name eth3 netns "$(ns "$i")"
+    ip link set "$LAB-$i-3" netns "$other-sw"
+    ip -n "$other-sw" link set "$LAB-$i-3" name "$(arbiter_port "$i")"
+    ip -n "$other-sw" link set "$(arbiter_port "$i")" master br3 up
+    ip -n "$(ns "$i")" addr add "$ETCD_NET.$((100 + i))/24" dev eth3
+    ip -n "$(ns "$i")" link set eth3 up
+  done
+}
+
+# Node I's port on the arbiter's switch: n$I-3 on this lab's own, j$LAB$I on another lab's.
+arbiter_port() { if [ -f "$STATE/arbiter-sw" ]; then echo "j$LAB$1"; else echo "n$1-3"; fi; }
+arbiter_sw() { cat "$STATE/arbiter-sw" 2>/dev/null || echo "$SW"; }
+
 etcd_alive() { local p; p=$(cat "$STATE/etcd/e$1.pid" 2>/dev/null || true); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
 
 etcd_start() {

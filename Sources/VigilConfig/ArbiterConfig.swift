@@ -20,12 +20,24 @@ public struct ArbiterConfig: Sendable, Equatable {
     public var heuristicsTimeout: TimeSpan
     public var line: Int
     public var voteKey: String { prefix + "/vote" }
+    /// The cluster counts etcd's vote (false: etcd only holds this site's tickets).
+    public var vote = true
+    /// Tickets are `ticketPrefix/NAME`: the same prefix at every site sharing them.
+    public var ticketPrefix = "/vigil/tickets"
+    public func ticketKey(_ name: String) -> String { ticketPrefix + "/" + name }
+}
+
+/// `[[ticket]]`: a site ticket (Tickets/Tickets.swift in the core).
+public struct TicketSpec: Sendable, Equatable {
+    public var policy: TicketPolicy
+    public var line: Int
 }
 
 extension ConfigValidator {
     static let arbiterSections: [String: (array: Bool, keys: Set<String>)] = [
         "arbiter": (false, ["endpoints", "prefix", "ttl", "renew", "timeout", "clock_rate_bound_ppm", "ca_file", "cert_file",
-                            "key_file", "heuristics", "heuristics_interval", "heuristics_timeout"]),
+                            "key_file", "heuristics", "heuristics_interval", "heuristics_timeout", "vote", "ticket_prefix"]),
+        "ticket": (true, ["name", "resources", "loss_policy", "auto_grant", "acquire_after", "stop_margin"]),
     ]
 
     func readArbiter(clusterName: String) throws(Diagnostic) -> ArbiterConfig? {
@@ -60,10 +72,58 @@ extension ConfigValidator {
         guard prefix.hasPrefix("/"), !prefix.hasSuffix("/") else {
             throw diag(s.line("prefix"), .error, "prefix '\(prefix)' must start with / and not end with /", "e.g. \"/vigil/\(clusterName)\"")
         }
-        return ArbiterConfig(policy: policy, endpoints: endpoints, prefix: prefix, timeout: timeout, caFile: tls.0,
-                             certFile: tls.1, keyFile: tls.2, heuristics: heuristics,
-                             heuristicsInterval: try s.duration("heuristics_interval") ?? renew,
-                             heuristicsTimeout: try s.duration("heuristics_timeout") ?? timeout, line: s.section.line)
+        var a = ArbiterConfig(policy: policy, endpoints: endpoints, prefix: prefix, timeout: timeout, caFile: tls.0,
+                              certFile: tls.1, keyFile: tls.2, heuristics: heuristics,
+                              heuristicsInterval: try s.duration("heuristics_interval") ?? renew,
+                              heuristicsTimeout: try s.duration("heuristics_timeout") ?? timeout, line: s.section.line)
+        a.vote = try s.bool("vote") ?? true
+        a.ticketPrefix = try s.string("ticket_prefix") ?? a.ticketPrefix
+        guard a.ticketPrefix.hasPrefix("/"), !a.ticketPrefix.hasSuffix("/") else {
+            throw diag(s.line("ticket_prefix"), .error, "ticket_prefix '\(a.ticketPrefix)' must start with / and not end with /",
+                       "e.g. \"/vigil/tickets\" (the same at every site)")
+        }
+        return a
+    }
+
+    /// `[[ticket]]`: needs `[arbiter]` (etcd); its resources (a group member binds its group, a
+    /// clone's resource its clone); the stop margin (default: the longest stop timeout among them)
+    /// must leave three renewals in the lease.
+    func readTickets(_ resources: [ResourceSpec], arbiter: ArbiterConfig?) throws(Diagnostic) -> [TicketSpec] {
+        var out: [TicketSpec] = []
+        for sec in doc.sections where sec.name == "ticket" {
+            let s = SectionReader(section: sec, file: doc.file)
+            guard let arbiter else {
+                throw diag(sec.line, .error, "[[ticket]] without [arbiter]", "tickets live in etcd: add [arbiter] with its endpoints (vote = false for tickets only)")
+            }
+            let name = try s.string("name", required: true)!
+            guard !name.isEmpty, name.utf8.count <= 64, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }),
+                  !out.contains(where: { $0.policy.name == name }) else {
+                throw diag(s.line("name"), .error, "ticket name '\(name)' is not 1-64 letters, digits, _ - . or is used twice", "e.g. name = \"site-db\"")
+            }
+            var bound: [String] = []
+            for id in try s.strings("resources", required: true)! {
+                guard let r = resources.first(where: { $0.id == id }) else {
+                    throw diag(s.line("resources"), .error, "unknown resource '\(id)'", "resources are " + resources.map(\.id).joined(separator: ", "))
+                }
+                let unit = r.group.map { g in resources.filter { $0.group == g }.map(\.id) } ?? [r.id]
+                for m in unit where !bound.contains(m) { bound.append(m) }
+            }
+            guard let loss = TicketLoss(rawValue: try s.string("loss_policy") ?? "stop") else {
+                throw diag(s.line("loss_policy"), .error, "loss_policy '\(try s.string("loss_policy") ?? "")' is unknown",
+                           "use " + TicketLoss.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            let longestStop = resources.filter { bound.contains($0.id) }.map(\.stopTimeout).max() ?? .seconds(20)
+            let margin = try s.duration("stop_margin") ?? longestStop
+            let window = arbiter.policy.window(watchdog: nil) - margin
+            if window < arbiter.policy.renewEvery * 3 + arbiter.timeout {
+                throw diag(s.line("stop_margin"), .error, "stop margin \(margin) leaves \(window) of the \(arbiter.policy.ttl) lease after a renewal, under three renewals and a timeout",
+                           "raise [arbiter] ttl, or set stop_margin (default: the longest stop_timeout of the ticket's resources)")
+            }
+            out.append(TicketSpec(policy: TicketPolicy(name: name, resources: bound, loss: loss, autoGrant: try s.bool("auto_grant") ?? false,
+                                                       acquireAfter: try s.duration("acquire_after") ?? .zero, stopMargin: margin),
+                                  line: sec.line))
+        }
+        return out
     }
 
     /// The lease must outlast the watchdog's margin and a few failed renewals; two_node is the

@@ -43,6 +43,7 @@ public struct ClusterConfig: Sendable, Equatable {
     public var fencing = FencingConfig()
     /// `[arbiter]`: the external vote on an etcd lease (ArbiterConfig.swift).
     public var arbiter: ArbiterConfig?
+    public var tickets: [TicketSpec] = []
     public var resources: [ResourceSpec] = []
     /// `[cluster] node_health_strategy` over `#health*` attributes.
     public var health = HealthStrategy.none
@@ -63,7 +64,9 @@ public struct ClusterConfig: Sendable, Equatable {
         var c = CoreConfig(cluster: clusterID, nodes: NodeSet(nodes.map(\.id)), links: links.map(\.id),
                            timing: timing, quorum: quorum)
         c.fencing = fencing.policy
-        c.arbiter = arbiter?.policy
+        c.arbiter = arbiter?.vote == true ? arbiter?.policy : nil
+        c.tickets = tickets.map(\.policy)
+        c.ticketLease = tickets.isEmpty ? nil : arbiter?.policy
         c.resources = resourcePolicy
         c.digest = digest
         return c

@@ -7,6 +7,7 @@ extension ConfigDocument {
         switch section {
         case "node": .nodes
         case "quorum", "arbiter": .quorum
+        case "ticket": .resources
         case "link": .links
         case "timing": .timing
         case _ where ConfigValidator.fencingSections[section] != nil: .fencing

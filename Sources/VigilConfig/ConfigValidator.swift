@@ -32,9 +32,9 @@ struct ConfigValidator {
         var warnings: [Diagnostic] = []
         let arbiter = try readArbiter(clusterName: name)
         let quorumSection = try single("quorum", required: false)
-        let quorum = try readQuorum(quorumSection, nodes: nodes, arbiter: arbiter != nil, warnings: &warnings)
+        let quorum = try readQuorum(quorumSection, nodes: nodes, arbiter: arbiter?.vote == true, warnings: &warnings)
         let fencing = try readFencing(nodes: nodes, timing: timing, twoNode: quorum.twoNode)
-        if let arbiter {
+        if let arbiter, arbiter.vote {
             try checkArbiter(arbiter, watchdog: fencing.policy.watchdog, twoNodeSet: try quorumSection?.bool("two_node") == true)
         }
         if fencing.policy.enabled && fencing.policy.watchdog == nil {
@@ -62,6 +62,7 @@ struct ConfigValidator {
         c.clones = try readClones(resources, nodes: nodes)
         c.orders = try readOrders(resources)
         c.arbiter = arbiter
+        c.tickets = try readTickets(resources, arbiter: arbiter)
         c.documentEpoch = UInt32(try single("document", required: false)?.integer("epoch", in: 1...Int64(UInt32.max)) ?? 1)
         return c
     }

@@ -46,7 +46,13 @@ extension ClusterConfig {
                            + "peers count a lost node without a device fenced after \(wd.safeWait(t))")
             }
         }
-        if let a = arbiter {
+        for t in tickets {
+            let p = t.policy
+            out.append("ticket \(p.name): key \(arbiter?.ticketKey(p.name) ?? "?"), binds \(p.resources.joined(separator: ", ")); on loss: \(p.loss.rawValue); "
+                       + (p.autoGrant ? "granted automatically when free" : "granted by the operator (vigilctl ticket grant)")
+                       + "; resources stop \(p.stopMargin) before the lease could expire" + (p.acquireAfter > .zero ? ", start \(p.acquireAfter) after it is taken" : ""))
+        }
+        if let a = arbiter, a.vote {
             let p = a.policy
             let wd = fencing.policy.watchdog?.timeout
             out.append("arbiter: etcd \(a.endpoints.joined(separator: ", ")) key \(a.voteKey); lease \(p.ttl), read or renewed every \(p.renewEvery) "

@@ -26,6 +26,9 @@ public struct CoreConfig: Equatable, Sendable {
     public var fencing = FencingPolicy.disabled
     /// The external vote on an etcd lease (Membership/Arbiter.swift); `quorum.arbiterVotes` is 1 with it.
     public var arbiter: ArbiterPolicy?
+    /// Site tickets (Tickets/Tickets.swift) and their leases' timing (the `[arbiter]` section's).
+    public var tickets: [TicketPolicy] = []
+    public var ticketLease: ArbiterPolicy?
     /// Resources the supervisor places and runs (none unless the config has [[resource]]).
     public var resources = ResourcePolicy()
     /// What this node's config file says, one hash per part: members compare their copies

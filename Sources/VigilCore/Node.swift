@@ -46,6 +46,9 @@ public enum Event: Sendable {
     case adoptCluster(nodes: NodeSet, quorum: QuorumPolicy, fencing: FencingPolicy)
     /// The shell's answer to `Effect.arbiter` request `id` (Membership/Arbiter.swift).
     case arbiterAnswer(id: UInt64, ArbiterAnswer)
+    /// The shell's answer to `Effect.ticket` request `id`, and the operator's ticket commands (Tickets/).
+    case ticketAnswer(id: UInt64, TicketAnswer)
+    case ticketCommand(TicketCommand)
     /// The arbiter's heuristics command passed or failed (the node may take the vote only while it passes).
     case arbiterHeuristics(pass: Bool)
 }
@@ -83,6 +86,8 @@ public enum Effect: Sendable {
     /// Make this request of the arbiter (etcd), off the heartbeat thread, then report
     /// `Event.arbiterAnswer` with its id.
     case arbiter(ArbiterRequest)
+    /// Make this request of etcd for a site ticket, then report `Event.ticketAnswer` with its id.
+    case ticket(TicketRequest)
 }
 
 /// What the shell does with the hardware watchdog. Between `arm` and `stopFeeding` it feeds the
@@ -133,6 +138,9 @@ public struct Node: Sendable {
     /// tick when the view changed.
     var arbiter: Arbiter?
     var arbiterSoon = false
+    /// Site tickets (Tickets/Tickets.swift), with `[[ticket]]`; asked again when the view changed.
+    var tickets: Tickets?
+    var ticketsSoon = false
     /// A graceful leave waits for the vote's handover (Node+Arbiter.swift).
     var arbiterHandover = ArbiterHandover.none
     /// The time of the event being handled (for parts reached without it: the leave).
@@ -160,6 +168,9 @@ public struct Node: Sendable {
         supervisor = Supervisor(policy: config.resources)
         fencer = Fencer(policy: config.fencing, seed: seed ?? (UInt64(id.rawValue) &* 0x9E37_79B9_7F4A_7C15 ^ incarnation))
         arbiter = config.arbiter.map(Arbiter.init)
+        if !config.tickets.isEmpty {
+            tickets = Tickets(site: config.cluster, lease: config.ticketLease ?? ArbiterPolicy(ttl: .seconds(10)), tickets: config.tickets)
+        }
     }
 
     public var me: Member { Member(id, incarnation) }
@@ -233,6 +244,10 @@ public struct Node: Sendable {
             arbiterAnswered(rid, answer, now, &out)
         case .arbiterHeuristics(let pass):
             arbiterHeuristics(pass, &out)
+        case let .ticketAnswer(rid, answer):
+            ticketAnswered(rid, answer, now, &out)
+        case .ticketCommand(let c):
+            ticketCommand(c, now, &out)
         }
         switch event {
         case .tick, .datagram: break
@@ -270,6 +285,7 @@ public struct Node: Sendable {
         if now >= graceUntil { noted(detector.expire(at: now), now, &out) }
         evaluateMembership(now, &out)
         if arbiter != nil { arbiterStep(now, &out) }
+        if tickets != nil { ticketStep(now, &out) }
         fencing(&out) { f, c, box in f.step(c, now, &box) }
         supervising(&out) { s, c, box in s.step(c, now, &box) }
         if attributes.busy { attributing(&out) { a, c, box in a.step(c, now, &box) } }
@@ -394,6 +410,6 @@ extension Node {
             && detector == o.detector && aliveChangedAt == o.aliveChangedAt && nextTick == o.nextTick
             && graceUntil == o.graceUntil && leaving == o.leaving && sequences == o.sequences && fencer == o.fencer && supervisor == o.supervisor
             && attributes == o.attributes && agreement == o.agreement && documents == o.documents && removing == o.removing
-            && arbiter == o.arbiter
+            && arbiter == o.arbiter && tickets == o.tickets
     }
 }

@@ -21,6 +21,19 @@ public enum Notice: Equatable, Sendable {
     case nodesChanged(added: NodeSet, removed: NodeSet)
     /// The external vote (Membership/Arbiter.swift).
     case arbiter(ArbiterNotice)
+    /// Site tickets (Tickets/Tickets.swift).
+    case ticket(TicketNotice)
+}
+
+/// Site tickets' happenings.
+public enum TicketNotice: Equatable, Sendable {
+    /// The ticket's key now says this (nil: no site holds it).
+    case holder(String, TicketHolder?)
+    /// This site may (or may no longer) run the ticket's resources.
+    case usable(String, Bool)
+    /// The operator's command was taken, or refused.
+    case command(TicketCommand)
+    case refused(String, reason: String)
 }
 
 /// The arbiter's happenings.

@@ -14,16 +14,17 @@ public struct ArbiterServerModel: Sendable {
     /// Nodes cut off from the server (requests and answers lost).
     public var cut: Set<NodeID> = []
     public var paused = false
-    /// The vote key: its holder, its lease, the lease's expiry on the server's clock.
-    var holder: Member?
-    var expiry = Instant.zero
-    var held: [(Member, ArbiterRequest)] = []
+    /// Each cluster's vote key, and each ticket's key: the value, the lease's expiry on the server's clock.
+    var votes: [UInt32: (holder: Member, expiry: Instant)] = [:]
+    public internal(set) var tickets: [String: (holder: TicketHolder, expiry: Instant)] = [:]
+    var held: [(Member, Effect)] = []
     public init() {}
 }
 
 enum ArbiterSimEvent {
-    case request(Member, ArbiterRequest)
+    case request(Member, Effect)
     case answer(Member, UInt64, ArbiterAnswer)
+    case ticketAnswer(Member, UInt64, TicketAnswer)
 }
 
 extension Simulation {
@@ -39,54 +40,98 @@ extension Simulation {
         return Instant(nanoseconds: n / d + (n % d == 0 ? 0 : 1))
     }
 
-    func sendToArbiter(_ r: ArbiterRequest, from m: Member) {
+    /// An `.arbiter` or `.ticket` effect: the request travels to the server.
+    func sendToArbiter(_ e: Effect, from m: Member) {
         guard !arbiterServer.cut.contains(m.node) else { return }
-        queue.push(.arbiter(.request(m, r)), at: now + .ms(Int64.random(in: arbiterServer.delayMs, using: &rng)))
+        queue.push(.arbiter(.request(m, e)), at: now + .ms(Int64.random(in: arbiterServer.delayMs, using: &rng)))
+    }
+
+    func arbiterStep(_ s: Step) {
+        switch s {
+        case let .arbiterCut(id, down): if down { arbiterServer.cut.insert(id) } else { arbiterServer.cut.remove(id) }
+        case .arbiterPause(let p): if p { arbiterServer.paused = true } else { resumeArbiter() }
+        case let .ticket(on, c): if isRunning(on) { apply(.ticketCommand(c), to: on) }
+        default: break
+        }
     }
 
     func arbiterEvent(_ e: ArbiterSimEvent) {
+        let m: Member, event: Event
         switch e {
         case let .request(m, r):
             if arbiterServer.paused { return arbiterServer.held.append((m, r)) }
-            serve(r, from: m)
-        case let .answer(m, id, a):
-            let i = Int(m.node.rawValue)
-            guard slots[i].node?.me == m, !arbiterServer.cut.contains(m.node) else { return }
-            if case .paused = slots[i].state { return slots[i].held.append(.arbiter(e)) }
-            apply(.arbiterAnswer(id: id, a), to: m.node)
+            return serve(r, from: m)
+        case let .answer(who, id, a): (m, event) = (who, .arbiterAnswer(id: id, a))
+        case let .ticketAnswer(who, id, a): (m, event) = (who, .ticketAnswer(id: id, a))
+        }
+        let i = Int(m.node.rawValue)
+        guard slots[i].node?.me == m, !arbiterServer.cut.contains(m.node) else { return }
+        if case .paused = slots[i].state { return slots[i].held.append(.arbiter(e)) }
+        apply(event, to: m.node)
+    }
+
+    /// The server's clock now.
+    private var serverClock: Instant { now + TimeSpan(nanoseconds: now.nanoseconds * arbiterServer.ppm / 1_000_000) }
+
+    /// The time left that an answer says: etcd's whole seconds rounded up, less the shell's second.
+    private func answered(_ left: TimeSpan, ttl: TimeSpan) -> TimeSpan {
+        guard arbiterServer.secondsGranularity && left < ttl else { return left }
+        return .ms(max(0, (left.nanoseconds + 999_999_999) / 1_000_000_000 - 1) * 1000)
+    }
+
+    private func serve(_ e: Effect, from m: Member) {
+        switch e {
+        case .arbiter(let r): serve(r, from: m)
+        case .ticket(let r): serve(r, from: m)
+        default: break
         }
     }
 
-    /// The server at its own clock: expire the lease, then do what the request asks.
+    /// The server at its own clock: expire the lease, then do what the request asks. Each
+    /// cluster (`siteConfigs`) has a vote key of its own.
     private func serve(_ r: ArbiterRequest, from m: Member) {
-        let ttl = config.arbiter?.ttl ?? .seconds(5)
-        let clock = now + TimeSpan(nanoseconds: now.nanoseconds * arbiterServer.ppm / 1_000_000)
-        if arbiterServer.holder != nil && clock >= arbiterServer.expiry { arbiterServer.holder = nil }
+        let c = siteConfigs[m.node] ?? config
+        let ttl = c.arbiter?.ttl ?? .seconds(5), clock = serverClock
+        var key = arbiterServer.votes[c.cluster].flatMap { clock < $0.expiry ? $0 : nil }
         switch r.kind {
         case .renew:
-            if let h = arbiterServer.holder, h.node == r.me.node {
-                arbiterServer.holder = r.me
-                arbiterServer.expiry = clock + ttl
-            }
+            if let h = key?.holder, h.node == r.me.node { key = (r.me, clock + ttl) }
         case .acquire:
-            if arbiterServer.holder == nil || r.force {
-                arbiterServer.holder = r.me
-                arbiterServer.expiry = clock + ttl
-            }
+            if key == nil || r.force { key = (r.me, clock + ttl) }
         case .handover:
-            if let h = arbiterServer.holder, h.node == r.me.node, let to = r.to { arbiterServer.holder = to }
+            if let k = key, k.holder.node == r.me.node, let to = r.to { key = (to, k.expiry) }
         case .read:
             break
         }
-        var left = arbiterServer.holder == nil ? .zero : arbiterServer.expiry - clock
-        if arbiterServer.secondsGranularity && arbiterServer.holder != nil && left < ttl {
-            // What etcd's TimeToLive says (whole seconds, rounded up), less the shell's second.
-            let secs = (left.nanoseconds + 999_999_999) / 1_000_000_000
-            left = .ms(max(0, secs - 1) * 1000)
-        }
-        let a = ArbiterAnswer.holder(arbiterServer.holder, remaining: left)
+        arbiterServer.votes[c.cluster] = key
+        let a = ArbiterAnswer.holder(key?.holder, remaining: key.map { answered($0.expiry - clock, ttl: ttl) } ?? .zero)
         guard !arbiterServer.cut.contains(m.node) else { return }
         queue.push(.arbiter(.answer(m, r.id, a)), at: now + .ms(Int64.random(in: arbiterServer.delayMs, using: &rng)))
+    }
+
+    /// A ticket's key, as etcd would keep it (TicketModel.swift's sites share the server).
+    private func serve(_ r: TicketRequest, from m: Member) {
+        let c = siteConfigs[m.node] ?? config
+        let ttl = c.ticketLease?.ttl ?? .seconds(5), clock = serverClock
+        var key = arbiterServer.tickets[r.ticket].flatMap { clock < $0.expiry ? $0 : nil }
+        switch r.kind {
+        case .renew:
+            if let k = key, k.holder.site == r.value.site, k.holder.state != .revoked, r.takeOver || k.holder.member.node == r.value.member.node {
+                key = (TicketHolder(site: k.holder.site, member: r.value.member, state: k.holder.state), clock + ttl)
+            }
+        case .grant:
+            if key == nil { key = (r.value, clock + ttl) }
+        case .set:
+            if let k = key, k.holder.site == r.value.site {
+                key = (TicketHolder(site: k.holder.site, member: k.holder.member, state: r.value.state), k.expiry)
+            }
+        case .read:
+            break
+        }
+        arbiterServer.tickets[r.ticket] = key
+        let a = TicketAnswer.holder(key?.holder, remaining: key.map { answered($0.expiry - clock, ttl: ttl) } ?? .zero)
+        guard !arbiterServer.cut.contains(m.node) else { return }
+        queue.push(.arbiter(.ticketAnswer(m, r.id, a)), at: now + .ms(Int64.random(in: arbiterServer.delayMs, using: &rng)))
     }
 
     /// The server resumes: what queued up is served now, in order.
@@ -105,7 +150,9 @@ extension Simulation {
         guard q != quorateViews[id] else { return }
         quorateViews[id] = q
         guard let mine = q else { return }
-        for (other, theirs) in quorateViews where other != id && theirs.intersection(mine).isEmpty {
+        let cluster = (siteConfigs[id] ?? config).cluster
+        for (other, theirs) in quorateViews where other != id && theirs.intersection(mine).isEmpty
+            && (siteConfigs[other] ?? config).cluster == cluster {
             invariants.fail(.splitQuorum, id, "quorate in \(mine.sorted()) while \(other) is quorate in \(theirs.sorted())", at: now)
         }
     }

@@ -46,8 +46,9 @@ public enum Step: Sendable {
     /// `vigilctl config apply` on a node: a new document naming this policy (and these nodes, if
     /// given; `filler` bytes long besides), with this operator epoch (DocumentModel.swift).
     case applyDocument(on: NodeID, ResourcePolicy, filler: Int, epoch: UInt32, nodes: NodeSet? = nil)
-    /// Cut (or restore) the link between a node and the arbiter's server; pause or resume the server.
-    case arbiterCut(NodeID, Bool), arbiterPause(Bool)
+    /// Cut (or restore) the link between a node and the arbiter's server; pause or resume the
+    /// server; `vigilctl ticket ...` on a node (ArbiterModel.swift, TicketModel.swift).
+    case arbiterCut(NodeID, Bool), arbiterPause(Bool), ticket(on: NodeID, TicketCommand)
 }
 
 enum SimEvent {
@@ -122,8 +123,9 @@ public final class Simulation {
     public var digests: [NodeID: ConfigDigest] = [:]
     /// Changes go through the replicated document (DocumentModel.swift), not to every node.
     var documentModel: DocumentModel?
-    /// The arbiter's server, each node's clock rate offset (ppm), who is quorate now (ArbiterModel.swift).
-    public var arbiterServer = ArbiterServerModel(), clockPPM: [NodeID: Int64] = [:]
+    /// The arbiter's server, each node's clock rate offset (ppm), who is quorate now (ArbiterModel.swift);
+    /// nodes of another cluster (a second site: TicketModel.swift) and their config.
+    public var arbiterServer = ArbiterServerModel(), clockPPM: [NodeID: Int64] = [:], siteConfigs: [NodeID: CoreConfig] = [:]
     var quorateViews: [NodeID: NodeSet] = [:]
 
     public init(config: CoreConfig, links: [LinkModel], seed: UInt64) {
@@ -255,8 +257,8 @@ public final class Simulation {
                 slots[i].savedAttributes = list  // read back when the node starts again
             case let .adoptDocument(s, b, from):
                 adoptDocument(s, b, from: from, on: id)
-            case .arbiter(let r):
-                sendToArbiter(r, from: me)
+            case .arbiter, .ticket:
+                sendToArbiter(e, from: me)
             case let .notice(n):
                 if case .rejected = n { accepted = false }
                 let node = copy!
@@ -300,7 +302,7 @@ public final class Simulation {
             if slots[i].leavingSince != nil { stopSlot(id) }  // still stopping to leave: killed
             guard slots[i].node == nil else { return }
             slots[i].incarnation += 1
-            var c = config
+            var c = siteConfigs[id] ?? config
             if let d = digests[id] { c.digest = d }
             if let p = startingPolicy(id) { c.resources = p }
             if let n = startingNodes(id) { (c.nodes, c.quorum) = (n, Simulation.quorum(n)) }
@@ -334,8 +336,7 @@ public final class Simulation {
             net.heal()
         case let .setLink(l, model):
             net.links[l] = model
-        case let .arbiterCut(id, down): if down { arbiterServer.cut.insert(id) } else { arbiterServer.cut.remove(id) }
-        case .arbiterPause(let p): if p { arbiterServer.paused = true } else { resumeArbiter() }
+        case .arbiterCut, .arbiterPause, .ticket: arbiterStep(s)
         case let .attack(id, kind):
             attack(id, kind)
         case .checkAgreement:

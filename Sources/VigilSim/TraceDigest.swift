@@ -78,6 +78,9 @@ public struct TraceDigest: Sendable, Equatable, CustomStringConvertible {
         case .arbiter(let r):
             add(UInt8(11))
             add(String(describing: r))
+        case .ticket(let r):
+            add(UInt8(12))
+            add(String(describing: r))
         }
     }
 

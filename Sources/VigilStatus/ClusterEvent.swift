@@ -45,6 +45,10 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
         case nodesChanged = "nodes_changed"
         case arbiterHolder = "arbiter_holder"
         case arbiterHeuristics = "arbiter_heuristics"
+        case ticketHolder = "ticket_holder"
+        case ticketUsable = "ticket_usable"
+        case ticketCommand = "ticket_command"
+        case ticketRefused = "ticket_refused"
     }
     public var seq: UInt64
     /// UTC, ISO 8601 with milliseconds (set by the daemon's wall clock).
@@ -136,6 +140,8 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
         case .arbiter(.heuristics(let pass)):
             type = .arbiterHeuristics
             detail = pass ? "the arbiter's heuristics pass: this node may take the vote" : "the arbiter's heuristics FAIL: this node will not take the vote"
+        case .ticket(let t):
+            describe(t, name)
         case .resource(let r):
             switch r {
             case let .state(id, st, fc):
@@ -223,13 +229,14 @@ public struct ClusterEvent: Codable, Sendable, Equatable {
         case .resourceCommand: return "resource \(resource ?? "?"): \(state ?? "?") on \(peer ?? "?")"
         case .resourceAdmin: return "operator: \(detail ?? "?") (admin version \(epoch ?? 0))"
         case .resourceAdminRefused: return "operator request refused: \(reason ?? "?")"
+        case .ticketRefused: return "ticket \(resource ?? "?") command refused: \(reason ?? "?")"
         case .fenceRefused: return "fence request refused peer=\(peer ?? "?"): \(reason ?? "?")"
         case .paused: return "own heartbeat loop ran late by \(latenessMs.map(format3ms) ?? "?") (excused for peers)"
         case .attribute, .attributeCleared, .attributeConfirmed, .attributeHeld, .attributeRefused:
             return attributeLogLine
         case .leaving, .fenceNoDevice, .selfFence, .fenceGaveUp, .resourceEscalate, .resourceFailuresExpired,
              .resourceStopNoQuorum, .resourceStartRefused, .resourceNotify, .resourcePolicy, .configDiffers, .configAgrees, .documentRunning, .documentConflict,
-             .documentRefused, .nodesChanged, .arbiterHolder, .arbiterHeuristics:
+             .documentRefused, .nodesChanged, .arbiterHolder, .arbiterHeuristics, .ticketHolder, .ticketUsable, .ticketCommand:
             return type.rawValue + (detail.map { " " + $0 } ?? "")
         }
     }
@@ -259,5 +266,25 @@ extension ClusterEvent {
             (type, reason) = (.documentRefused, "change not applied: \(why)")
         }
         if type == .documentRefused { detail = reason }
+    }
+}
+
+extension ClusterEvent {
+    /// Site tickets' happenings (VigilCore's Tickets/Tickets.swift).
+    mutating func describe(_ t: TicketNotice, _ name: (NodeID) -> String) {
+        switch t {
+        case let .holder(ticket, h):
+            (type, resource) = (.ticketHolder, ticket)
+            detail = h.map { "ticket \(ticket) is held by site \($0.site) (renewed by node \($0.member.node.rawValue)), \($0.state.rawValue)" }
+                ?? "no site holds ticket \(ticket)"
+        case let .usable(ticket, u):
+            (type, resource, state) = (.ticketUsable, ticket, u ? "usable" : "lost")
+            detail = u ? "this site may run ticket \(ticket)'s resources" : "this site may no longer run ticket \(ticket)'s resources: its loss policy applies"
+        case .command(let c):
+            let word: String = switch c { case .grant: "grant"; case .revoke: "revoke"; case .standby: "standby"; case .activate: "activate" }
+            (type, resource, state, detail) = (.ticketCommand, c.name, word, "operator: \(word) ticket \(c.name)")
+        case let .refused(ticket, why):
+            (type, resource, reason) = (.ticketRefused, ticket, why)
+        }
     }
 }

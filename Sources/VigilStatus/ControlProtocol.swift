@@ -30,6 +30,20 @@ public enum ControlRequest: Equatable, Sendable {
     /// Root only: make the replicated sections of the file at `path` (absolute, read by vigild)
     /// the cluster's document; with `dryRun`, only validate it and say what would change.
     case configApply(path: String, dryRun: Bool)
+    /// Root only: `ticket grant|revoke|standby|activate NAME` (site tickets; docs/arbiter.md).
+    case ticket(TicketVerb, name: String)
+
+    public enum TicketVerb: String, Sendable, CaseIterable {
+        case grant, revoke, standby, activate
+        public func command(_ name: String) -> TicketCommand {
+            switch self {
+            case .grant: .grant(name)
+            case .revoke: .revoke(name)
+            case .standby: .standby(name)
+            case .activate: .activate(name)
+            }
+        }
+    }
 
     public enum ResourceVerb: String, Sendable, CaseIterable {
         case move, ban, clear, cleanup, restart
@@ -59,6 +73,7 @@ public enum ControlRequest: Equatable, Sendable {
         case .attributeList(let n): "attr list" + (n.map { " " + $0 } ?? "")
         case .configShow: "config show"
         case let .configApply(p, dry): (dry ? "config check " : "config apply ") + p
+        case let .ticket(v, name): "ticket \(v.rawValue) \(name)"
         }
     }
 
@@ -93,6 +108,9 @@ public enum ControlRequest: Equatable, Sendable {
         case ("node", 3):
             guard let v = NodeVerb(rawValue: w[1]) else { return nil }
             self = .node(v, node: w[2])
+        case ("ticket", 3):
+            guard let v = TicketVerb(rawValue: w[1]) else { return nil }
+            self = .ticket(v, name: w[2])
         default:
             return nil
         }
@@ -103,7 +121,7 @@ public enum ControlRequest: Equatable, Sendable {
         switch self {
         case .status, .metrics, .events, .fenceHistory, .attributeList: false
         case .attribute(let v, _, _): v != .get
-        case .leave, .reload, .fence, .fenceConfirm, .resource, .node, .configShow, .configApply: true
+        case .leave, .reload, .fence, .fenceConfirm, .resource, .node, .configShow, .configApply, .ticket: true
         }
     }
 
@@ -117,6 +135,7 @@ public enum ControlRequest: Equatable, Sendable {
             return "usage: resource move|ban ID [NODE], resource move-promoted ID NODE, resource clear|cleanup|restart ID, node standby|online|maintenance|ready NODE "
                 + "(resources: \(resources.joined(separator: ", ")); nodes: \(nodes.joined(separator: ", ")))"
         }
+        if line.hasPrefix("ticket") { return "usage: ticket grant|revoke|standby|activate NAME" }
         return "unknown command"
     }
 }

@@ -36,6 +36,12 @@ extension StatusSnapshot {
                    [("", (a.provenForMs ?? 0) / 1000)])
             metric("arbiter_heuristics_pass", "gauge", "1 if the arbiter's heuristics command passes.", [("", a.heuristicsPass ? 1 : 0)])
         }
+        if let ts = tickets {
+            metric("ticket_granted_here", "gauge", "1 if the site ticket is granted to this site.",
+                   ts.map { ("ticket=\"\($0.name)\"", $0.site == clusterId ? 1 : 0) })
+            metric("ticket_usable", "gauge", "1 if this site may run the ticket's resources now.",
+                   ts.map { ("ticket=\"\($0.name)\"", $0.usable ? 1 : 0) })
+        }
         metric("needs_fencing", "gauge", "Members lost uncleanly and not yet fenced.", [("", Double(needsFencing.count))])
         metric("config_differs", "gauge", "Members whose config file differs from this node's (0 when all agree).",
                [("", Double(configDiffers?.count ?? 0))])

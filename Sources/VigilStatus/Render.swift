@@ -14,6 +14,7 @@ extension StatusSnapshot {
         if !needsFencing.isEmpty { s += ", \(needsFencing.count) need fencing" }
         if let f = fencing, !f.running.isEmpty { s += ", fencing " + f.running.map(\.target.name).joined(separator: ",") }
         if let r = resources { s += ", resources \(r.filter { !$0.activeOn.isEmpty }.count)/\(r.count) active" }
+        if let t = tickets { s += ", tickets \(t.filter(\.usable).count)/\(t.count) usable here" }
         if fencing?.watchdog.hasPrefix("NOT FED") == true { s += ", SELF-FENCING" }
         if let d = configDiffers { s += ", CONFIG DIFFERS on " + d.keys.sorted().joined(separator: ",") }
         if leaving { s += ", leaving" }
@@ -37,6 +38,7 @@ extension StatusSnapshot {
                        + (a.reachable ? ", etcd answers" : ", etcd UNREACHABLE" + (a.lastError.map { " (\($0))" } ?? ""))
                        + (a.heuristicsPass ? "" : ", heuristics FAIL"))
         }
+        if tickets != nil { out.append(ticketTable) }
         for (n, parts) in (configDiffers ?? [:]).sorted(by: { $0.key < $1.key }) {
             out.append("CONFIG DIFFERS: \(n)'s config file differs from this node's in \(parts.joined(separator: ", ")) "
                        + "(each node runs its own copy: make the files the same and restart vigild where it was wrong)")
@@ -165,5 +167,18 @@ public enum FenceHistoryTable {
         }
         if events.isEmpty { return "no fence results recorded" }
         return table(rows).joined(separator: "\n")
+    }
+}
+
+extension StatusSnapshot {
+    /// `vigilctl ticket list` (and a part of `vigilctl status`): one line per ticket.
+    public var ticketTable: String {
+        (tickets ?? []).map { t in
+            "ticket \(t.name): " + (t.site.map { s in s == clusterId ? "granted to this site" : "held by site \(s)" } ?? "free")
+                + (t.state.map { $0 == "granted" ? "" : " (\($0))" } ?? "")
+                + (t.usable ? ", its resources may run here" : ", its resources do not run here (loss policy \(t.loss))")
+                + (t.provenForMs.map { ", lease proven for \(formatMs($0))" } ?? "")
+                + (t.reachable ? "" : ", etcd UNREACHABLE") + "; binds \(t.resources.joined(separator: ", "))"
+        }.joined(separator: "\n")
     }
 }

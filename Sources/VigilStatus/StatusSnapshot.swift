@@ -34,6 +34,21 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
         public var heuristicsPass: Bool
         public var lastError: String?
     }
+    /// A site ticket as this node sees it (`[[ticket]]`).
+    public struct Ticket: Codable, Sendable, Equatable {
+        public var name: String
+        /// The site (cluster id) holding it, the node renewing its lease there, its state.
+        public var site: UInt32?
+        public var holder: String?
+        public var state: String?
+        /// This site may run its resources now.
+        public var usable: Bool
+        public var provenForMs: Double?
+        public var reachable: Bool
+        public var lastError: String?
+        public var loss: String
+        public var resources: [String]
+    }
     public struct PeerLink: Codable, Sendable, Equatable {
         public var link: Int
         public var name: String
@@ -153,6 +168,7 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
     public var view: ViewInfo?
     public var quorum: Quorum
     public var arbiter: Arbiter?
+    public var tickets: [Ticket]?
     public var nodes: [Peer]
     public var links: [LinkInfo]
     public var needsFencing: [NodeRef]
@@ -192,6 +208,16 @@ extension StatusSnapshot {
         quorum = Quorum(quorate: v.quorate, votes: q.votes(of: members) + (node.hasArbiterVote ? 1 : 0),
                         expectedVotes: q.expectedVotes + q.arbiterVotes,
                         threshold: config.quorumThreshold, twoNode: q.twoNode, waitForAll: q.waitForAll)
+        let ts = node.ticketStatus(at: now)
+        if !ts.isEmpty {
+            tickets = ts.map { t in
+                Ticket(name: t.name, site: t.holder?.site,
+                       holder: t.holder.map { h in h.site == config.clusterID ? name(h.member.node) : "node \(h.member.node.rawValue)" },
+                       state: t.holder?.state.rawValue, usable: t.usable,
+                       provenForMs: t.provenUntil.map { max(0, ($0 - now).milliseconds) }, reachable: t.reachable,
+                       lastError: t.lastError, loss: t.loss.rawValue, resources: t.resources)
+            }
+        }
         if let a = node.arbiterStatus(at: now), let c = config.arbiter {
             arbiter = Arbiter(key: c.voteKey, holder: a.holder.map(ref), counted: a.counted,
                               provenForMs: a.provenUntil.map { max(0, ($0 - now).milliseconds) }, reachable: a.reachable,

@@ -75,3 +75,46 @@ final class ArbiterConfigTests: XCTestCase {
         XCTAssertTrue(d.message.contains("less the watchdog's 5000ms"), "\(d)")
     }
 }
+
+extension ArbiterConfigTests {
+    static let sites = twoNodes.replacingOccurrences(of: "ttl = \"10s\"", with: "ttl = \"30s\"\nvote = false") + """
+
+        [[resource]]
+        id = "fs"
+        agent = "ocf:heartbeat:Dummy"
+        group = "db"
+        stop_timeout = "4s"
+        [[resource]]
+        id = "ip"
+        agent = "ocf:heartbeat:Dummy"
+        group = "db"
+        stop_timeout = "6s"
+        [[ticket]]
+        name = "site-db"
+        resources = ["fs"]
+        loss_policy = "fence"
+        """
+
+    /// `[[ticket]]` binds whole groups; its stop margin defaults to the longest stop timeout;
+    /// `vote = false` uses etcd for tickets only (two_node then applies as usual).
+    func testTickets() throws {
+        let c = try ClusterConfig.load(text: Self.sites, file: "v.conf").get()
+        let t = try XCTUnwrap(c.core.tickets.first)
+        XCTAssertEqual(t.name, "site-db")
+        XCTAssertEqual(t.resources, ["fs", "ip"], "a group member binds its group")
+        XCTAssertEqual(t.loss, .fence)
+        XCTAssertEqual(t.stopMargin, .seconds(6), "ip's stop_timeout is the longest")
+        XCTAssertFalse(t.autoGrant)
+        XCTAssertNil(c.core.arbiter, "vote = false: no external vote")
+        XCTAssertEqual(c.core.quorum.arbiterVotes, 0)
+        XCTAssertTrue(c.quorum.twoNode)
+        XCTAssertEqual(c.core.ticketLease?.ttl, .seconds(30))
+        XCTAssertEqual(c.arbiter?.ticketKey("site-db"), "/vigil/tickets/site-db")
+        XCTAssertTrue(c.derivedValues.contains { $0.hasPrefix("ticket site-db: key /vigil/tickets/site-db, binds fs, ip; on loss: fence") }, "\(c.derivedValues)")
+        assertRefused(Self.sites, [
+            ("loss_policy = \"fence\"", "loss_policy = \"explode\"", "is unknown"),
+            ("resources = [\"fs\"]", "resources = [\"web\"]", "unknown resource 'web'"),
+            ("loss_policy = \"fence\"", "stop_margin = \"12s\"", "under three renewals"),
+        ])
+    }
+}

@@ -78,6 +78,7 @@ final class VocabularyDocTests: XCTestCase {
 final class ControlProtocolTests: XCTestCase {
     func testRequestsRoundTripThroughTheirLines() {
         let all: [ControlRequest] = [
+            .ticket(.grant, name: "t1"), .ticket(.standby, name: "site-db"),
             .status, .metrics, .events(follow: false), .events(follow: true), .fenceHistory, .leave, .reload,
             .fence(node: "n2", .reboot), .fenceConfirm(node: "n3"), .resource(.move, id: "db", node: "n2"),
             .resource(.move, id: "db", node: nil), .resource(.restart, id: "db", node: nil), .node(.maintenance, node: "n1"),

@@ -27,7 +27,7 @@ extension Node {
         SupervisorContext(me: id, nodes: config.nodes, view: view, owner: owner, pending: NodeSet(fencer.pending.keys),
                           fenceable: NodeSet(view.members.filter { !isFenced($0) }.map(\.node)), fenceGate: config.fenceGate,
                           stopWithoutQuorum: config.quorum.stopResourcesWithoutQuorum,
-                          awaitingVote: membership.awaitingVote, interval: config.timing.interval,
+                          awaitingVote: membership.awaitingVote, ticketLoss: tickets?.lost ?? [:], interval: config.timing.interval,
                           leaving: leaving, startedAt: startedAt, attributes: attributes.byNode, applyRules: config.applyRules,
                           applyOrders: config.applyOrders, promoteGate: config.promoteGate, policyGate: config.policyGate,
                           documentBehind: documentBehind)
@@ -53,6 +53,7 @@ extension Node {
             case .leave: handleLeave(&out)
             case let .viewInstalled(change, now):
                 arbiterSoon = arbiter != nil
+                ticketsSoon = tickets != nil
                 supervisor.viewChanged(view.nodes)  // report resources at once in the new view (the owner waits for it)
                 let quorate = view.quorate
                 fencing(&out) { f, _, box in f.recordUnclean(change, quorate: quorate, now, &box) }

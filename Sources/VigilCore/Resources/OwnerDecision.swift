@@ -68,6 +68,9 @@ public enum OwnerDecision {
         public var policyGate = true
         /// Since this node started.
         public var uptime = TimeSpan.zero
+        /// Resources bound to a site ticket this site may not use now, with its loss policy
+        /// (Tickets/Tickets.swift): stop, fence their nodes, freeze, or demote.
+        public var ticketLoss: [String: TicketLoss] = [:]
 
         public init(view: View) { self.view = view }
     }
@@ -139,6 +142,7 @@ public enum OwnerDecision {
             current[rid] = active[rid]?.first(where: maintenance.contains) ?? active[rid]?.sorted().first ?? n
         }
         var input = PlacementInput(units: i.units, members: members, quorate: i.view.quorate)
+        let frozen = applyTicketLoss(i, &input, active, &v)
         // A member stopping its resources to leave gracefully is placed nothing, as in standby
         // (the chaos run: a leaving owner kept placing its group on itself until its slow stop
         // ended, so the group ran nowhere for a minute).
@@ -159,9 +163,37 @@ public enum OwnerDecision {
         Orders.propagate(&placed, input.units, orders)
         v.placed = placed
         let unit = UnitDecision(inputs: i, active: active, maintenance: maintenance)
-        let perUnit = input.units.map { unit.decide($0, placed[$0.resources.first!]) }
+        let perUnit = input.units.map { u in u.resources.contains(where: frozen.contains) ? [] : unit.decide(u, placed[u.resources.first!]) }
         v.decisions += Orders.gate(perUnit, input.units, orders, placed, unit).flatMap { $0 }
         return v
+    }
+}
+
+extension OwnerDecision {
+    /// Units bound to a ticket this site may not use: placed nowhere (stop), placed nowhere and
+    /// their nodes fenced (fence), no promoted instance (demote; other units stop), or left
+    /// exactly as they are (freeze: returned, their decisions are dropped).
+    static func applyTicketLoss(_ i: Inputs, _ input: inout PlacementInput, _ active: [String: [NodeID]],
+                                _ v: inout Verdict) -> Set<String> {
+        guard !i.ticketLoss.isEmpty else { return [] }
+        var frozen: Set<String> = []
+        for k in input.units.indices {
+            guard let loss = input.units[k].resources.lazy.compactMap({ i.ticketLoss[$0] }).first else { continue }
+            switch loss {
+            case .freeze:
+                frozen.formUnion(input.units[k].resources)
+            case .demote where input.units[k].clone?.promotable == true:
+                input.units[k].clone?.promotedMax = 0
+            case .fence:
+                for n in Set(input.units[k].resources.flatMap { active[$0] ?? [] }).sorted() where !v.decisions.contains(.fence(n)) {
+                    v.decisions.append(.fence(n))
+                }
+                fallthrough
+            default:
+                for n in i.view.nodes { input.units[k].location[n] = PlacementUnit.never }
+            }
+        }
+        return frozen
     }
 }
 

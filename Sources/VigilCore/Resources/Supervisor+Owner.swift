@@ -21,6 +21,7 @@ extension Supervisor {
         i.uptime = now - c.startedAt
         i.policy = policy.version
         i.policyGate = c.policyGate
+        i.ticketLoss = c.ticketLoss
         return i
     }
 

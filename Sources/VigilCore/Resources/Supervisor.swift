@@ -26,6 +26,8 @@ struct SupervisorContext {
     var stopWithoutQuorum: Bool
     /// The arbiter is asked again for this view (Membership.awaitingVote): nothing stops meanwhile.
     var awaitingVote = false
+    /// Resources bound to a site ticket this site may not use now, with the ticket's loss policy.
+    var ticketLoss: [String: TicketLoss] = [:]
     var interval: TimeSpan
     var leaving: Bool
     var startedAt: Instant

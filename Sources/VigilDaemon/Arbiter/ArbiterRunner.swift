@@ -9,9 +9,11 @@ import VigilCore
 /// heuristics command on another. The heartbeat loop submits requests and collects answers
 /// (woken through the wake pipe). See docs/arbiter.md for the keys and the proof.
 final class ArbiterRunner: @unchecked Sendable {
+    private enum Job { case vote(ArbiterRequest), ticket(TicketRequest) }
     private let cond = Condition()
-    private var queue: [ArbiterRequest] = []
+    private var queue: [Job] = []
     private var answers: [(UInt64, ArbiterAnswer)] = []
+    private var ticketAnswers: [(UInt64, TicketAnswer)] = []
     private var heuristics: Bool?
     private let config: ArbiterConfig
     private let log: Log
@@ -35,14 +37,19 @@ final class ArbiterRunner: @unchecked Sendable {
     }
 
     func submit(_ r: ArbiterRequest) {
-        cond.locked { queue.append(r); cond.signal() }
+        cond.locked { queue.append(.vote(r)); cond.signal() }
     }
 
-    /// Answers since the last call, and the heuristics' latest result if it changed.
-    func take() -> (answers: [(UInt64, ArbiterAnswer)], heuristics: Bool?) {
+    func submit(_ r: TicketRequest) {
+        cond.locked { queue.append(.ticket(r)); cond.signal() }
+    }
+
+    /// Answers since the last call (the vote's, the tickets'), and the heuristics' latest result
+    /// if it changed.
+    func take() -> (answers: [(UInt64, ArbiterAnswer)], tickets: [(UInt64, TicketAnswer)], heuristics: Bool?) {
         cond.locked {
-            defer { (answers, heuristics) = ([], nil) }
-            return (answers, heuristics)
+            defer { (answers, ticketAnswers, heuristics) = ([], [], nil) }
+            return (answers, ticketAnswers, heuristics)
         }
     }
 
@@ -52,17 +59,29 @@ final class ArbiterRunner: @unchecked Sendable {
         while true {
             cond.lock()
             while queue.isEmpty { cond.wait() }
-            let r = queue.removeFirst()
+            let job = queue.removeFirst()
             cond.unlock()
             let deadline = Clock.monotonic() + config.timeout
-            let answer: ArbiterAnswer?
-            do throws(EtcdClient.Failure) { answer = try perform(r, until: deadline) } catch {
-                answer = .failed(error.description)
-            }
-            guard let answer else { continue }
-            cond.locked {
-                answers.append((r.id, answer))
-                if case .failed = answer { failed += 1 } else { answered += 1 }
+            switch job {
+            case .vote(let r):
+                let answer: ArbiterAnswer?
+                do throws(EtcdClient.Failure) { answer = try perform(r, until: deadline) } catch {
+                    answer = .failed(error.description)
+                }
+                guard let answer else { continue }
+                cond.locked {
+                    answers.append((r.id, answer))
+                    if case .failed = answer { failed += 1 } else { answered += 1 }
+                }
+            case .ticket(let r):
+                let answer: TicketAnswer
+                do throws(EtcdClient.Failure) { answer = try perform(r, until: deadline) } catch {
+                    answer = .failed(error.description)
+                }
+                cond.locked {
+                    ticketAnswers.append((r.id, answer))
+                    if case .failed = answer { failed += 1 } else { answered += 1 }
+                }
             }
             wake.poke(ArbiterRunner.wakeByte)
         }
@@ -85,64 +104,70 @@ final class ArbiterRunner: @unchecked Sendable {
         }
         switch r.kind {
         case .acquire:
-            let granted: EtcdClient.LeaseAnswer = try client.call("/v3/lease/grant", ["TTL": Int64(config.policy.ttl.nanoseconds / 1_000_000_000)], until: deadline)
-            guard let id = granted.ID, let ttl = granted.TTL.flatMap(Int64.init), ttl > 0 else { throw .init("lease grant answered no lease") }
-            let txn: EtcdClient.TxnAnswer = try client.call("/v3/kv/txn", [
-                "compare": [["key": key, "target": "CREATE", "create_revision": Int64(0)] as [String: Any]],
-                "success": [["request_put": ["key": key, "value": value(r.me), "lease": id] as [String: Any]]],
-            ], until: deadline)
-            if txn.succeeded == true {
-                log.log(.notice, "arbiter: took the vote key \(config.voteKey) (lease \(id), \(ttl)s)")
+            if let ttl = try client.create(key, value(r.me), ttl: config.policy.ttl, until: deadline) {
+                log.log(.notice, "arbiter: took the vote key \(config.voteKey) (\(ttl)s lease)")
                 return .holder(r.me, remaining: .seconds(Double(ttl)))
             }
-            // Someone holds it: the unused lease goes (it would expire anyway).
-            let _: EtcdClient.LeaseAnswer? = try? client.call("/v3/lease/revoke", ["ID": id], until: deadline)
-            return try read(key, until: deadline)
         case .renew:
-            let range: EtcdClient.RangeAnswer = try client.call("/v3/kv/range", ["key": key], until: deadline)
-            guard let kv = range.kvs?.first, let h = member(EtcdClient.unb64(kv.value)), h.node == r.me.node,
-                  h.incarnation <= r.me.incarnation, let lease = kv.lease, let rev = kv.mod_revision else {
-                return try read(key, until: deadline)
-            }
-            let alive: EtcdClient.KeepAliveAnswer = try client.call("/v3/lease/keepalive", ["ID": lease], until: deadline)
-            guard let ttl = alive.result?.TTL.flatMap(Int64.init), ttl > 0 else { return try read(key, until: deadline) }
-            if h != r.me {
-                // Restarted: the key names this node's earlier life; it names this one now (same lease).
-                let _: EtcdClient.TxnAnswer = try client.call("/v3/kv/txn", [
-                    "compare": [["key": key, "target": "MOD", "mod_revision": Int64(rev) ?? 0] as [String: Any]],
-                    "success": [["request_put": ["key": key, "value": value(r.me), "lease": lease] as [String: Any]]],
-                ], until: deadline)
-                return try read(key, until: deadline)
-            }
-            return .holder(r.me, remaining: .seconds(Double(ttl)))
-        case .read:
-            return try read(key, until: deadline)
+            // The key names this node (or, restarted, its earlier life: it names this one now).
+            guard let kv = try client.get(key, until: deadline), let h = member(EtcdClient.unb64(kv.value)), h.node == r.me.node,
+                  h.incarnation <= r.me.incarnation, let ttl = try client.keepAlive(kv, until: deadline) else { break }
+            if h == r.me { return .holder(r.me, remaining: .seconds(Double(ttl))) }
+            _ = try client.replace(key, kv, with: value(r.me), until: deadline)
         case .handover:
-            guard let to = r.to else { return try read(key, until: deadline) }
-            let range: EtcdClient.RangeAnswer = try client.call("/v3/kv/range", ["key": key], until: deadline)
-            guard let kv = range.kvs?.first, member(EtcdClient.unb64(kv.value))?.node == r.me.node, let lease = kv.lease,
-                  let rev = kv.mod_revision else { return try read(key, until: deadline) }
-            let txn: EtcdClient.TxnAnswer = try client.call("/v3/kv/txn", [
-                "compare": [["key": key, "target": "MOD", "mod_revision": Int64(rev) ?? 0] as [String: Any]],
-                "success": [["request_put": ["key": key, "value": value(to), "lease": lease] as [String: Any]]],
-            ], until: deadline)
-            log.log(.notice, "arbiter: vote key handed to node \(to.node.rawValue)" + (txn.succeeded == true ? "" : " FAILED (it changed meanwhile)"))
-            return try read(key, until: deadline)
+            guard let to = r.to, let kv = try client.get(key, until: deadline), member(EtcdClient.unb64(kv.value))?.node == r.me.node else { break }
+            let done = try client.replace(key, kv, with: value(to), until: deadline)
+            log.log(.notice, "arbiter: vote key handed to node \(to.node.rawValue)" + (done ? "" : " FAILED (it changed meanwhile)"))
+        case .read:
+            break
         }
+        guard let (v, left) = try client.read(key, until: deadline) else { return .holder(nil, remaining: .zero) }
+        guard let h = member(v) else {
+            throw .init("the vote key \(config.voteKey) holds '\(v ?? "?")', not NODE:INCARNATION: is another program using this prefix?")
+        }
+        return .holder(h, remaining: left)
     }
 
-    /// The key's holder and how long its lease has left, rounded down to what is proven: etcd
-    /// answers whole seconds (possibly rounded up), so one second less.
-    private func read(_ key: String, until deadline: Instant) throws(EtcdClient.Failure) -> ArbiterAnswer {
-        let range: EtcdClient.RangeAnswer = try client.call("/v3/kv/range", ["key": key], until: deadline)
-        guard let kv = range.kvs?.first, let lease = kv.lease else { return .holder(nil, remaining: .zero) }
-        guard let h = member(EtcdClient.unb64(kv.value)) else {
-            throw .init("the vote key \(config.voteKey) holds '\(EtcdClient.unb64(kv.value) ?? "?")', not NODE:INCARNATION: is another program using this prefix?")
+    // MARK: site tickets: the key's value is "SITE/NODE:INCARNATION/STATE".
+
+    private func ticketHolder(_ v: String?) -> TicketHolder? {
+        guard let parts = v?.split(separator: "/"), parts.count == 3, let site = UInt32(parts[0]), let m = member(String(parts[1])),
+              let state = TicketState(rawValue: String(parts[2])) else { return nil }
+        return TicketHolder(site: site, member: m, state: state)
+    }
+    private func value(_ h: TicketHolder) -> String {
+        EtcdClient.b64("\(h.site)/\(h.member.node.rawValue):\(h.member.incarnation)/\(h.state.rawValue)")
+    }
+
+    private func perform(_ r: TicketRequest, until deadline: Instant) throws(EtcdClient.Failure) -> TicketAnswer {
+        let key = EtcdClient.b64(config.ticketKey(r.ticket))
+        switch r.kind {
+        case .grant:
+            if let ttl = try client.create(key, value(r.value), ttl: config.policy.ttl, until: deadline) {
+                log.log(.notice, "ticket \(r.ticket): granted to this site (\(config.ticketKey(r.ticket)), \(ttl)s lease)")
+                return .holder(r.value, remaining: .seconds(Double(ttl)))
+            }
+        case .renew, .set:
+            guard let kv = try client.get(key, until: deadline), let h = ticketHolder(EtcdClient.unb64(kv.value)), h.site == r.value.site else { break }
+            if r.kind == .set {
+                if try client.replace(key, kv, with: value(TicketHolder(site: h.site, member: h.member, state: r.value.state)), until: deadline) {
+                    log.log(.notice, "ticket \(r.ticket): state now \(r.value.state.rawValue)")
+                }
+                break
+            }
+            // The renewer named, or the lowest member taking the renewing over (same lease).
+            guard h.state != .revoked, r.takeOver || h.member.node == r.value.member.node,
+                  let ttl = try client.keepAlive(kv, until: deadline) else { break }
+            if h.member == r.value.member { return .holder(h, remaining: .seconds(Double(ttl))) }
+            _ = try client.replace(key, kv, with: value(TicketHolder(site: h.site, member: r.value.member, state: h.state)), until: deadline)
+        case .read:
+            break
         }
-        let ttl: EtcdClient.LeaseAnswer = try client.call("/v3/lease/timetolive", ["ID": lease], until: deadline)
-        let left = ttl.TTL.flatMap(Int64.init) ?? -1
-        guard left > 0 else { return .holder(nil, remaining: .zero) }
-        return .holder(h, remaining: .seconds(Double(left - 1)))
+        guard let (v, left) = try client.read(key, until: deadline) else { return .holder(nil, remaining: .zero) }
+        guard let h = ticketHolder(v) else {
+            throw .init("ticket key \(config.ticketKey(r.ticket)) holds '\(v ?? "?")', not SITE/NODE:INCARNATION/STATE")
+        }
+        return .holder(h, remaining: left)
     }
 
     private func heuristicsLoop(_ argv: [String]) {

@@ -76,3 +76,53 @@ struct EtcdClient {
     static func b64(_ s: String) -> String { Data(s.utf8).base64EncodedString() }
     static func unb64(_ s: String?) -> String? { s.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } }
 }
+
+/// The few operations the vote and the tickets need, each a transaction or a pair of calls.
+extension EtcdClient {
+    /// Creates `key` = `value` on a new lease of `ttl` if the key is absent; the lease's TTL if it
+    /// did (the unused lease is revoked otherwise), nil if someone holds the key.
+    mutating func create(_ key: String, _ value: String, ttl: TimeSpan, until deadline: Instant) throws(Failure) -> Int64? {
+        let granted: LeaseAnswer = try call("/v3/lease/grant", ["TTL": Int64(ttl.nanoseconds / 1_000_000_000)], until: deadline)
+        guard let id = granted.ID, let t = granted.TTL.flatMap(Int64.init), t > 0 else { throw Failure("lease grant answered no lease") }
+        let txn: TxnAnswer = try call("/v3/kv/txn", [
+            "compare": [["key": key, "target": "CREATE", "create_revision": Int64(0)] as [String: Any]],
+            "success": [["request_put": ["key": key, "value": value, "lease": id] as [String: Any]]],
+        ], until: deadline)
+        if txn.succeeded == true { return t }
+        let _: LeaseAnswer? = try? call("/v3/lease/revoke", ["ID": id], until: deadline)
+        return nil
+    }
+
+    /// Puts `value` on the same lease if the key has not changed since `kv` was read.
+    mutating func replace(_ key: String, _ kv: KeyValue, with value: String, until deadline: Instant) throws(Failure) -> Bool {
+        guard let lease = kv.lease, let rev = kv.mod_revision.flatMap(Int64.init) else { return false }
+        let txn: TxnAnswer = try call("/v3/kv/txn", [
+            "compare": [["key": key, "target": "MOD", "mod_revision": rev] as [String: Any]],
+            "success": [["request_put": ["key": key, "value": value, "lease": lease] as [String: Any]]],
+        ], until: deadline)
+        return txn.succeeded == true
+    }
+
+    mutating func get(_ key: String, until deadline: Instant) throws(Failure) -> KeyValue? {
+        let range: RangeAnswer = try call("/v3/kv/range", ["key": key], until: deadline)
+        return range.kvs?.first
+    }
+
+    /// Keeps `kv`'s lease alive: its TTL, nil if the lease is gone.
+    mutating func keepAlive(_ kv: KeyValue, until deadline: Instant) throws(Failure) -> Int64? {
+        guard let lease = kv.lease else { return nil }
+        let alive: KeepAliveAnswer = try call("/v3/lease/keepalive", ["ID": lease], until: deadline)
+        return alive.result?.TTL.flatMap(Int64.init).flatMap { $0 > 0 ? $0 : nil }
+    }
+
+    /// The key's value and what its lease has left, rounded down to what is proven: etcd answers
+    /// whole seconds (possibly rounded up), so one second less. Nil: no key (or its lease expired).
+    mutating func read(_ key: String, until deadline: Instant) throws(Failure) -> (value: String?, remaining: TimeSpan)? {
+        guard let kv = try get(key, until: deadline), let lease = kv.lease else { return nil }
+        let ttl: LeaseAnswer = try call("/v3/lease/timetolive", ["ID": lease], until: deadline)
+        let left = ttl.TTL.flatMap(Int64.init) ?? -1
+        guard left > 0 else { return nil }
+        return (EtcdClient.unb64(kv.value), .seconds(Double(left - 1)))
+    }
+}
+

@@ -134,6 +134,9 @@ final class ControlServer: @unchecked Sendable {
             answer(ControlAnswer(ok: true, value: "# vigil document \(d.version) (vigilctl config show)\n" + d.text))
         case let .configApply(path, dryRun):
             answer(configApply(path, dryRun: dryRun))
+        case let .ticket(verb, name):
+            hand(.ticket(verb.command(name)))
+            answer(.done)
         }
     }
 

@@ -15,6 +15,8 @@ final class Shared: @unchecked Sendable {
         case applyDocument([UInt8], epoch: UInt32, reply: DocumentReply)
         /// `vigilctl config diff`: where the owner would place this policy's resources now.
         case previewPlacement(ResourcePolicy, reply: DocumentReply)
+        /// `vigilctl ticket ...`: the core answers with a ticket_command or ticket_refused event.
+        case ticket(TicketCommand)
     }
 
     private let cond = Condition()

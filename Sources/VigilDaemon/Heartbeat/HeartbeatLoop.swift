@@ -125,8 +125,9 @@ final class HeartbeatLoop {
             apply(.fenceDone(order: o.order, o.result))
         }
         for d in resources?.take() ?? [] { apply(.resourceDone(id: d.id, d.op, d.outcome)) }
-        if let (answers, heuristics) = arbiter?.take() {
+        if let (answers, tickets, heuristics) = arbiter?.take() {
             for (id, a) in answers { apply(.arbiterAnswer(id: id, a)) }
+            for (id, a) in tickets { apply(.ticketAnswer(id: id, a)) }
             if let pass = heuristics { apply(.arbiterHeuristics(pass: pass)) }
         }
         var requests = shared.takeRequests()
@@ -157,6 +158,9 @@ final class HeartbeatLoop {
                 applyDocument(b, epoch: epoch, reply: reply)
             case let .previewPlacement(p, reply):
                 reply.answer(ControlAnswer(ok: true, value: placementChanges(p)))
+            case .ticket(let c):
+                log.log(.notice, "operator: ticket \(c)")
+                apply(.ticketCommand(c))
             }
         }
     }
@@ -224,6 +228,8 @@ final class HeartbeatLoop {
                 runDocument(s, bytes, from: from)
             case .arbiter(let r):
                 if let arbiter { arbiter.submit(r) } else { log.log(.error, "no arbiter client: cannot carry out request \(r.id)") }
+            case .ticket(let r):
+                if let arbiter { arbiter.submit(r) } else { log.log(.error, "no arbiter client: cannot carry out ticket request \(r.id)") }
             }
         }
     }
