@@ -59,7 +59,7 @@ def vip_holders():
 
 def probe():
     """The probe (bench_failover's) in the gateway namespace: its stdout is the first answer's time."""
-    return subprocess.Popen(["ip", "netns", "exec", f"{LAB}-gw", "python3", "-c", PROBE, "tcp", VIP, "9", "/bin/true", "60"],
+    return subprocess.Popen(["ip", "netns", "exec", f"{LAB}-gw", "python3", "-c", PROBE, "tcp", VIP, "9", "/bin/true", "20"],
                             stdout=subprocess.PIPE, text=True)
 
 
@@ -78,15 +78,16 @@ def first_answer(p):
 
 
 class VigilSplit:
-    def __init__(self, arbiter):
-        self.arbiter = arbiter
-        self.name = "Vigil, etcd arbiter (3 s lease)" if arbiter else "Vigil, fence delay 2 s only (two_node)"
+    def __init__(self, arbiter, favour=1):
+        self.arbiter, self.favour = arbiter, favour
+        self.name = ("Vigil, etcd arbiter (3 s lease)" if arbiter
+                     else f"Vigil, two_node, fence_delay 2 s on n{favour} ({'the services' if favour == 1 else 'the other'} node)")
 
     def up(self):
         lab("down", check=False)
         extra = f"/tmp/vigil-bench-arbiter-{os.getpid()}.conf"
         open(extra, "w").write(GROUP)
-        args = ["up", "--release", "--nodes", "2", "--fence-extra", extra] + (["--arbiter"] if self.arbiter else [])
+        args = ["up", "--release", "--nodes", "2", "--fence-extra", extra] + (["--arbiter"] if self.arbiter else ["--favour", str(self.favour)])
         lab(*args)
         os.unlink(extra)
         lab("gateway")
@@ -94,7 +95,10 @@ class VigilSplit:
             raise RuntimeError("Vigil: the group did not start on n1")
 
     def prepare(self):
-        """The group on n1; with the arbiter, the vote on n1 too (n2 restarted cleanly hands it over)."""
+        """Both nodes in one view, the group on n1; with the arbiter, the vote on n1 too (n2
+        restarted cleanly hands it over)."""
+        if not wait(lambda: all("2/2 members" in lab("ctl", str(n), "check", check=False) for n in NODES2), 60):
+            return False
         if self.arbiter:
             if "held by n1" not in lab("ctl", "2", "status", check=False):
                 lab("stop", "2")
@@ -104,11 +108,13 @@ class VigilSplit:
         return wait(lambda: vip_holders() == [1], 30)
 
     def restore(self):
-        lab("power", "1", "on", check=False)
+        """Both nodes powered and connected, their daemons running (the fence race may have cut either)."""
         lab("heal", "1")
         if self.arbiter:
             lab("arbiter-heal", "1")
-        lab("start", "1", check=False)
+        for n in NODES2:
+            lab("power", str(n), "on", check=False)
+            lab("start", str(n), check=False)
         wait(lambda: vip_holders() == [1], 60)
 
     def down(self):
@@ -138,7 +144,9 @@ class PacemakerQnetd(PacemakerFailover):
                 "        net {\n            host: 198.18.0.254\n            algorithm: ffsplit\n            tls: off\n        }\n    }\n}\n")
 
     def daemons(self):
-        return "corosync && mkdir -p /run/corosync-qdevice && corosync-qdevice && "
+        # corosync-qdevice needs corosync's cmap up: wait for it (with a deadline), not a fixed sleep.
+        return ("corosync && for i in $(seq 100); do corosync-cmapctl -g totem.cluster_name >/dev/null 2>&1 && break; sleep 0.1; done && "
+                "mkdir -p /run/corosync-qdevice && corosync-qdevice && ")
 
     def prepare(self):
         return wait(lambda: self.all_members() and vip_holders() == [1], 120, 0.5)
@@ -162,11 +170,12 @@ def split_bench(a, say, stats, fmt):
     if need:
         subprocess.run(["apt-get", "install", "-y", "-qq"] + need, check=True)
     rows = []
-    systems = {"vigil-delay": lambda: VigilSplit(False), "vigil-arbiter": lambda: VigilSplit(True), "pacemaker-qnetd": PacemakerQnetd}
+    systems = {"vigil-delay": lambda: VigilSplit(False), "vigil-delay-other": lambda: VigilSplit(False, favour=2),
+               "vigil-arbiter": lambda: VigilSplit(True), "pacemaker-qnetd": PacemakerQnetd}
     for key in a.systems.split(","):
         s = systems[key]()
         say(f"\n{s.name}: {a.runs} runs, n1 (running the group) cut off from everything")
-        times = []
+        times, lost = [], []
         try:
             s.up()
             for run in range(a.runs):
@@ -177,16 +186,19 @@ def split_bench(a, say, stats, fmt):
                 t0 = cut_off(1, getattr(s, "arbiter", False))
                 p = probe()
                 t = first_answer(p)
+                off = [n for n in NODES2 if lab("power", str(n), "status", check=False).strip().endswith("OFF")]
                 if t is None:
-                    say(f"  run {run + 1}: no answer within 60 s")
+                    lost.append(run)
+                    say(f"  run {run + 1}: no answer within 20 s; powered off: {off or 'none'}; the address on {vip_holders() or 'no node'}"
+                        + (" (the cut-off n1 won the fence race: the group stays there, out of reach)" if off == [2] else ""))
                 else:
-                    times.append(t - t0)
-                    say(f"  run {run + 1}: the group answered on n{vip_holders()} after {t - t0:.3f} s")
+                    times.append((t - t0) * 1000)
+                    say(f"  run {run + 1}: the group answered on n{vip_holders()} after {(t - t0) * 1000:.0f} ms; powered off: {off or 'none'}")
                 s.restore()
         finally:
             s.down()
-        rows.append((s.name, times))
-    say("\nTwo-node split, time until the surviving side runs the services (s)")
-    for name, ts in rows:
-        say(f"  {name:58s} {fmt(stats(ts)) if ts else 'no runs'}")
+        rows.append((s.name, times, lost))
+    say("\nTwo-node split (n1, running the group, cut off from everything): time until the group answers on n2 (ms)")
+    for name, ts, lost in rows:
+        say(f"  {name:62s} {fmt(stats(ts)) if ts else '-'}" + (f"; no failover in {len(lost)} run(s)" if lost else ""))
     return rows

@@ -125,6 +125,9 @@ struct Arbiter: Equatable, Sendable {
     private var inFlight: (id: UInt64, kind: ArbiterRequest.Kind, sentAt: Instant)?
     private var nextId: UInt64 = 0
     private var nextRequest = Instant.zero
+    /// At the last step this node could have taken a free key (so a read finding it free is
+    /// followed by a take at the next tick, not a period later).
+    private var mayTake = false
 
     init(policy: ArbiterPolicy) { self.policy = policy }
 
@@ -153,7 +156,7 @@ struct Arbiter: Equatable, Sendable {
             guard now - f.sentAt >= policy.renewEvery * 2 else { return nil }
             answer(f.id, .failed("no answer within \(policy.renewEvery * 2)"), now)
         }
-        let mayTake = delegate && needsVote && (heuristicsPass || !policy.heuristics)
+        mayTake = delegate && needsVote && (heuristicsPass || !policy.heuristics)
         let force = !policy.margins && mayTake && holder != nil && holder?.node != me.node && now >= provenUntil
         guard now >= nextRequest || soon || force else { return nil }
         let kind: ArbiterRequest.Kind
@@ -184,7 +187,7 @@ struct Arbiter: Equatable, Sendable {
             // are never revoked, and a handover keeps the lease).
             provenUntil = h == nil ? now : (holder != nil ? max(proven, provenUntil) : proven)
             // A free key is taken at the next tick, not a period later.
-            if h == nil && f.kind == .read { nextRequest = now }
+            if h == nil && f.kind == .read && mayTake { nextRequest = now }
             holder = h
         case .failed(let why):
             reachable = false

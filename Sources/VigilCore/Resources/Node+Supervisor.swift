@@ -59,7 +59,9 @@ extension Node {
                 fencing(&out) { f, _, box in f.recordUnclean(change, quorate: quorate, now, &box) }
                 attributing(&out) { a, c, box in a.viewInstalled(change, c, now, &box) }
             case let .lostWhileInquorate(lost, now):
-                fencing(&out) { f, _, box in f.recordUnclean(ViewChange(lostUncleanly: lost), quorate: true, now, &box) }
+                // (Not a node the document removed meanwhile: it is forgotten, not fenced.)
+                let known = lost.filter { config.nodes.contains($0.node) }
+                fencing(&out) { f, _, box in f.recordUnclean(ViewChange(lostUncleanly: known), quorate: true, now, &box) }
             }
         }
         // A fence succeeded: the owner places again at its next tick.

@@ -124,6 +124,8 @@ struct TicketKeeper: Equatable, Sendable {
     var inFlightKind = TicketRequest.Kind.read
     var sentAt = Instant.zero
     var nextRequest = Instant.zero
+    /// At the last step this node could have granted it automatically (the lowest member).
+    var mayAutoGrant = false
 
     init(policy: TicketPolicy) { self.policy = policy }
 
@@ -149,7 +151,7 @@ struct TicketKeeper: Equatable, Sendable {
             let mine = h?.site == site && h?.state == .granted
             heldSince = mine ? (heldSince ?? now) : nil
             // A free ticket to grant: at the next tick.
-            if h == nil && (grantWanted || policy.autoGrant) { nextRequest = now }
+            if h == nil && (grantWanted || policy.autoGrant && mayAutoGrant) { nextRequest = now }
         case .failed(let why):
             reachable = false
             lastError = why
@@ -194,6 +196,7 @@ struct Tickets: Equatable, Sendable {
             guard now >= k.nextRequest || soon || k.stateWanted != nil else { keepers[name] = k; continue }
             var value = TicketHolder(site: site, member: me, state: .granted)
             var takeOver = false
+            k.mayAutoGrant = k.policy.autoGrant && delegate && view.quorate
             let kind: TicketRequest.Kind
             if let want = k.stateWanted, k.holder?.site == site {
                 kind = .set
