@@ -237,7 +237,7 @@ extension Membership {
         quorum = q
         let was = view.quorate
         if quorum.isComplete(view.nodes) { allSeenTogether = true }
-        view.quorate = quorum.isQuorate(view.nodes, allSeenTogether: allSeenTogether)
+        view.quorate = quorum.isQuorate(view.nodes, allSeenTogether: allSeenTogether, arbiterVote: voteCounted)
         if view.quorate != was { box.append(.notice(.quorumChanged(quorate: view.quorate))) }
     }
 

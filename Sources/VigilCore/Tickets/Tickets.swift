@@ -133,7 +133,9 @@ struct TicketKeeper: Equatable, Sendable {
     @discardableResult
     mutating func answered(_ a: TicketAnswer, site: UInt32, lease: ArbiterPolicy, _ now: Instant) -> String? {
         inFlight = nil
-        let operatorGrant = inFlightKind == .grant && grantWanted
+        // Any answer settles an operator's grant, but a read that found the key free (the grant
+        // follows at the next tick): taken, held by another site, or etcd unreachable.
+        let operatorGrant = grantWanted
         var outcome: String?
         switch a {
         case let .holder(h, remaining):
@@ -142,7 +144,7 @@ struct TicketKeeper: Equatable, Sendable {
             answeredSentAt = sentAt
             let proven = lease.provenUntil(sentAt: sentAt, remaining: remaining)
             provenUntil = h == nil ? now : (holder?.site == h?.site && holder != nil ? max(proven, provenUntil) : proven)
-            if operatorGrant {
+            if operatorGrant && (h != nil || inFlightKind == .grant) {
                 outcome = h?.site == site ? "" : h.map { "held by site \($0.site): revoke it there, or wait until its lease expires" } ?? "etcd did not keep it"
                 grantWanted = false
             }
