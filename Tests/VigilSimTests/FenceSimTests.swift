@@ -66,6 +66,21 @@ final class FenceSimTests: XCTestCase {
         XCTAssertEqual(staticOnly.servicesSurvived, 0, "so the services' node 2 is fenced: \(staticOnly)")
     }
 
+    /// A member lost while the survivors had no quorum is fenced once they have it again: the
+    /// three nodes split into three (no one quorate, no one fences), then n2 and n3 meet again.
+    /// Before, n1 was never recorded as lost (no quorate view lost it) and ran on unfenced.
+    func testMemberLostWhileInquorateIsFencedOnceQuorumIsBack() {
+        let sim = threeNodes([["power"]], devices: ["power": FenceDeviceModel(.works, latencyMs: 50...100)])
+        sim.run(until: .seconds(2))
+        sim.schedule(.partition([[NodeID(1)], [NodeID(2)], [NodeID(3)]]), at: .seconds(2))
+        sim.schedule(.partition([[NodeID(1)], [NodeID(2), NodeID(3)]]), at: .seconds(3))
+        let seen = results(sim, until: .seconds(5))
+        XCTAssertTrue(seen.contains { if case let .finished(m, _, r, _, _) = $0.1 { m.node == NodeID(1) && r.isSuccess } else { false } },
+                      "n1 fenced: \(seen.map(\.1))")
+        XCTAssertFalse(sim.isRunning(NodeID(1)))
+        XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
+    }
+
     private func threeNodes(_ levels: [[String]], devices: [String: FenceDeviceModel]) -> Simulation {
         var config = CoreConfig.uniform(nodes: 3, timing: Timing(interval: .ms(10), deadline: .ms(40)))
         config.fencing.enabled = true
