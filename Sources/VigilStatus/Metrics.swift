@@ -35,6 +35,8 @@ extension StatusSnapshot {
             metric("arbiter_proven_seconds", "gauge", "How long the latest answer proves the vote's lease alive.",
                    [("", (a.provenForMs ?? 0) / 1000)])
             metric("arbiter_heuristics_pass", "gauge", "1 if the arbiter's heuristics command passes.", [("", a.heuristicsPass ? 1 : 0)])
+            metric("arbiter_requests_total", "counter", "Requests to etcd (the vote's and the tickets'), by outcome.",
+                   [("result=\"answered\"", Double(a.answered ?? 0)), ("result=\"failed\"", Double(a.failed ?? 0))])
         }
         if let ts = tickets {
             metric("ticket_granted_here", "gauge", "1 if the site ticket is granted to this site.",

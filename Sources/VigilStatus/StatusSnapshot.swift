@@ -33,6 +33,9 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
         public var reachable: Bool
         public var heuristicsPass: Bool
         public var lastError: String?
+        /// Requests to etcd (vote and tickets) answered and failed since vigild started.
+        public var answered: Int?
+        public var failed: Int?
     }
     /// A site ticket as this node sees it (`[[ticket]]`).
     public struct Ticket: Codable, Sendable, Equatable {

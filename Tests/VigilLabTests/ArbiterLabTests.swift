@@ -67,6 +67,11 @@ final class ArbiterLabTests: XCTestCase {
         XCTAssertEqual(lab.lab("etcd", "start").status, 0)
         XCTAssertTrue(Lab.waitUntil(within: 20) { self.arbiter(lab, 1)?.counted == true && self.arbiter(lab, 2)?.counted == true },
                       "the vote counts again once etcd is back")
+        // Counted, and logged once each way (not at every failed request).
+        XCTAssertGreaterThan(arbiter(lab, 1)?.failed ?? 0, 0)
+        let log = try String(contentsOfFile: "\(lab.dir)/n1/vigild.log", encoding: .utf8)
+        XCTAssertEqual(log.components(separatedBy: "arbiter: etcd does not answer").count - 1, 1, "one line when etcd went away")
+        XCTAssertEqual(log.components(separatedBy: "arbiter: etcd answers again").count - 1, 1)
     }
 
     /// The holder cut off from its peer and from etcd: it stops counting the vote before the lease

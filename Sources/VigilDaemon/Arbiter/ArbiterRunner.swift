@@ -19,9 +19,11 @@ final class ArbiterRunner: @unchecked Sendable {
     private let log: Log
     private let wake: WakePipe
     private var client: EtcdClient
-    /// Counters for metrics: requests by outcome.
-    private(set) var answered = 0
-    private(set) var failed = 0
+    /// Requests by outcome (status and metrics: vigil_arbiter_requests_total).
+    private var answered = 0
+    private var failed = 0
+    /// The latest request failed (a change is logged once, not every failure).
+    private var failing = false
 
     init(config: ArbiterConfig, log: Log, wake: WakePipe) {
         self.config = config
@@ -73,6 +75,7 @@ final class ArbiterRunner: @unchecked Sendable {
                     answers.append((r.id, answer))
                     if case .failed = answer { failed += 1 } else { answered += 1 }
                 }
+                if case .failed(let why) = answer { noteOutcome(why) } else { noteOutcome(nil) }
             case .ticket(let r):
                 let answer: TicketAnswer
                 do throws(EtcdClient.Failure) { answer = try perform(r, until: deadline) } catch {
@@ -82,9 +85,18 @@ final class ArbiterRunner: @unchecked Sendable {
                     ticketAnswers.append((r.id, answer))
                     if case .failed = answer { failed += 1 } else { answered += 1 }
                 }
+                if case .failed(let why) = answer { noteOutcome(why) } else { noteOutcome(nil) }
             }
             wake.poke(ArbiterRunner.wakeByte)
         }
+    }
+
+    /// Logs etcd becoming unreachable (with why) or answering again, once per change.
+    private func noteOutcome(_ error: String?) {
+        guard (error != nil) != failing else { return }
+        failing = error != nil
+        if let error { log.log(.warning, "arbiter: etcd does not answer: \(error) (counted in vigil_arbiter_requests_total)") }
+        else { log.log(.notice, "arbiter: etcd answers again") }
     }
 
     static let wakeByte: UInt8 = 0xA7

@@ -295,6 +295,10 @@ final class HeartbeatLoop {
         lastPublish = now
         var s = StatusSnapshot(node: node, config: config, now: now, ready: ready)
         s.alerts = alerts?.stats()
+        if let (ok, failed) = arbiter?.counts {
+            s.arbiter?.answered = ok
+            s.arbiter?.failed = failed
+        }
         if s.fencing != nil {
             s.fencing?.devices = fencing?.deviceStates() ?? []
             s.fencing?.attempts = fenceResults
