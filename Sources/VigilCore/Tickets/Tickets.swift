@@ -194,7 +194,7 @@ struct Tickets: Equatable, Sendable {
         for name in keepers.keys.sorted() {
             var k = keepers[name]!
             if k.inFlight != nil && now - k.sentAt < lease.renewEvery * 2 { continue }
-            if let id = k.inFlight { k.answered(.failed("no answer within \(lease.renewEvery * 2)"), site: site, lease: lease, now); _ = id }
+            if k.inFlight != nil { k.answered(.failed("no answer within \(lease.renewEvery * 2)"), site: site, lease: lease, now) }
             guard now >= k.nextRequest || soon || k.stateWanted != nil else { keepers[name] = k; continue }
             var value = TicketHolder(site: site, member: me, state: .granted)
             var takeOver = false
