@@ -18,8 +18,7 @@ Then n1 is powered on, reconnected and restarted, and the bench waits until the 
 - Pacemaker + qnetd: Corosync token 500 ms (the tightest the membership bench found stable here),
   corosync-qdevice model net, algorithm ffsplit, TLS off, qnetd in the gateway namespace.
 
-Ticket hand-over between two sites is measured for Vigil only (revoke at one site to the service
-running at the other): booth is not set up here (see docs/arbiter.md).
+Ticket hand-over between two sites, Vigil against booth: tools/bench tickets (bench_tickets.py).
 """
 import os, shutil, subprocess, time
 

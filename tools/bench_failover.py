@@ -176,6 +176,10 @@ class PacemakerFailover:
         """What starts before pacemakerd in the node's namespaces."""
         return "corosync && "
 
+    def mounts(self, n):
+        """More bind mounts in node n's mount namespace (shell commands, each ending in ' && ')."""
+        return ""
+
     def dir(self, n):
         return f"{STATE}/pcmk/n{n}"
 
@@ -217,7 +221,7 @@ class PacemakerFailover:
         d = self.dir(n)
         script = (f"hostname n{n} && mount --bind {d}/etc /etc/corosync && mount --bind {d}/lib /var/lib/corosync && "
                   f"mount --bind {d}/log /var/log/corosync && mount --bind {d}/pcmk-lib /var/lib/pacemaker && "
-                  f"mount --bind {d}/pcmk-log /var/log/pacemaker && "
+                  f"mount --bind {d}/pcmk-log /var/log/pacemaker && {self.mounts(n)}"
                   # A private /run (pid files, agents' state), with the lab's state directory moved back in.
                   # (and /run/netns: the fence agent finds the lab's nodes there).
                   f"mount --rbind /run /mnt && mount -t tmpfs tmpfs /run && mkdir -p /run/vigil-lab /run/netns && "

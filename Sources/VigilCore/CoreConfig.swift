@@ -22,6 +22,9 @@ public struct CoreConfig: Equatable, Sendable {
     /// A node takes only a newer copy of the replicated document than its own (off only in the
     /// planted-bug check: it takes any other copy a member runs).
     public var newestDocumentWins = true
+    /// A revoked site ticket is released only once the owner knows its resources stopped
+    /// everywhere (off only in the planted-bug check: released at once).
+    public var releaseGate = true
     /// Fencing devices, levels, delays and self-fencing (off unless the config enables it).
     public var fencing = FencingPolicy.disabled
     /// The external vote on an etcd lease (Membership/Arbiter.swift); `quorum.arbiterVotes` is 1 with it.

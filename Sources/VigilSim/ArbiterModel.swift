@@ -125,6 +125,8 @@ extension Simulation {
             if let k = key, k.holder.site == r.value.site {
                 key = (TicketHolder(site: k.holder.site, member: k.holder.member, state: r.value.state), k.expiry)
             }
+        case .release:
+            if let k = key, k.holder.site == r.value.site, k.holder.state == .revoked { key = nil }
         case .read:
             break
         }

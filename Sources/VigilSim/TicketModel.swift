@@ -10,7 +10,7 @@ public enum TicketExperiments {
     /// One site's configuration: its nodes, the arbiter's vote, fencing by a power device, `db`
     /// on its lowest node, bound to `t1` with the given loss policy and stop margin.
     public static func site(_ cluster: UInt32, _ ids: [NodeID], ttl: TimeSpan = .seconds(5), autoGrant: Bool = false,
-                            stopMargin: TimeSpan = .seconds(2), loss: TicketLoss = .stop) -> CoreConfig {
+                            stopMargin: TimeSpan = .seconds(2), loss: TicketLoss = .stop, releaseGate: Bool = true) -> CoreConfig {
         var c = CoreConfig(cluster: cluster, nodes: NodeSet(ids), links: [LinkID(0), LinkID(1)],
                            timing: Timing(interval: .ms(10), deadline: .ms(40)),
                            quorum: QuorumPolicy(votes: Dictionary(uniqueKeysWithValues: ids.map { ($0, 1) }), twoNode: false))
@@ -18,6 +18,7 @@ public enum TicketExperiments {
         c.arbiter = ArbiterPolicy(ttl: ttl)
         c.ticketLease = c.arbiter
         c.tickets = [TicketPolicy(name: "t1", resources: ["db"], loss: loss, autoGrant: autoGrant, stopMargin: stopMargin)]
+        c.releaseGate = releaseGate
         c.fencing.enabled = true
         c.fencing.action = .reboot
         for id in ids { c.fencing.levels[id] = [["power"]] }
@@ -27,9 +28,9 @@ public enum TicketExperiments {
 
     /// Both sites started, the sites' networks apart; the ticket not granted yet.
     public static func sites(seed: UInt64, ttl: TimeSpan = .seconds(5), autoGrant: Bool = false,
-                             stopMargin: TimeSpan = .seconds(2)) -> Simulation {
-        let a = site(1, siteA, ttl: ttl, autoGrant: autoGrant, stopMargin: stopMargin)
-        let b = site(2, siteB, ttl: ttl, autoGrant: autoGrant, stopMargin: stopMargin)
+                             stopMargin: TimeSpan = .seconds(2), releaseGate: Bool = true) -> Simulation {
+        let a = site(1, siteA, ttl: ttl, autoGrant: autoGrant, stopMargin: stopMargin, releaseGate: releaseGate)
+        let b = site(2, siteB, ttl: ttl, autoGrant: autoGrant, stopMargin: stopMargin, releaseGate: releaseGate)
         var all = a
         all.nodes = NodeSet(siteA + siteB)
         let sim = Simulation(config: all, links: [LinkModel(), LinkModel()], seed: seed)
@@ -52,13 +53,14 @@ public enum TicketExperiments {
     /// Random runs: a site cut from the server (so it loses the ticket and the other takes it),
     /// the server paused, short pauses and crashes of nodes, revokes and grants on random nodes;
     /// then everything restored and the ticket granted if free: `db` must run in one site.
-    /// `stopTakes`: how long a stop of `db` takes (the planted-bug check: longer than `stopMargin`).
+    /// `stopTakes`: how long a stop of `db` takes (the planted-bug checks: longer than `stopMargin`,
+    /// or a revoked ticket released before the stop ended, `releaseGate` off).
     public static func sweep<S: Sequence>(seeds: S, stopMargin: TimeSpan = .seconds(2), stopTakes: TimeSpan? = nil,
-                                          ttl: TimeSpan = .seconds(5)) -> SweepResult where S.Element == UInt64 {
+                                          ttl: TimeSpan = .seconds(5), releaseGate: Bool = true) -> SweepResult where S.Element == UInt64 {
         var r = SweepResult()
         for seed in seeds {
             var rng = SeededRandom(seed: seed &* 0x2545_F491_4F6C_DD1D)
-            let sim = sites(seed: seed, ttl: ttl, autoGrant: rng.chance(0.5), stopMargin: stopMargin)
+            let sim = sites(seed: seed, ttl: ttl, autoGrant: rng.chance(0.5), stopMargin: stopMargin, releaseGate: releaseGate)
             if let stopTakes { sim.stopTakes["db"] = stopTakes }
             let all = siteA + siteB
             var lastSite: UInt32?
@@ -90,6 +92,8 @@ public enum TicketExperiments {
                 default:
                     sim.schedule(.ticket(on: node, .revoke("t1")), at: t)
                     let other = all.randomElement(using: &rng)!
+                    // Soon after (a revoked ticket is released once its resources stopped), and after expiry.
+                    for ms in [300, 1_000, 2_500, 4_000, 6_000] { sim.schedule(.ticket(on: other, .grant("t1")), at: t + .ms(Int64(ms))) }
                     sim.schedule(.ticket(on: other, .grant("t1")), at: t + ttl + .seconds(1))
                 }
                 t = back + .ms(Int64.random(in: 200...2_000, using: &rng))

@@ -4,8 +4,9 @@ import XCTest
 
 /// Site tickets over the real core in simulation: two sites of two nodes share one lease server;
 /// `db` is bound to ticket t1 in both. Never in two sites at once (the double-active rule), the
-/// ticket moves only after its lease expired, standby and revoke stop the resources; a planted
-/// bug (a stop margin shorter than the stop) is found.
+/// ticket moves only after its lease expired or once a revoked ticket's resources stopped, standby
+/// and revoke stop the resources; planted bugs (a stop margin shorter than the stop; a revoked
+/// ticket released before its stop ended) are found.
 final class TicketSimTests: XCTestCase {
     let n1 = NodeID(1), n3 = NodeID(3)
 
@@ -54,12 +55,41 @@ final class TicketSimTests: XCTestCase {
         sim.schedule(.ticket(on: n1, .activate("t1")), at: sim.now)
         sim.run(until: sim.now + .seconds(2))
         XCTAssertEqual(sim.resourceActive["db"], [n1], "activated: runs again")
-        sim.schedule(.ticket(on: NodeID(2), .revoke("t1")), at: sim.now)
-        sim.run(until: sim.now + .seconds(2))
+        let revoked = sim.now
+        sim.schedule(.ticket(on: NodeID(2), .revoke("t1")), at: revoked)
+        sim.run(until: revoked + .seconds(3))
         XCTAssertEqual(sim.resourceActive["db"] ?? [], [], "revoked: stopped")
-        sim.schedule(.ticket(on: n3, .grant("t1")), at: sim.now + .seconds(5))
-        sim.run(until: sim.now + .seconds(8))
-        XCTAssertEqual(sim.resourceActive["db"], [n3], "site B took it once the lease expired")
+        XCTAssertNil(holderSite(sim), "stopped everywhere: released, long before the 5 s lease could expire")
+        sim.schedule(.ticket(on: n3, .grant("t1")), at: sim.now)
+        sim.run(until: sim.now + .seconds(1))
+        XCTAssertEqual(sim.resourceActive["db"], [n3], "site B took it at once")
+        XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
+    }
+
+    /// A revoked ticket whose resources take 3 s to stop: released only after the stop ended;
+    /// site B's grants before are refused.
+    func testRevokedTicketIsReleasedOnlyOnceStopped() {
+        let sim = TicketExperiments.sites(seed: 5, ttl: .seconds(10))
+        sim.stopTakes["db"] = .seconds(3)
+        sim.schedule(.ticket(on: n1, .grant("t1")), at: .seconds(2))
+        sim.run(until: .seconds(4))
+        XCTAssertEqual(sim.resourceActive["db"], [n1])
+        var stoppedAt: Instant?, grantedAt: Instant?, refusals = 0
+        sim.observer = { t, node, n in
+            if case let .resource(.state("db", .stopped, _)) = n, node == self.n1, stoppedAt == nil { stoppedAt = t }
+            if case .ticket(.command(.grant)) = n, node == self.n3, grantedAt == nil { grantedAt = t }
+            if case .ticket(.refused) = n, node == self.n3 { refusals += 1 }
+        }
+        let revoked = sim.now
+        sim.schedule(.ticket(on: n1, .revoke("t1")), at: revoked)
+        for ms in stride(from: 200, through: 5_000, by: 200) { sim.schedule(.ticket(on: n3, .grant("t1")), at: revoked + .ms(Int64(ms))) }
+        sim.run(until: revoked + .seconds(7))
+        XCTAssertEqual(sim.resourceActive["db"], [n3])
+        let (s, g) = (stoppedAt ?? .zero, grantedAt ?? .zero)
+        XCTAssertGreaterThan(s - revoked, TimeSpan.ms(2_999), "the stop took 3 s")
+        XCTAssertLessThan(s, g, "granted to site B only after site A stopped db")
+        XCTAssertLessThan(g - revoked, .seconds(5), "and long before the 10 s lease could expire")
+        XCTAssertGreaterThan(refusals, 5, "site B's grants while db stopped were refused")
         XCTAssertTrue(sim.violations.isEmpty, "\(sim.violations.prefix(3))")
     }
 
@@ -69,6 +99,20 @@ final class TicketSimTests: XCTestCase {
         for f in r.failures.prefix(3) { XCTFail("seed \(f.seed): \(f.violations.prefix(3))") }
         XCTAssertGreaterThan(r.moves, 30, "the ticket must move between sites in these runs")
         XCTAssertEqual(r.endedRunning, r.runs, "after each run db runs in exactly one site")
+    }
+
+    /// The planted bug: a revoked ticket released at once, before its site stopped db.
+    func testPlantedBugReleaseBeforeTheStopEndedIsFound() {
+        let sim = TicketExperiments.sites(seed: 5, ttl: .seconds(10), releaseGate: false)
+        sim.stopTakes["db"] = .seconds(3)
+        sim.schedule(.ticket(on: n1, .grant("t1")), at: .seconds(2))
+        sim.run(until: .seconds(4))
+        XCTAssertEqual(sim.resourceActive["db"], [n1])
+        for ms in stride(from: 200, through: 5_000, by: 200) { sim.schedule(.ticket(on: n3, .grant("t1")), at: sim.now + .ms(Int64(ms))) }
+        sim.schedule(.ticket(on: n1, .revoke("t1")), at: sim.now)
+        sim.run(until: sim.now + .seconds(7))
+        print("planted bug (released at once): \(sim.violations.first.map { "\($0)" } ?? "none")")
+        XCTAssertTrue(sim.violations.contains { $0.rule == .doubleActive }, "a ticket released while its site still stopped db went unnoticed")
     }
 
     func testPlantedBugStopMarginShorterThanTheStopIsFound() {

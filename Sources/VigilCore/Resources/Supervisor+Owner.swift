@@ -88,3 +88,16 @@ extension Supervisor {
         }
     }
 }
+
+extension Supervisor {
+    /// The owner knows none of `rids` possibly active anywhere: every member's report of this view
+    /// shows each stopped, no start is unconfirmed, and no node that left the view still counts
+    /// as running one (`lastKnown` keeps such a node until it is fenced or left cleanly). A
+    /// revoked site ticket is released then (Tickets/Tickets.swift).
+    func stoppedEverywhere(_ rids: [String], view: View) -> Bool {
+        view.nodes.allSatisfy { n in
+            guard let r = reports[n], r.view == view.id, r.probed else { return false }
+            return rids.allSatisfy { r.entries[$0].map { !$0.state.mayBeActive } ?? false }
+        } && rids.allSatisfy { lastKnown[$0] == nil && (unackedStarts[$0] ?? [:]).isEmpty }
+    }
+}

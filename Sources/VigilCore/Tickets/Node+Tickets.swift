@@ -6,7 +6,11 @@ extension Node {
 
     mutating func ticketStep(_ now: Instant, _ out: inout [Effect]) {
         guard var t = tickets else { return }
-        for r in t.step(me: me, view: view, soon: ticketsSoon, now) { out.append(.ticket(r)) }
+        // The owner releases a revoked ticket once it knows the ticket's resources stopped everywhere.
+        let stopped = owner == id ? Set(t.keepers.values.filter { k in
+            k.holder?.state == .revoked && (!config.releaseGate || supervisor.stoppedEverywhere(k.policy.resources, view: view))
+        }.map(\.policy.name)) : []
+        for r in t.step(me: me, view: view, soon: ticketsSoon, stopped: stopped, now) { out.append(.ticket(r)) }
         ticketsSoon = false
         tickets = t
         judgeTickets(now, &out)

@@ -18,9 +18,11 @@
 ///   `acquireAfter` has passed since it was first seen held here.
 /// - Otherwise the loss policy applies: stop them, fence the nodes running them, freeze them
 ///   (leave them as they are, start nothing), or demote a promotable clone's instances.
-/// - Revoke sets the state to revoked: nobody renews, every node stops the resources, and the
-///   lease expires (another site can take the ticket then). Standby stops them and keeps the
-///   ticket; activate undoes it.
+/// - Revoke sets the state to revoked: nobody renews and every node stops the resources. Once the
+///   owner knows them stopped everywhere (every member's report, no start unconfirmed, no node
+///   that left the view unfenced), it releases the ticket: deletes the key, so another site can
+///   take it at once (booth's revoke does not wait for the stop). Otherwise the lease expires.
+///   Standby stops them and keeps the ticket; activate undoes it.
 public enum TicketLoss: String, Sendable, CaseIterable {
     case stop, fence, freeze, demote
 }
@@ -72,6 +74,8 @@ public struct TicketRequest: Equatable, Sendable {
         case grant
         /// If the key names this site: set its state to `value.state` (same lease); then read.
         case set
+        /// If the key names this site and is revoked: delete it (and its lease); then read.
+        case release
     }
     public var id: UInt64
     public var ticket: String
@@ -187,15 +191,18 @@ struct Tickets: Equatable, Sendable {
         keepers = Dictionary(tickets.map { ($0.name, TicketKeeper(policy: $0)) }) { a, _ in a }
     }
 
-    /// On every tick: the requests due (`soon`: the view changed).
-    mutating func step(me: Member, view: View, soon: Bool, _ now: Instant) -> [TicketRequest] {
+    /// On every tick: the requests due (`soon`: the view changed; `stopped`: tickets whose
+    /// resources the owner, this node, knows stopped everywhere).
+    mutating func step(me: Member, view: View, soon: Bool, stopped: Set<String> = [], _ now: Instant) -> [TicketRequest] {
         var out: [TicketRequest] = []
         let delegate = view.nodes.min == me.node
         for name in keepers.keys.sorted() {
             var k = keepers[name]!
             if k.inFlight != nil && now - k.sentAt < lease.renewEvery * 2 { continue }
             if k.inFlight != nil { k.answered(.failed("no answer within \(lease.renewEvery * 2)"), site: site, lease: lease, now) }
-            guard now >= k.nextRequest || soon || k.stateWanted != nil else { keepers[name] = k; continue }
+            // A release is due at once (the site has stopped what the ticket bound), once.
+            let releaseDue = stopped.contains(name) && k.inFlightKind != .release
+            guard now >= k.nextRequest || soon || k.stateWanted != nil || releaseDue else { keepers[name] = k; continue }
             var value = TicketHolder(site: site, member: me, state: .granted)
             var takeOver = false
             k.mayAutoGrant = k.policy.autoGrant && delegate && view.quorate
@@ -203,6 +210,8 @@ struct Tickets: Equatable, Sendable {
             if let want = k.stateWanted, k.holder?.site == site {
                 kind = .set
                 value.state = want
+            } else if let h = k.holder, h.site == site, h.state == .revoked, view.quorate, stopped.contains(name) {
+                kind = .release
             } else if let h = k.holder, h.site == site, h.state != .revoked, view.quorate, h.member.node == me.node || delegate {
                 kind = .renew
                 value.state = h.state

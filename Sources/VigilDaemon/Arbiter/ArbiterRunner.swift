@@ -172,6 +172,12 @@ final class ArbiterRunner: @unchecked Sendable {
                   let ttl = try client.keepAlive(kv, until: deadline) else { break }
             if h.member == r.value.member { return .holder(h, remaining: .seconds(Double(ttl))) }
             _ = try client.replace(key, kv, with: value(TicketHolder(site: h.site, member: r.value.member, state: h.state)), until: deadline)
+        case .release:
+            guard let kv = try client.get(key, until: deadline), let h = ticketHolder(EtcdClient.unb64(kv.value)),
+                  h.site == r.value.site, h.state == .revoked else { break }
+            if try client.delete(key, kv, until: deadline) {
+                log.log(.notice, "ticket \(r.ticket): released (revoked, and its resources stopped everywhere in this site)")
+            }
         case .read:
             break
         }

@@ -103,6 +103,18 @@ extension EtcdClient {
         return txn.succeeded == true
     }
 
+    /// Deletes the key and revokes its lease if the key has not changed since `kv` was read.
+    mutating func delete(_ key: String, _ kv: KeyValue, until deadline: Instant) throws(Failure) -> Bool {
+        guard let lease = kv.lease, let rev = kv.mod_revision.flatMap(Int64.init) else { return false }
+        let txn: TxnAnswer = try call("/v3/kv/txn", [
+            "compare": [["key": key, "target": "MOD", "mod_revision": rev] as [String: Any]],
+            "success": [["request_delete_range": ["key": key]]],
+        ], until: deadline)
+        guard txn.succeeded == true else { return false }
+        let _: LeaseAnswer? = try? call("/v3/lease/revoke", ["ID": lease], until: deadline)
+        return true
+    }
+
     mutating func get(_ key: String, until deadline: Instant) throws(Failure) -> KeyValue? {
         let range: RangeAnswer = try call("/v3/kv/range", ["key": key], until: deadline)
         return range.kvs?.first
