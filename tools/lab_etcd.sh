@@ -8,7 +8,34 @@
 ETCD_NET=198.18.5
 
 etcd_ns() { echo "$LAB-etcd$1"; }
-etcd_urls() { local k s=; for k in 1 2 3; do s="$s${s:+,}http://$ETCD_NET.20$k:2379"; done; echo "$s"; }
+# With --arbiter-tls the clients speak https with certificates (made by make_etcd_tls), in the
+# etcd lab's state: a lab --arbiter-of another uses the other's.
+etcd_tls_dir() { echo "${VIGIL_LAB_DIR:-/run/vigil-lab}/$(cat "$STATE/arbiter-of" 2>/dev/null || echo "$LAB")/etcd-tls"; }
+etcd_scheme() { if [ -f "$(etcd_tls_dir)/ca.crt" ]; then echo https; else echo http; fi; }
+etcd_urls() { local k s= sc; sc=$(etcd_scheme); for k in 1 2 3; do s="$s${s:+,}$sc://$ETCD_NET.20$k:2379"; done; echo "$s"; }
+etcdctl_tls() { local d; d=$(etcd_tls_dir); [ -f "$d/ca.crt" ] && echo "--cacert=$d/ca.crt --cert=$d/client.crt --key=$d/client.key"; true; }
+
+# A private CA, a server certificate for the three members' addresses and a client certificate
+# (openssl; valid two days). etcd then asks every client for a certificate of this CA. The server
+# certificate allows client authentication too: etcd 3.4's JSON gateway dials etcd's own gRPC port
+# with it (with serverAuth alone every gateway call fails: HTTP 503 "connection closed").
+make_etcd_tls() {
+  local d; d="$STATE/etcd-tls"
+  command -v openssl >/dev/null || die "--arbiter-tls needs openssl (apt-get install openssl)"
+  mkdir -p "$d"; chmod 700 "$d"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=vigil-lab-$LAB-ca" -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+  local who
+  for who in server client; do
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=vigil-lab-$who" -keyout "$d/$who.key" -out "$d/$who.csr" 2>/dev/null
+    if [ $who = server ]; then
+      printf 'subjectAltName=IP:%s.201,IP:%s.202,IP:%s.203\nextendedKeyUsage=serverAuth,clientAuth\n' $ETCD_NET $ETCD_NET $ETCD_NET > "$d/$who.ext"
+    else
+      printf 'extendedKeyUsage=clientAuth\n' > "$d/$who.ext"
+    fi
+    openssl x509 -req -days 2 -in "$d/$who.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+      -extfile "$d/$who.ext" -out "$d/$who.crt" 2>/dev/null
+  done
+}
 
 # A veth from namespace $1 (interface $2, address $4) to the switch's br3 (port $3).
 on_arbiter_net() {
@@ -41,6 +68,7 @@ join_etcd_net() {
   local n=$1 other=$2 i
   ip netns list | grep -q "^$other-etcd1" || die "--arbiter-of $other: no lab '$other' with --arbiter is up"
   echo "$other-sw" > "$STATE/arbiter-sw"
+  echo "$other" > "$STATE/arbiter-of"
   for i in $(seq 1 "$n"); do
     ip link add "$LAB-$i-3" type veth peer name eth3 netns "$(ns "$i")"
     ip link set "$LAB-$i-3" netns "$other-sw"
@@ -64,12 +92,18 @@ etcd_start() {
   mkdir -p "$STATE/etcd"
   [ -d "$STATE/etcd/e$k" ] && state=existing
   spawn_ns "$(etcd_ns "$k")" "$STATE/etcd/e$k.pid" "$STATE/etcd/e$k.log" etcd --name "e$k" --data-dir "$STATE/etcd/e$k" \
-    --listen-client-urls "http://$ip:2379" --advertise-client-urls "http://$ip:2379" \
+    --listen-client-urls "$(etcd_scheme)://$ip:2379" --advertise-client-urls "$(etcd_scheme)://$ip:2379" $(etcd_server_tls) \
     --listen-peer-urls "http://$ip:2380" --initial-advertise-peer-urls "http://$ip:2380" \
     --initial-cluster "$cluster" --initial-cluster-state "$state" --initial-cluster-token "$LAB" \
     --heartbeat-interval 100 --election-timeout 1000
   for _ in $(seq 1 100); do [ -s "$STATE/etcd/e$k.pid" ] && return 0; sleep 0.02; done
   die "etcd member e$k did not start (see $STATE/etcd/e$k.log)"
+}
+
+etcd_server_tls() {
+  local d; d=$(etcd_tls_dir)
+  [ -f "$d/ca.crt" ] && echo "--cert-file=$d/server.crt --key-file=$d/server.key --trusted-ca-file=$d/ca.crt --client-cert-auth"
+  true
 }
 
 etcd_stop() {
@@ -85,7 +119,7 @@ etcd_stop() {
 etcd_wait() {
   local deadline=$((SECONDS + ${1:-30}))
   while [ $SECONDS -lt $deadline ]; do
-    ip netns exec "$(etcd_ns 1)" etcdctl --endpoints="$(etcd_urls)" --command-timeout=1s endpoint health >/dev/null 2>&1 && return 0
+    ip netns exec "$(etcd_ns 1)" etcdctl --endpoints="$(etcd_urls)" $(etcdctl_tls) --command-timeout=1s endpoint health >/dev/null 2>&1 && return 0
     sleep 0.2
   done
   return 1
@@ -97,7 +131,7 @@ cmd_etcd() {
   case $what in
     start) for k in $ks; do etcd_start "$k"; done ;;
     stop) for k in $ks; do etcd_stop "$k"; done ;;
-    status) ip netns exec "$(etcd_ns 1)" etcdctl --endpoints="$(etcd_urls)" --command-timeout=1s endpoint status -w table ;;
+    status) ip netns exec "$(etcd_ns 1)" etcdctl --endpoints="$(etcd_urls)" $(etcdctl_tls) --command-timeout=1s endpoint status -w table ;;
     *) die "etcd: start, stop or status" ;;
   esac
 }
@@ -106,4 +140,8 @@ cmd_etcd() {
 arbiter_config() {
   printf '[arbiter]\nendpoints = [%s]\nttl = "3s"\nrenew = "500ms"\ntimeout = "400ms"\n' \
     "$(etcd_urls | sed 's/[^,]*/"&"/g; s/,/, /g')"
+  # cmd_up's heur (--arbiter-heuristics; it also made the gateway, 198.18.0.254 on link 0).
+  if [ "${heur:-0}" = 1 ]; then printf 'heuristics = ["/usr/bin/ping", "-c1", "-W1", "198.18.0.254"]\nheuristics_interval = "500ms"\n'; fi
+  local d; d=$(etcd_tls_dir)
+  if [ -f "$d/ca.crt" ]; then printf 'ca_file = "%s"\ncert_file = "%s"\nkey_file = "%s"\n' "$d/ca.crt" "$d/client.crt" "$d/client.key"; fi
 }

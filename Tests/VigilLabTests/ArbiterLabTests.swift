@@ -47,6 +47,54 @@ final class ArbiterLabTests: XCTestCase {
         XCTAssertFalse(events(lab, holder).contains { $0.type == .quorum && $0.seq > seq }, "the holder never lost quorum")
     }
 
+    /// etcd with TLS and client certificates (`tools/lab up --arbiter-tls`: a private CA, etcd with
+    /// --client-cert-auth; [arbiter] ca_file, cert_file, key_file): both nodes count the vote over
+    /// https, and the same etcd refuses a client without a certificate of that CA.
+    func testTLSWithClientCertificates() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/etcd"), FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else {
+            throw XCTSkip("etcd or openssl missing: apt-get install etcd-server etcd-client openssl")
+        }
+        let lab = try Lab(nodes: 2, extra: ["--arbiter-tls"], self)
+        let conf = try String(contentsOfFile: "\(lab.dir)/lab.conf", encoding: .utf8)
+        XCTAssertTrue(conf.contains("\"https://198.18.5.201:2379\"") && conf.contains("cert_file = "), conf)
+        XCTAssertTrue(Lab.waitUntil(within: 15) { [1, 2].allSatisfy { self.arbiter(lab, $0).map { $0.reachable && $0.counted } ?? false } },
+                      "both count the vote over TLS: \(String(describing: arbiter(lab, 1)))")
+        let tls = "\(lab.dir)/etcd-tls"
+        func get(_ auth: String...) -> Int32 {
+            Lab.run(["exec", "1", "etcdctl", "--endpoints=https://198.18.5.201:2379", "--cacert=\(tls)/ca.crt",
+                     "--dial-timeout=2s", "--command-timeout=2s"] + auth + ["get", "--prefix", "/vigil"], lab: lab.name).status
+        }
+        XCTAssertEqual(get("--cert=\(tls)/client.crt", "--key=\(tls)/client.key"), 0, "a client with the lab's certificate is served")
+        XCTAssertNotEqual(get(), 0, "a client without a certificate is refused")
+    }
+
+    /// Heuristics with a real command (`tools/lab up --arbiter-heuristics`: ping the lab's gateway on
+    /// link 0): the holder's daemon dies while the other node's link 0 is cut (membership holds on
+    /// link 1, its ping fails); the other node does not take the free vote, so it stays inquorate
+    /// and fences nobody. Link 0 back, its ping passes: it takes the vote and fences the holder.
+    func testFailingHeuristicsKeepANodeFromTakingTheVote() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/etcd"), FileManager.default.isExecutableFile(atPath: "/usr/bin/ping") else {
+            throw XCTSkip("etcd or ping missing: apt-get install etcd-server etcd-client iputils-ping")
+        }
+        let lab = try Lab(nodes: 2, extra: ["--arbiter-heuristics"], self)
+        XCTAssertTrue(Lab.waitUntil(within: 15) { [1, 2].allSatisfy { self.arbiter(lab, $0).map { $0.counted && $0.heuristicsPass } ?? false } },
+                      "both count the vote, both pass their heuristics: \(String(describing: arbiter(lab, 1)))")
+        let h = try XCTUnwrap(arbiter(lab, 1)?.holder?.id), o = 3 - h
+        lab.lab("cut", "\(o)", "0")
+        XCTAssertTrue(Lab.waitUntil(within: 10) { self.arbiter(lab, o)?.heuristicsPass == false }, "n\(o)'s ping of the gateway fails")
+        XCTAssertEqual(try lab.status(o).view?.members.count, 2, "one link cut is no membership change")
+        let seq = lab.lastSeq(o)
+        lab.lab("kill", "\(h)")
+        XCTAssertTrue(Lab.waitUntil(within: 10) { (try? lab.status(o).quorum.quorate) == false }, "n\(o) alone, without the vote: inquorate")
+        // The lease (3 s) expires; n\(o) must still not take the key: watched for twice the lease.
+        XCTAssertFalse(Lab.waitUntil(within: 6) { self.arbiter(lab, o)?.holder?.id == o }, "n\(o) took the vote with failing heuristics")
+        XCTAssertFalse(events(lab, o).contains { $0.seq > seq && $0.type == .fenceResult }, "an inquorate node fences nobody")
+        lab.lab("heal", "\(o)")
+        let fenced = lab.event(o, within: 20, after: seq) { $0.type == .fenceResult && $0.peer == "n\(h)" }
+        XCTAssertEqual(fenced?.result, "success", "heuristics pass again: n\(o) takes the vote and fences n\(h)")
+        XCTAssertEqual(arbiter(lab, o)?.holder?.id, o)
+    }
+
     /// With both nodes up, etcd down costs nothing: both stay quorate (and say etcd is
     /// unreachable), the service stays; etcd back, the vote is counted again.
     func testEtcdDownWithBothNodesUpChangesNothing() throws {

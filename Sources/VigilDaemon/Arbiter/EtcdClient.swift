@@ -43,7 +43,7 @@ struct EtcdClient {
             let rc = vigil_http_post(url, json, config.caFile, config.certFile, config.keyFile, Int(left.nanoseconds / 1_000_000),
                                      &status, &out, &len, &err, err.count)
             guard rc == 0, let out else {
-                lastError = "\(config.endpoints[i]): " + String(cString: err)
+                lastError = "\(config.endpoints[i]): " + String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 continue
             }
             let data = Data(bytes: out, count: len)
@@ -51,6 +51,11 @@ struct EtcdClient {
             guard status == 200 else {
                 let e = try? JSONDecoder().decode(ErrorAnswer.self, from: data)
                 lastError = "\(config.endpoints[i]): HTTP \(status) \(e?.message ?? e?.error ?? "")"
+                if status == 503 && url.hasPrefix("https:") && config.certFile != nil {
+                    // Seen with etcd 3.4: its JSON gateway dials etcd's own gRPC port with the server certificate.
+                    lastError += " (etcd's JSON gateway could not reach etcd itself: with --client-cert-auth, etcd's server"
+                        + " certificate must allow client authentication too, extendedKeyUsage serverAuth,clientAuth)"
+                }
                 continue
             }
             preferred = i
