@@ -28,9 +28,9 @@ public enum TicketExperiments {
 
     /// Both sites started, the sites' networks apart; the ticket not granted yet.
     public static func sites(seed: UInt64, ttl: TimeSpan = .seconds(5), autoGrant: Bool = false,
-                             stopMargin: TimeSpan = .seconds(2), releaseGate: Bool = true) -> Simulation {
-        let a = site(1, siteA, ttl: ttl, autoGrant: autoGrant, stopMargin: stopMargin, releaseGate: releaseGate)
-        let b = site(2, siteB, ttl: ttl, autoGrant: autoGrant, stopMargin: stopMargin, releaseGate: releaseGate)
+                             stopMargin: TimeSpan = .seconds(2), releaseGate: Bool = true, loss: TicketLoss = .stop) -> Simulation {
+        let a = site(1, siteA, ttl: ttl, autoGrant: autoGrant, stopMargin: stopMargin, loss: loss, releaseGate: releaseGate)
+        let b = site(2, siteB, ttl: ttl, autoGrant: autoGrant, stopMargin: stopMargin, loss: loss, releaseGate: releaseGate)
         var all = a
         all.nodes = NodeSet(siteA + siteB)
         let sim = Simulation(config: all, links: [LinkModel(), LinkModel()], seed: seed)

@@ -101,6 +101,36 @@ final class TicketSimTests: XCTestCase {
         XCTAssertEqual(r.endedRunning, r.runs, "after each run db runs in exactly one site")
     }
 
+    /// Site A cut off from the server with loss policy fence: db's node is fenced (by its own
+    /// site) before the lease can expire, and site B runs db after; with freeze, db is left
+    /// running at A (booth's freeze: nothing stopped, nothing started).
+    func testLossPoliciesFenceAndFreezeInACutOffSite() {
+        for loss in [TicketLoss.fence, .freeze] {
+            let sim = TicketExperiments.sites(seed: 6, loss: loss)
+            sim.schedule(.ticket(on: n1, .grant("t1")), at: .seconds(2))
+            sim.run(until: .seconds(4))
+            XCTAssertEqual(sim.resourceActive["db"], [n1], "\(loss)")
+            var fencedAt: Instant?
+            sim.observer = { t, _, n in
+                if case let .fence(.finished(target, _, result, _, _)) = n, target.node == self.n1, result.isSuccess, fencedAt == nil { fencedAt = t }
+            }
+            let cut = sim.now
+            for id in TicketExperiments.siteA { sim.schedule(.arbiterCut(id, true), at: cut) }
+            if loss == .fence { sim.schedule(.ticket(on: n3, .grant("t1")), at: cut + .seconds(6)) }
+            sim.run(until: cut + .seconds(9))
+            XCTAssertFalse(sim.node(NodeID(2))?.ticketStatus(at: sim.now).first?.usable ?? true, "\(loss): site A may not use it")
+            if loss == .fence {
+                let f = fencedAt ?? .seconds(1_000)
+                XCTAssertLessThan(f - cut, .seconds(5), "db's node fenced before the 5 s lease could expire")
+                XCTAssertEqual(sim.resourceActive["db"], [n3], "site B runs db after")
+            } else {
+                XCTAssertNil(fencedAt, "freeze fences nobody")
+                XCTAssertEqual(sim.resourceActive["db"], [n1], "freeze: db left running at A")
+            }
+            XCTAssertTrue(sim.violations.isEmpty, "\(loss): \(sim.violations.prefix(3))")
+        }
+    }
+
     /// The planted bug: a revoked ticket released at once, before its site stopped db.
     func testPlantedBugReleaseBeforeTheStopEndedIsFound() {
         let sim = TicketExperiments.sites(seed: 5, ttl: .seconds(10), releaseGate: false)
