@@ -63,7 +63,8 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
     public struct Peer: Codable, Sendable, Equatable {
         public var id: Int
         public var name: String
-        /// "self", "member" (in our view), "alive" (heard, not yet in the view), "dead", "left", "unknown".
+        /// "self", "member" (in our view), "alive" (heard, not yet in the view), "fenced" (this
+        /// incarnation was fenced), "dead", "left", "unknown".
         public var state: String
         public var incarnation: UInt64?
         public var links: [PeerLink]
@@ -194,6 +195,20 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
 }
 
 extension StatusSnapshot {
+    /// A resource's state on a node outside the view: its last report says what ran there before
+    /// it was lost, not what runs now. From the moment its fence succeeded it is "stopped
+    /// (fenced)"; after a clean leave "stopped (left)"; while its fence is pending, or when it was
+    /// lost with no fence (no quorum here), the last report marked as such.
+    static func outsideView(_ n: NodeID, _ state: ResourceState, _ node: Node) -> String {
+        let p = node.peer(n)
+        if node.pendingFences[n] != nil {
+            return state.mayBeActive ? "\(state) (UNCLEAN: fence pending)" : state.description
+        }
+        if let inc = p?.incarnation, node.isFenced(Member(n, inc)) { return "stopped (fenced)" }
+        if let inc = p?.incarnation, p?.leftIncarnation == inc { return "stopped (left)" }
+        return state.mayBeActive ? "\(state) (node lost: last report)" : state.description
+    }
+
     /// Builds the snapshot from the node's state (pure: `now` comes from the caller).
     public init(node: Node, config: ClusterConfig, now: Instant, ready: Bool) {
         func name(_ id: NodeID) -> String { config.node(id)?.name ?? "node\(id.rawValue)" }
@@ -247,6 +262,7 @@ extension StatusSnapshot {
             if members.contains(spec.id) { state = "member" }
             else if p?.alive == true { state = "alive" }
             else if p?.leftIncarnation != nil && p?.leftIncarnation == p?.incarnation { state = "left" }
+            else if let inc = p?.incarnation, node.isFenced(Member(spec.id, inc)) { state = "fenced" }
             else if p?.incarnation != nil { state = "dead" }
             else { state = "unknown" }
             peers.append(Peer(id: Int(spec.id.rawValue), name: spec.name, state: state, incarnation: p?.incarnation, links: links))
@@ -263,7 +279,7 @@ extension StatusSnapshot {
                 var states: [String: String] = [:], fails: [String: Int] = [:], active: [String] = []
                 for (n, entries) in reports.sorted(by: { $0.key < $1.key }) {
                     guard let e = entries[rid] else { continue }
-                    states[name(n)] = e.state.description
+                    states[name(n)] = members.contains(n) ? e.state.description : Self.outsideView(n, e.state, node)
                     if e.failCount > 0 { fails[name(n)] = Int(e.failCount) }
                     if e.state.mayBeActive && v.nodes.contains(n) { active.append(name(n)) }
                 }

@@ -31,7 +31,9 @@ struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Nodes, per-link state, view and quorum (--json: docs/status-json.md).")
     @OptionGroup var s: SocketOption
     @Flag(help: "Machine-readable output, schema 1.") var json = false
+    @Flag(help: "A live view, like crm_mon: redrawn on every event; Ctrl-C to quit.") var watch = false
     func run() throws {
+        if watch { WatchLoop.run(s) }
         if json {
             print(try ControlClient.request(s.socket, .status), terminator: "")
         } else {

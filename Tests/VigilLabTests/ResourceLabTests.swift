@@ -47,6 +47,14 @@ final class ResourceLabTests: XCTestCase {
         let s = try lab.status(1)
         XCTAssertEqual(s.resources?.first?.activeOn.count, 1)
         XCTAssertTrue(s.summaryLine.contains("resources 1/1 active"), s.summaryLine)
+        // n3 is off: every view says its Dummy is stopped (fenced), not what n3 last reported.
+        XCTAssertEqual(s.resources?.first?.nodes["n3"], "stopped (fenced)")
+        XCTAssertEqual(s.nodes.first { $0.name == "n3" }?.state, "fenced")
+        let human = lab.ctl(1, "status").output
+        XCTAssertTrue(human.contains("n3:stopped (fenced)") && !human.contains("n3:running"), human)
+        let mon = Spawn.run([Lab.root.appendingPathComponent("agents/pacemaker/crm_mon").path, "-1"],
+                            env: ["VIGIL_SOCKET": "\(lab.dir)/n1/vigild.sock", "VIGIL_PCMK": Lab.bin + "/vigil-pcmk"]).output
+        XCTAssertTrue(mon.contains("Started n") && !mon.contains("Started n3"), mon)
     }
 
     /// A failing monitor: restarted in place, and moved once the migration threshold is reached.
