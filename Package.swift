@@ -44,11 +44,11 @@ let package = Package(
         .target(name: "VigilDaemon", dependencies: ["VigilCore", "VigilConfig", "VigilStatus", "CSystemd", "CNet", "CCurl"]),
         .executableTarget(
             name: "vigild",
-            dependencies: ["VigilDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["VigilDaemon", "VigilStatus", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "vigil-sim",
-            dependencies: ["VigilSim", "VigilConfig", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["VigilSim", "VigilConfig", "VigilStatus", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "vigilctl",

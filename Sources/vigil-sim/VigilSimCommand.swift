@@ -1,4 +1,5 @@
 import ArgumentParser
+import VigilStatus
 import Foundation
 import VigilConfig
 import VigilCore
@@ -15,7 +16,8 @@ struct VigilSimCommand: ParsableCommand {
             Trace digests:  vigil-sim --nodes 3 --seeds 100 --digest
             Your timing:    vigil-sim --config vigil.conf --loss 2% --scenario silent-death
             Exit status of sweeps and replays: 0 no violation, 1 a safety rule broke, 2 only liveness rules.
-            """)
+            """,
+        version: VigilVersion.string)
 
     @Option(help: "Nodes in the simulated cluster (random sweep).") var nodes = 5
     @Option(help: "How many random seeds to run.") var seeds = 100

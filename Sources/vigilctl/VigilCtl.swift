@@ -10,6 +10,7 @@ struct VigilCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigilctl",
         abstract: "Inspect and operate a Vigil cluster node through its control socket.",
+        version: VigilVersion.string,
         subcommands: [Status.self, Links.self, Events.self, Check.self, Keygen.self, Validate.self, Leave.self, Reload.self, Fence.self, Resource.self, NodeCommand.self, Attr.self, ConfigCommand.self,
                       TicketCommandGroup.self])
 }

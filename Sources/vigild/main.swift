@@ -1,11 +1,13 @@
 import ArgumentParser
+import VigilStatus
 import VigilConfig
 import VigilDaemon
 
 struct Vigild: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigild",
-        abstract: "Vigil heartbeat daemon: membership, quorum and link health for one cluster node. Runs as root.")
+        abstract: "Vigil heartbeat daemon: membership, quorum and link health for one cluster node. Runs as root.",
+        version: VigilVersion.string)
 
     @Option(help: "Cluster config file.") var config = "/etc/vigil/vigil.conf"
     @Option(help: "This node's name in the config (default: the node whose address this host has).") var node: String?

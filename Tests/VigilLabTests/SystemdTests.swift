@@ -95,17 +95,21 @@ extension SystemdTests {
 /// A systemd as PID 1 of a new PID + mount namespace, seeing only our units (and run-time units
 /// and drop-ins in its own /run/systemd/system): it runs units/vigild.service for lab node
 /// `node`, with units/vigild-agents.conf if `agents`, and the test's `units` (file name -> text).
+/// With `installing` (a .deb), /usr, /etc, /var and /opt are overlays on a tmpfs (this machine's
+/// files and dpkg database stay untouched), the package is installed there with apt-get, and the
+/// unit and binary run are the installed ones.
 final class PrivateSystemd {
     let dir: String
     let unshare: pid_t
     let systemd: pid_t
 
-    init(lab: Lab, node: Int = 1, agents: Bool = false, units extraUnits: [String: String] = [:], _ test: XCTestCase) throws {
+    init(lab: Lab, node: Int = 1, agents: Bool = false, units extraUnits: [String: String] = [:], installing deb: String? = nil,
+         _ test: XCTestCase) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-sd-\(lab.name)-n\(node)").path
         let units = dir + "/units"
         try FileManager.default.createDirectory(atPath: units + "/vigild.service.d", withIntermediateDirectories: true)
         let unit = Lab.root.appendingPathComponent("units/vigild.service").path
-        _ = Spawn.run(["cp", unit, units + "/vigild.service"])
+        if deb == nil { _ = Spawn.run(["cp", unit, units + "/vigild.service"]) }
         let state = "/run/vigil-lab/\(lab.name)"
         // The unit's PrivateTmp= and ProtectHome= hide /tmp, /root and /home, where a checkout may
         // live: run a copy of the binary from the lab's state directory.
@@ -114,14 +118,27 @@ final class PrivateSystemd {
             _ = Spawn.run(["cp", Lab.root.appendingPathComponent("units/vigild-agents.conf").path, units + "/vigild.service.d/agents.conf"])
         }
         for (file, text) in extraUnits { try text.write(toFile: units + "/" + file, atomically: true, encoding: .utf8) }
-        try """
+        try (deb != nil ? "[Service]\nNetworkNamespacePath=/run/netns/\(lab.name)-n\(node)\n" : """
             [Service]
             ExecStart=
             ExecStart=\(state)/vigild --config \(state)/lab.conf --node n\(node) --control /run/vigil/vigild.sock --metrics off
             NetworkNamespacePath=/run/netns/\(lab.name)-n\(node)
             WatchdogSec=1s
-            """.write(toFile: units + "/vigild.service.d/test.conf", atomically: true, encoding: .utf8)
-        try "[Unit]\nDescription=vigil test\nWants=vigild.service\n".write(toFile: units + "/test.target", atomically: true, encoding: .utf8)
+            """).write(toFile: units + "/vigild.service.d/test.conf", atomically: true, encoding: .utf8)
+        // The package: installed into overlays, its config the lab's (for node `node`, found by address).
+        let dir = dir
+        let install = deb.map { deb in """
+            mount -t tmpfs tmpfs \(dir)/ov
+            for d in usr etc var opt; do
+              mkdir -p \(dir)/ov/$d/up \(dir)/ov/$d/work
+              mount -t overlay overlay -o lowerdir=/$d,upperdir=\(dir)/ov/$d/up,workdir=\(dir)/ov/$d/work /$d
+            done
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \(deb) > \(dir)/apt.log 2>&1
+            cp /lib/systemd/system/vigild.service \(units)/vigild.service
+            cp \(state)/lab.conf /etc/vigil/vigil.conf
+            """ } ?? ""
+        // (An installed package starts nothing: its test starts the unit itself.)
+        try "[Unit]\nDescription=vigil test\n\(deb == nil ? "Wants=vigild.service\n" : "")".write(toFile: units + "/test.target", atomically: true, encoding: .utf8)
         // Only our units are visible: stand-ins (named as such) for the targets that default
         // dependencies pull in, without which systemd cannot queue the restart job.
         for t in ["sysinit", "basic", "shutdown", "network-online", "sockets", "timers", "paths", "slices"] {
@@ -130,13 +147,14 @@ final class PrivateSystemd {
         // Inside: keep the lab's netns and state visible under a private /run, then become PID 1.
         try """
             set -e
-            mkdir -p \(dir)/keep/netns \(dir)/keep/lab
+            mkdir -p \(dir)/keep/netns \(dir)/keep/lab \(dir)/ov
             mount --rbind /run/netns \(dir)/keep/netns
             mount --rbind /run/vigil-lab \(dir)/keep/lab
             mount -t tmpfs tmpfs /run
             mkdir -p /run/systemd /run/netns /run/vigil-lab
             mount --rbind \(dir)/keep/netns /run/netns
             mount --rbind \(dir)/keep/lab /run/vigil-lab
+            \(install)
             export SYSTEMD_UNIT_PATH=\(units):/run/systemd/system
             exec /lib/systemd/systemd --system --unit=test.target --log-target=null
             """.write(toFile: dir + "/inner.sh", atomically: true, encoding: .utf8)
