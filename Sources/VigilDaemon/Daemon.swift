@@ -123,7 +123,7 @@ public enum Daemon {
         control.configPath = o.configPath
         control.start()
         if let (addr, port) = o.metrics {
-            try MetricsServer(address: addr, port: port, shared: shared).start()
+            try MetricsServer(address: addr, port: port, shared: shared, history: history).start()
         }
         let systemd = Systemd()
         let incarnation = Clock.wallMicroseconds()

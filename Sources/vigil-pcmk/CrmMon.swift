@@ -36,19 +36,7 @@ func crmMon(_ args: [String]) -> Never {
 }
 
 enum CrmMonXML {
-    static func esc(_ s: String) -> String {
-        var o = ""
-        for c in s {
-            switch c {
-            case "&": o += "&amp;"
-            case "<": o += "&lt;"
-            case ">": o += "&gt;"
-            case "\"": o += "&quot;"
-            default: o.append(c)
-            }
-        }
-        return o
-    }
+    static func esc(_ s: String) -> String { StatusPage.esc(s) }
 
     /// Pacemaker's role for what the node reports.
     static func role(_ r: StatusSnapshot.ResourceInfo) -> String {
