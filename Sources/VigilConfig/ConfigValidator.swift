@@ -3,7 +3,7 @@ import VigilCore
 /// Every section the config file may have (`array`: written [[name]]) and its keys; the
 /// reference page (docs/vigil.conf.md, vigil.conf(5)) is checked against it.
 public enum ConfigKeys {
-    public static var sections: [String: (array: Bool, keys: Set<String>)] { ConfigValidator.sections }
+    public static let sections: [String: (array: Bool, keys: Set<String>)] = ConfigValidator.sections
 }
 
 /// Gives meaning to a parsed `ConfigDocument`. Every error names file:line and the fix.

@@ -22,6 +22,13 @@ enum WatchLoop {
             lock.unlock()
             wake.signal()
         }
+        /// vigild went away (or restarted, numbering its events from 1 again): the next
+        /// connection's history replaces what was kept.
+        func reset() {
+            lock.lock()
+            (events, lastSeq) = ([], 0)
+            lock.unlock()
+        }
         var latest: (events: [ClusterEvent], seq: UInt64) {
             lock.lock()
             defer { lock.unlock() }
@@ -52,7 +59,8 @@ enum WatchLoop {
         }
         Thread.detachNewThread {
             while true {  // the buffered history first, then each event as it happens; again if vigild restarts
-                _ = try? ControlClient.follow(s.socket, after: shared.latest.seq) { shared.add($0); return true }
+                _ = try? ControlClient.follow(s.socket, after: 0) { shared.add($0); return true }
+                shared.reset()
                 shared.wake.signal()
                 sleep(1)
             }
