@@ -13,7 +13,7 @@ struct Vigild: ParsableCommand {
     @Option(help: "This node's name in the config (default: the node whose address this host has).") var node: String?
     @Option(help: "Control socket path.") var control = "/run/vigil/vigild.sock"
     @Option(help: "Group that may use the control socket (mode 0660).") var controlGroup: String?
-    @Option(help: "Prometheus metrics address:port, or 'off'.") var metrics = "127.0.0.1:9465"
+    @Option(help: "Where to serve Prometheus metrics (/metrics) and the read-only status page (/): address:port, or 'off'.") var metrics = "127.0.0.1:9465"
     @Option(help: "SCHED_FIFO priority of the heartbeat thread (0: normal scheduling).") var realtimePriority: Int32 = 10
     @Option(help: "The Pacemaker tools agents call (crm_attribute, attrd_updater, ...): first on their PATH and their HA_SBIN_DIR.")
     var pacemakerTools = "/usr/lib/vigil/pacemaker"
