@@ -11,7 +11,7 @@ struct TicketCommandGroup: ParsableCommand {
         discussion: """
             vigilctl ticket list            every ticket: the site holding it, its state, whether it is usable here
             vigilctl ticket grant t1        take t1 for this site if no site holds it (etcd refuses otherwise)
-            vigilctl ticket revoke t1       this site gives t1 up: its resources stop, the lease expires
+            vigilctl ticket revoke t1       this site gives t1 up: its resources stop, then it is released
             vigilctl ticket standby t1      keep t1 but stop its resources; `activate` starts them again
             """,
         subcommands: [List.self, Grant.self, Revoke.self, Standby.self, Activate.self], defaultSubcommand: List.self)
@@ -42,7 +42,7 @@ struct TicketCommandGroup: ParsableCommand {
         var verb: ControlRequest.TicketVerb { .grant }
     }
     struct Revoke: TicketVerbCommand {
-        static let configuration = CommandConfiguration(abstract: "Give NAME up: its resources stop here and its lease expires.")
+        static let configuration = CommandConfiguration(abstract: "Give NAME up: its resources stop here, then this site releases it (else its lease expires).")
         @OptionGroup var s: SocketOption
         @Argument var name: String
         var verb: ControlRequest.TicketVerb { .revoke }
